@@ -15,8 +15,8 @@ import sys
 # Listed explicitly, in help order. `quantize` (the PTQ converter's) and `compare` (the
 # quantization debugger's) live with their owners' code and may be absent or broken without
 # taking the other commands down.
-SUBCOMMANDS = ("inspect", "run", "ops", "quantize", "compare")
-OPTIONAL = {"quantize", "compare"}
+SUBCOMMANDS = ("inspect", "run", "ops", "quantize", "compare", "verify")
+OPTIONAL = {"quantize", "compare", "verify"}
 
 
 def _subcommand_module(name):
