@@ -13,8 +13,12 @@
 - Editor: model surgery (find, read/replace constants and parameters, rename, remove/insert
   ops with rewiring, save re-verified) (surgery.py).
 - apply_encodings: parameters from another tool's (AIMET's) encodings file (encodings.py).
+- diagnose: the causes of the error (outliers, per-tensor weights, fixed/shared scales, clipped
+  or dead channels, saturated biases, misread constants, int16x8 measured), each with its
+  numbers and a fix (causes.py).
 """
 
+from eightbit.debug.causes import Cause, diagnose
 from eightbit.debug.checks import spec_warnings
 from eightbit.debug.compare import ComparisonReport, OutputReport, TensorReport, WeightReport, compare_models
 from eightbit.debug.debugger import QuantizationDebugger, QuantizationDebugOptions
@@ -25,7 +29,7 @@ from eightbit.debug.spec import Violation, check_spec
 from eightbit.debug.surgery import Editor, TensorRef
 
 __all__ = [
-    "Editor", "TensorRef", "Violation", "apply_encodings", "check_spec", "parse_encodings",
+    "Cause", "diagnose", "Editor", "TensorRef", "Violation", "apply_encodings", "check_spec", "parse_encodings",
     "ComparisonReport", "Matching", "OutputReport", "QuantizationDebugOptions", "QuantizationDebugger", "TensorReport",
     "WeightReport", "compare_models", "extract_op_model", "match_models", "op_tensor_map", "spec_warnings",
 ]
