@@ -16,6 +16,8 @@
 - diagnose: the causes of the error (outliers, per-tensor weights, fixed/shared scales, clipped
   or dead channels, saturated biases, misread constants, int16x8 measured), each with its
   numbers and a fix (causes.py).
+- sensitivity / suggest_denylist: each operator kept float in turn, measured; the smallest
+  denylist reaching a target SQNR (sensitivity.py).
 """
 
 from eightbit.debug.causes import Cause, diagnose
@@ -25,11 +27,12 @@ from eightbit.debug.debugger import QuantizationDebugger, QuantizationDebugOptio
 from eightbit.debug.encodings import apply_encodings, parse_encodings
 from eightbit.debug.extract import extract_op_model, op_tensor_map
 from eightbit.debug.matching import Matching, match_models
+from eightbit.debug.sensitivity import DenylistPlan, Sensitivity, sensitivity, suggest_denylist
 from eightbit.debug.spec import Violation, check_spec
 from eightbit.debug.surgery import Editor, TensorRef
 
 __all__ = [
-    "Cause", "diagnose", "Editor", "TensorRef", "Violation", "apply_encodings", "check_spec", "parse_encodings",
+    "Cause", "DenylistPlan", "Sensitivity", "diagnose", "sensitivity", "suggest_denylist", "Editor", "TensorRef", "Violation", "apply_encodings", "check_spec", "parse_encodings",
     "ComparisonReport", "Matching", "OutputReport", "QuantizationDebugOptions", "QuantizationDebugger", "TensorReport",
     "WeightReport", "compare_models", "extract_op_model", "match_models", "op_tensor_map", "spec_warnings",
 ]
