@@ -297,12 +297,14 @@ def act_model(model):
     return load_model(model)[0]
 
 
-def diagnose(float_model, quant_model, samples: list, measure: bool = True, progress=None) -> list[Cause]:
+def diagnose(float_model, quant_model, samples: list, measure: bool = True, progress=None,
+             activity: Activity | None = None) -> list[Cause]:
     """Every cause found, worst measured gain first. `samples`: a list of per-input lists of
     float arrays (as for the converter's representative dataset). With measure=True the fixes
-    that need a re-conversion (int16x8) are measured too."""
+    that need a re-conversion (int16x8) are measured too. `activity`: what `collect` already
+    gathered for these models and samples (it is collected otherwise)."""
     samples = [list(s) if isinstance(s, (list, tuple)) else [s] for s in samples]
-    act = collect(float_model, quant_model, samples, progress)
+    act = activity if activity is not None else collect(float_model, quant_model, samples, progress)
     found = [c for rule in RULES for c in rule(act)]
     if measure and act.pair.qsg.tensors[act.pair.qsg.inputs[0]].type != "INT16":
         quant16 = any(t.type == "INT16" and is_quantized(t) for t in act.pair.qsg.tensors)
