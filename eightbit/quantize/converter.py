@@ -27,7 +27,9 @@ from eightbit.ir import Model, load
 from eightbit.passes import optimize
 from eightbit.passes.graph import copy_model, prune
 from eightbit.quantize.calibration import METHODS, calibrate, ranges
+from eightbit.quantize.denylist import check_denylist
 from eightbit.quantize.metadata import set_conversion_metadata
+from eightbit.quantize.notices import merge_repeated
 from eightbit.quantize.ptq import QuantizationError, Report, quantize_full_integer
 from eightbit.quantize.versions import set_min_runtime_version, update_versions
 from eightbit.quantize.weights import quantize_dynamic_range, quantize_float16
@@ -226,6 +228,7 @@ class TFLiteConverter:
         it, ot = self._io_types(mode)
         if self.calibration_method not in METHODS:
             raise ValueError(f"calibration_method must be one of {', '.join(METHODS)}; got {self.calibration_method!r}")
+        check_denylist(self._model, self.denylist)
         model = copy_model(self._model)
         report = Report(mode=mode)
         self.report = report
@@ -248,6 +251,7 @@ class TFLiteConverter:
                 model, ranges(observers), activation_type="INT16" if mode == "int16x8" else "INT8",
                 per_channel=self.per_channel, input_type=it, output_type=ot, allow_float=self._allow_float(),
                 denylist=self.denylist, bias_overflow=self.bias_overflow, report=report)
+        report.warnings[:] = merge_repeated(report.warnings)
         for w in report.warnings:
             log.warning(w)
         for i in range(len(model.subgraphs)):
