@@ -40,3 +40,31 @@ def merge_repeated(warnings: list) -> list:
     for n, (pos, typ, items) in groups.items():
         out[pos] = _PER_OP[n][1].format(typ, len(items), _list(items))
     return out
+
+
+def float16_losses(model) -> str | None:
+    """One warning naming the float32 constants float16 storage changes in kind, not just in
+    precision: nonzero values that become 0 (below float16's smallest subnormal, e.g. a 1e-10
+    epsilon) and finite values that become infinite (beyond 65504)."""
+    import numpy as np
+
+    flushed, overflowed = [], []
+    for sg in model.subgraphs:
+        for t in sg.tensors:
+            v = t.data if t.type == "FLOAT32" else None
+            if v is None or v.size == 0:
+                continue
+            with np.errstate(over="ignore"):
+                h = v.astype(np.float16)
+            if np.any((h == 0) & (v != 0)):
+                flushed.append(t.name)
+            if np.any(np.isinf(h) & np.isfinite(v)):
+                overflowed.append(t.name)
+    parts = []
+    if flushed:
+        parts.append(f"nonzero values become 0 in {len(flushed)} constant(s) ({_list(flushed, 4)})")
+    if overflowed:
+        parts.append(f"values beyond 65504 become infinite in {len(overflowed)} constant(s) ({_list(overflowed, 4)})")
+    if not parts:
+        return None
+    return "float16 weights change results: " + "; ".join(parts)
