@@ -16,6 +16,7 @@ import os
 
 import numpy as np
 
+from eightbit.cli.arrays import load_arrays
 from eightbit.debug.compare import compare_models
 from eightbit.debug.engine import load_model
 from eightbit.debug.matching import match_models
@@ -115,16 +116,9 @@ def random_samples(float_model, quant_model, n: int, seed: int) -> tuple[list, l
 
 
 def _load_data(path):
-    try:
-        data = np.load(path, allow_pickle=False)
-    except OSError as e:
-        raise OSError(e.errno, e.strerror or str(e), path) from None
-    except ValueError as e:
-        raise ValueError(f"--data {path} is not a .npz file: {e}") from None
-    if isinstance(data, np.ndarray):
-        raise ValueError(f"--data {path} holds a single array; give an .npz with one array per model input, "
-                         "named by input name or input_<i>")
-    return data
+    arrays = load_arrays(path, "--data")
+    # A .npy is the one input's samples; the pairing (engine.stack_inputs) checks the input count.
+    return arrays[""] if set(arrays) == {""} else arrays
 
 
 def run(args) -> int:
