@@ -221,7 +221,7 @@ def explain(args, float_model, quant_model, inputs, report) -> dict:
     want_causes = not args.no_causes
     if not (want_causes or args.html or args.suggest_denylist):
         return out
-    samples = _samples(float_model, quant_model, inputs, args.samples or 64)
+    samples = _samples(float_model, quant_model, inputs, report.samples)  # the samples the report used
     act = collect(float_model, quant_model, samples)
     out["causes"] = diagnose(float_model, quant_model, samples, measure=not args.no_measure,
                              activity=act) if want_causes else []
@@ -244,7 +244,8 @@ def print_explained(args, explained: dict, report) -> None:
             print(f"  {c}")
     plan = explained.get("plan")
     if plan is not None:
-        print(f"\nSuggested denylist for {args.target_sqnr:g} dB (now {plan.baseline_db:.1f} dB): ", end="")
+        print(f"\nSuggested denylist for {args.target_sqnr:g} dB (re-converted on these samples without one: "
+              f"{plan.baseline_db:.1f} dB): ", end="")
         if not plan.denylist:
             print("none needed." if plan.reached else "no operator kept float helps.")
         else:

@@ -204,7 +204,7 @@ def _steps(lo: float, hi: float, t: Tensor) -> float:
     return (hi - lo) / float(t.quantization.scale[0])
 
 
-def fixed_and_shared_scale(act: Activity, few: float = 16.0) -> list[Cause]:
+def fixed_and_shared_scale(act: Activity, few: float = 16.0, few_shared: float = 64.0) -> list[Cause]:
     out, pair = [], act.pair
     ranges = {qi: (float(ta.ch_min.min()), float(ta.ch_max.max())) for qi, ta in act.tensors.items()
               if ta.ch_min is not None}
@@ -227,7 +227,7 @@ def fixed_and_shared_scale(act: Activity, few: float = 16.0) -> list[Cause]:
             for p, i in enumerate(op.inputs):
                 if i in ranges and not pair.qsg.tensors[i].is_constant:
                     steps = _steps(*ranges[i], o)
-                    if steps < few:
+                    if steps < few_shared:  # fewer than 6 of the 8 bits
                         out.append(Cause("shared_scale", k, op.name, pair.qsg.tensors[i].name,
                                          f"input {p} {_name(pair.qsg.tensors[i])!r} must share {op.name}'s output "
                                          f"range and uses only {steps:.1f} of its 256 steps",

@@ -66,12 +66,12 @@ def _sort_value(v) -> str:
     return str(v)
 
 
-def _colour(db) -> str:
-    """Red (0 dB) to green (40 dB and more) for a layer SQNR; grey when unknown."""
+def _colour(db, lo: float, hi: float) -> str:
+    """Red (this model's worst layer SQNR, `lo`) to green (`hi` and lossless layers); grey when unknown."""
     if db is None or (isinstance(db, float) and math.isnan(db)):
         return "#bbbbbb"
-    t = min(max(float(db) / 40.0, 0.0), 1.0) if math.isfinite(db) else 1.0
-    return f"#{int(220 * (1 - t)) + 30:02x}{int(180 * t) + 40:02x}50"
+    t = min(max((float(db) - lo) / max(hi - lo, 1e-9), 0.0), 1.0) if math.isfinite(db) else 1.0
+    return f"#{int(200 * (1 - t)) + 40:02x}{int(160 * t) + 50:02x}50"
 
 
 # ---- sections ---------------------------------------------------------------------------------------
@@ -129,6 +129,8 @@ def _sqnr_chart(report: ComparisonReport, width=1100, height=220) -> str:
 def _graph(quant_model, report: ComparisonReport, width=1100) -> str:
     sg = quant_model.main
     db_of = {r.op_index: r.layer_sqnr_db for r in report.layers if r.op_index is not None}
+    finite = [v for v in db_of.values() if v is not None and math.isfinite(v)]
+    lo, hi = (min(finite), max(finite)) if finite else (0.0, 40.0)
     producer = sg.producers()
     depth = {}
     for k, op in enumerate(sg.operators):
@@ -154,7 +156,7 @@ def _graph(quant_model, report: ComparisonReport, width=1100) -> str:
         db = db_of.get(k)
         tip = f"op {k} {op.name}: layer SQNR {_num(db, '{:.1f}')} dB"
         nodes.append(f"<g class='node' data-op='{k}'><title>{_e(tip)}</title><rect x='{x}' y='{y}' width='{box_w}' "
-                     f"height='{box_h}' rx='4' fill='{_colour(db)}'/><text x='{x + 6}' y='{y + 17}' fill='#fff'>"
+                     f"height='{box_h}' rx='4' fill='{_colour(db, lo, hi)}'/><text x='{x + 6}' y='{y + 17}' fill='#fff'>"
                      f"{_e(op.name[:16])}</text></g>")
     total_w = 40 + n_cols * (box_w + gap_x)
     return (f"<svg id='graph' width='{total_w * scale:.0f}' height='{height * scale:.0f}' "
@@ -229,11 +231,13 @@ def render(report: ComparisonReport, quant_model, causes=(), activity=None, wors
         ("Models and outputs", _summary(report)),
         ("Causes", _causes(causes)),
         ("SQNR along the graph", _sqnr_chart(report)),
-        ("Graph (colour: the error each layer adds, red = low layer SQNR)", _graph(quant_model, report)),
+        ("Graph (colour: the error each layer adds, from red = this model's worst layer SQNR to green)",
+         _graph(quant_model, report)),
         ("Worst layers: float values against the quantization grid", hists or "<p class='muted'>-</p>"),
         ("Tensors (click a column to sort)", _tensor_table(report)),
     ]
-    body = "".join(f"<h2>{_e(title)}</h2>{content}" for title, content in sections)
+    anchors = ("summary", "causes", "sqnr", "graph-section", "worst", "tensor-table")
+    body = "".join(f"<h2 id='{a}'>{_e(title)}</h2>{content}" for a, (title, content) in zip(anchors, sections))
     return ("<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>eightbit quantization report</title>"
             f"<style>{_CSS}</style></head><body><h1>eightbit quantization report</h1>{body}"
             f"<script>{_JS}</script></body></html>")

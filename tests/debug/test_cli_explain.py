@@ -38,7 +38,8 @@ def test_causes_are_printed_and_html_written_once(tmp_path, capsys):
     page = tmp_path / "r.html"
     assert main(["compare", f, q, "--samples", "8", "--html", str(page), "--no-measure"]) == 0
     out = capsys.readouterr().out
-    assert "Causes (1):" in out and "[dead_channels]" in out
+    assert "Causes (3):" in out and "[dead_channels]" in out
+    assert "[shared_scale] op 9 MINIMUM: input 0 'opmix_act_1/multiply_1_1/Mul'" in out
     assert page.read_text().startswith("<!DOCTYPE html>")
     assert main(["compare", f, q, "--samples", "8", "--html", str(page)]) == 1
     assert "exists; pass --force" in capsys.readouterr().err
