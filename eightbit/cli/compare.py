@@ -13,6 +13,7 @@ else [0, 1].
 from __future__ import annotations
 
 import os
+import sys
 
 import numpy as np
 
@@ -150,7 +151,7 @@ def run(args) -> int:
     else:
         inputs, origin = random_samples(float_model, quant_model, args.samples or DEFAULT_SAMPLES, args.seed)
         origin = [f"random samples, seed {args.seed}: " + line for line in origin]
-    report = compare_models(float_model, quant_model, inputs, max_samples=args.samples)
+    report = compare_models(float_model, quant_model, inputs, max_samples=args.samples, progress=_progress_bar())
     report.float_model, report.quant_model = args.float_model, args.quant_model
     if args.csv:
         atomic_write(args.csv, report.to_csv().encode(), overwrite=True)
@@ -185,6 +186,26 @@ def run(args) -> int:
     if args.csv:
         print(f"Wrote {len(report.layers)} rows to {args.csv}")
     return 0
+
+
+def _progress_bar():
+    """A progress callback drawing a bar on a terminal (tqdm, when installed), else None."""
+    if not sys.stderr.isatty():
+        return None
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return None
+    bar = []
+
+    def update(k, n):
+        if not bar:
+            bar.append(tqdm(total=n, desc="comparing", unit="sample", file=sys.stderr, leave=False))
+        bar[0].update(1)
+        if k == n:
+            bar[0].close()
+
+    return update
 
 
 def _samples(float_model, quant_model, inputs, limit):

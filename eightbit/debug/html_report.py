@@ -199,7 +199,9 @@ def _histogram(name: str, values: np.ndarray, tensor, width=520, height=160, bin
 def _tensor_table(report: ComparisonReport) -> str:
     cols = [("tensor", "name"), ("op", "op"), ("type", "dtype"), ("scale", "scale"), ("SQNR dB", "sqnr_db"),
             ("layer SQNR dB", "layer_sqnr_db"), ("max abs err", "max_abs_error"), ("RMSE/scale", "rmse_lsb"),
-            ("saturation %", "saturation_pct"), ("float min", "float_min"), ("float max", "float_max")]
+            ("clipped low %", "saturation_low_pct"), ("clipped high %", "saturation_high_pct"),
+            ("float min", "float_min"), ("float max", "float_max"), ("quantized min", "quant_min"),
+            ("quantized max", "quant_max")]
     head = "".join(f"<th>{_e(c)}</th>" for c, _ in cols)
     body = []
     for r in report.layers:

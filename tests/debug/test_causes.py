@@ -169,3 +169,20 @@ def test_a_constant_read_under_another_ops_parameters():
     const.set_quantization(q.scale / 4, q.zero_point)
     c = next(c for c in diagnose(fm, ed.to_bytes(), data, measure=False) if c.rule == "constant_misread")
     assert c.op == "MAXIMUM" and c.evidence["max_error"] > 0.3
+
+
+def test_compare_splits_clipping_by_end_and_gives_the_quantized_range():
+    from eightbit.debug import compare_models
+
+    fm = _model(_mlp, [(1, 8)])
+    calib, real = _samples(-0.1, 0.1, (1, 8)), _samples(-3, 3, (1, 8))
+    qm = eightbit.load(_quantize(fm, calib))
+    report = compare_models(fm, qm, [np.stack([s[0] for s in real])])
+    x = report.layers[0]  # the input as quantized: uniform in [-3, 3] against a range near [-0.1, 0.1]
+    assert x.op == "QUANTIZE"
+    assert 40 < x.saturation_low_pct < 55 and 40 < x.saturation_high_pct < 55
+    assert x.saturation_low_pct + x.saturation_high_pct == pytest.approx(x.saturation_pct)
+    t = qm.main.tensors[x.index]
+    scale, zp = float(t.quantization.scale[0]), int(t.quantization.zero_point[0])
+    assert (x.quant_min, x.quant_max) == pytest.approx(((-128 - zp) * scale, (127 - zp) * scale))
+    assert x.float_min < -2.9 and x.float_max > 2.9
