@@ -27,6 +27,7 @@ import numpy as np
 
 from eightbit.debug.activity import Activity, collect
 from eightbit.debug.metrics import dequantize, is_quantized
+from eightbit.debug.spec import shared_scale_inputs
 from eightbit.ir import QuantParams, Tensor
 from eightbit.kernels.registry import get_spec
 from eightbit.quantize import params as P
@@ -139,10 +140,7 @@ def constant_misread(act: Activity) -> list[Cause]:
         o = sg.tensors[op.outputs[0]]
         if not is_quantized(o) or o.quantization.scale.size != 1:
             continue
-        positions = range(len(op.inputs)) if "all" in spec.same_scale_inputs else [0, *spec.same_scale_inputs]
-        for p in positions:
-            if p >= len(op.inputs) or op.inputs[p] < 0:
-                continue
+        for p in shared_scale_inputs(spec, op):
             c = sg.tensors[op.inputs[p]]
             if not c.is_constant or not is_quantized(c) or c.quantization == o.quantization:
                 continue

@@ -48,6 +48,12 @@ class Violation:
         return f"{where}: {self.message}"
 
 
+def shared_scale_inputs(spec, op) -> list[int]:
+    """Positions of the operator's inputs that must share its output's parameters (present ones)."""
+    positions = range(len(op.inputs)) if "all" in spec.same_scale_inputs else [0, *spec.same_scale_inputs]
+    return [p for p in positions if p < len(op.inputs) and op.inputs[p] >= 0]
+
+
 def _short(name: str, width: int = 60) -> str:
     name = name.split(";")[0]
     return name if len(name) <= width else name[: width - 3] + "..."
@@ -169,10 +175,7 @@ class _Checker:
                          f"{op.name} requires {s_want:.6g}/{z_want}")
         if not spec.same_scale or o.type == "UINT8":  # the uint8 kernels rescale
             return
-        positions = range(len(op.inputs)) if "all" in spec.same_scale_inputs else [0, *spec.same_scale_inputs]
-        for p in positions:
-            if p >= len(op.inputs) or op.inputs[p] < 0:
-                continue
+        for p in shared_scale_inputs(spec, op):
             t = sg.tensors[op.inputs[p]]
             if t.is_constant or not t.quantized or t.quantization.scale.size != 1 or t.type != o.type:
                 continue
@@ -222,4 +225,4 @@ def check_spec(model: Model) -> list[Violation]:
     return _Checker(model).run()
 
 
-__all__ = ["Violation", "check_spec"]
+__all__ = ["Violation", "check_spec", "shared_scale_inputs"]
