@@ -1,4 +1,4 @@
-"""ABS, SQRT, RSQRT, LOG (TFLite kernels/elementwise.cc).
+"""ABS, SQRT, RSQRT, LOG, SQUARE (TFLite kernels/elementwise.cc).
 
 float32: the C library function per element. Quantized int8 / int16 (int16 needs zero points 0):
 prepare evaluates the reference arithmetic once for every representable input value and eval
@@ -11,6 +11,7 @@ looks the inputs up in that table, so eval is integer-only and bit-exact:
   1 / (sqrtf(in_scale) * out_scale); q == zp_in gives 127; q < zp_in is an error.
   RSQRT int16: LUTPopulate<int16_t> of 1/sqrt (32767 * out_scale where x <= 0).
 - LOG: LUTPopulate of log, the output minimum where x <= 0.
+- SQUARE: float32 only (SquareEval is EvalNumeric: x * x in float).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from eightbit.kernels import fixedpoint as fp
-from eightbit.kernels.base import Kernel, OpContext
+from eightbit.kernels.base import FloatUnary, Kernel, OpContext
 
 _UNSIGNED = {np.dtype(np.int8): np.uint8, np.dtype(np.int16): np.uint16}
 
@@ -204,3 +205,11 @@ class Log(_FloatOrTable):
     def float_eval(x):
         with np.errstate(divide="ignore", invalid="ignore"):
             return _f32(np.log)(x)
+
+
+class Square(FloatUnary):
+    """x * x in float32 (one IEEE multiply, as TFLite's lambda); TFLite has no quantized SQUARE."""
+
+    @staticmethod
+    def float_eval(x):
+        return np.multiply(x, x, dtype=np.float32)
