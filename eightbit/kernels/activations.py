@@ -104,16 +104,13 @@ class _ReluX(Kernel):
 
 
 class Relu(_ReluX):
-    types = ("float32", "int8", "uint8", "int16")
-
+    """max(0, x) (act_min 0, no upper bound)."""
 
 class Relu6(_ReluX):
-    types = ("float32", "int8", "uint8", "int16")
     act_max = 6.0
 
 
 class ReluN1To1(_ReluX):
-    types = ("float32", "int8", "uint8")
     act_min = -1.0
     act_max = 1.0
     quantized_types = ("INT8", "UINT8")
@@ -122,8 +119,6 @@ class ReluN1To1(_ReluX):
 # ---- LEAKY_RELU, PRELU -------------------------------------------------------------------------
 
 class LeakyRelu(Kernel):
-    types = ("float32", "int8", "uint8", "int16")
-
     @staticmethod
     def prepare(op: OpContext):
         x, y = _io(op, ("FLOAT32", "INT8", "UINT8", "INT16"))
@@ -152,8 +147,6 @@ class LeakyRelu(Kernel):
 
 
 class Prelu(Kernel):
-    types = ("float32", "int8", "uint8")
-
     @staticmethod
     def prepare(op: OpContext):
         x, y = _io(op, ("FLOAT32", "INT8", "UINT8"))
@@ -205,8 +198,6 @@ def _sigmoid_f32():
 
 
 class Elu(Kernel):
-    types = ("float32", "int8")
-
     @staticmethod
     def prepare(op: OpContext):
         x, y = _io(op, ("FLOAT32", "INT8"))
@@ -275,8 +266,6 @@ def _int16_scaled_input(p, x):
 
 
 class Logistic(Kernel):
-    types = ("float32", "int8", "uint8", "int16")
-
     @staticmethod
     def prepare(op: OpContext):
         x, y = _io(op, ("FLOAT32", "INT8", "UINT8", "INT16"))
@@ -310,8 +299,6 @@ class Logistic(Kernel):
 
 
 class Tanh(Kernel):
-    types = ("float32", "int8", "uint8", "int16")
-
     @staticmethod
     def prepare(op: OpContext):
         x, y = _io(op, ("FLOAT32", "INT8", "UINT8", "INT16"))
@@ -377,8 +364,6 @@ def _saturating_left_shift16(x, amount: int):
 
 
 class HardSwish(Kernel):
-    types = ("float32", "int8", "uint8")
-
     @staticmethod
     def prepare(op: OpContext):
         x, y = _io(op, ("FLOAT32", "INT8", "UINT8"))
@@ -439,8 +424,6 @@ def _rows(x):
 
 
 class Softmax(Kernel):
-    types = ("float32", "int8", "uint8", "int16")
-
     @staticmethod
     def prepare(op: OpContext):
         x, y = op.inputs[0], op.outputs[0]
@@ -522,8 +505,6 @@ def _softmax_int16(p, x):
 
 
 class LogSoftmax(Kernel):
-    types = ("float32", "int8", "uint8")
-
     @staticmethod
     def prepare(op: OpContext):
         x, y = _io(op, ("FLOAT32", "INT8", "UINT8"))

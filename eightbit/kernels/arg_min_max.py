@@ -62,7 +62,6 @@ def _arg(is_max: bool, p, x, axis):
 
 
 class _ArgMinMax(Kernel):
-    types = ("float32", "int8", "uint8")
     is_max = True
 
     @staticmethod

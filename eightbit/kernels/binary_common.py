@@ -16,6 +16,7 @@ import numpy as np
 from eightbit.errors import ModelError
 from eightbit.kernels import fixedpoint as fp
 from eightbit.kernels.base import OpContext
+from eightbit.kernels.opdata import AddSubQuant, Output, Rescale
 
 FLOAT_TYPES = ("FLOAT32",)
 INT_TYPES = ("INT32", "INT64")
@@ -102,7 +103,17 @@ def rescale_input(x, offset: int, left_shift: int, multiplier: int, shift: int) 
     return fp.multiply_by_quantized_multiplier(v, multiplier, shift)
 
 
-def add_sub_params(op: OpContext, left_shift: int, allow_big_output_multiplier: bool = False) -> dict:
+def rescale_inputs(op: OpContext, left_shift: int) -> tuple[float, Rescale, Rescale]:
+    """(2*max(s1, s2), Rescale of input 1, of input 2): the common-scale setup of ADD, SUB and
+    SQUARED_DIFFERENCE (add.cc / sub.cc / squared_difference.cc Prepare)."""
+    in1, in2 = op.inputs[:2]
+    twice_max = 2.0 * max(in1.scale, in2.scale)
+    m1, sh1 = fp.quantize_multiplier(in1.scale / twice_max)
+    m2, sh2 = fp.quantize_multiplier(in2.scale / twice_max)
+    return twice_max, Rescale(-in1.zero_point, m1, sh1), Rescale(-in2.zero_point, m2, sh2)
+
+
+def add_sub_params(op: OpContext, left_shift: int, allow_big_output_multiplier: bool = False) -> AddSubQuant:
     """Shared quantized setup of ADD and SUB (general rescaling path, add.cc / sub.cc Prepare).
 
     Both inputs are brought to a common scale 2*max(s1, s2) / 2^left_shift, added or
@@ -110,12 +121,9 @@ def add_sub_params(op: OpContext, left_shift: int, allow_big_output_multiplier: 
     multiplier to be < 1 (TFLite aborts otherwise); SUB accepts a larger one (tiny output
     scales), see `requantize_output`.
     """
-    in1, in2 = op.inputs
     out = op.outputs[0]
-    s1, s2, so = in1.scale, in2.scale, out.scale
-    twice_max = 2.0 * max(s1, s2)
-    m1, sh1 = fp.quantize_multiplier(s1 / twice_max)
-    m2, sh2 = fp.quantize_multiplier(s2 / twice_max)
+    so = out.scale
+    twice_max, r1, r2 = rescale_inputs(op, left_shift)
     real_out = twice_max / ((1 << left_shift) * so)
     if real_out >= 1.0 and not allow_big_output_multiplier:
         raise op.unsupported(
@@ -123,14 +131,11 @@ def add_sub_params(op: OpContext, left_shift: int, allow_big_output_multiplier: 
         )
     mo, sho = fp.quantize_multiplier(real_out)
     lo, hi = quantized_activation_range(op)
-    return {
-        "left_shift": left_shift,
-        "in1": (-in1.zero_point, m1, sh1),
-        "in2": (-in2.zero_point, m2, sh2),
-        "out": (out.zero_point, mo, sho),
-        "act": (lo, hi),
-        "dtype": out.dtype,
-    }
+    return AddSubQuant(left_shift, r1, r2, Output(out.zero_point, mo, sho, lo, hi, out.dtype))
+
+
+def rescaled(x, r: Rescale, left_shift: int) -> np.ndarray:
+    return rescale_input(x, r.offset, left_shift, r.multiplier, r.shift)
 
 
 def requantize_output(raw: np.ndarray, out: tuple, act: tuple, dtype) -> np.ndarray:

@@ -29,8 +29,6 @@ def _float_to_integer(x: np.ndarray, dtype: np.dtype) -> np.ndarray:
 
 
 class Cast(Kernel):
-    types = ("float32", "int8", "uint8", "int16")
-
     @staticmethod
     def prepare(op: OpContext):
         x, out = op.inputs[0], op.outputs[0]

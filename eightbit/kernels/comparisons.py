@@ -63,7 +63,6 @@ def _eval(params, x1, x2):
 class _Comparison(Kernel):
     """One comparison kernel: the subclasses differ only in op name, operator and bool support."""
 
-    types = _KERNEL_TYPES
     name = ""
     fn = None
     allow_bool = False

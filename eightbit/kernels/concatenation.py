@@ -14,7 +14,7 @@ import numpy as np
 from eightbit.errors import ModelError
 from eightbit.kernels.base import Kernel, OpContext
 from eightbit.kernels.fixedpoint import round_half_away
-from eightbit.kernels.movement import MOVE_KERNEL_TYPES, require_same_quantization, require_type
+from eightbit.kernels.movement import require_same_quantization, require_type
 
 CONCAT_TYPES = frozenset({
     "FLOAT32", "FLOAT16", "BFLOAT16", "INT8", "UINT8", "INT16", "UINT16", "INT32", "UINT32", "INT64", "BOOL",
@@ -33,8 +33,6 @@ def _uint8_requant_table(in_scale: float, in_zp: int, out_scale: float, out_zp: 
 
 
 class Concatenation(Kernel):
-    types = MOVE_KERNEL_TYPES
-
     @staticmethod
     def prepare(op: OpContext):
         out = op.outputs[0]

@@ -17,8 +17,6 @@ _TYPES = ("FLOAT32", "FLOAT16", "INT8")
 
 
 class Densify(Kernel):
-    types = ("float32", "int8")
-
     @staticmethod
     def prepare(op: OpContext):
         x, out = op.inputs[0], op.outputs[0]

@@ -29,8 +29,6 @@ def check_space_depth(op: OpContext) -> int:
 class SpaceDepthKernel(Kernel):
     """DEPTH_TO_SPACE and SPACE_TO_DEPTH share their types and Prepare; only eval differs."""
 
-    types = ("float32", "int8", "uint8")
-
     @staticmethod
     def prepare(op: OpContext):
         return {"b": check_space_depth(op)}

@@ -19,8 +19,6 @@ _INTEGER = ("UINT8", "INT8", "INT16", "INT4")
 
 
 class Dequantize(Kernel):
-    types = ("float32", "int8", "uint8", "int16")
-
     @staticmethod
     def prepare(op: OpContext):
         x, out = op.inputs[0], op.outputs[0]

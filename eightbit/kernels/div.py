@@ -105,8 +105,6 @@ def _eval(params, x1, x2):
 
 
 class Div(Kernel):
-    types = ("float32", "int8", "uint8", "int16")
-
     @staticmethod
     def prepare(op: OpContext):
         bc.check_inputs(op, 2)

@@ -77,8 +77,6 @@ def _float_only(op: OpContext, name: str):
 
 
 class Abs(Kernel):
-    types = ("float32", "int8", "int16")
-
     @staticmethod
     def prepare(op: OpContext):
         x, out = op.inputs[0], op.outputs[0]
@@ -108,7 +106,6 @@ class Abs(Kernel):
 class _FloatOrTable(Kernel):
     """SQRT, RSQRT, LOG: float32 through `float_eval`, int8/int16 through a table from `table`."""
 
-    types = ("float32", "int8", "int16")
     name = ""
 
     @classmethod

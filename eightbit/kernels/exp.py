@@ -17,8 +17,6 @@ def _expf(v):
 
 
 class Exp(Kernel):
-    types = ("float32", "int8", "int16")
-
     @staticmethod
     def prepare(op: OpContext):
         x, out = op.inputs[0], op.outputs[0]

@@ -8,7 +8,6 @@ from eightbit.errors import ModelError
 from eightbit.kernels.base import Kernel, OpContext
 from eightbit.kernels.movement import (
     ANY_TYPE,
-    MOVE_KERNEL_TYPES,
     QUANTIZED_TYPES,
     as_ints,
     fail,
@@ -19,8 +18,6 @@ from eightbit.kernels.movement import (
 
 
 class Fill(Kernel):
-    types = MOVE_KERNEL_TYPES
-
     @staticmethod
     def prepare(op: OpContext):
         index_operand(op, 0, what="dims")

@@ -11,14 +11,12 @@ import numpy as np
 
 from eightbit.errors import ModelError
 from eightbit.kernels.base import Kernel, OpContext
-from eightbit.kernels.movement import MOVE_KERNEL_TYPES, fail, index_operand, require_type
+from eightbit.kernels.movement import fail, index_operand, require_type
 
 GATHER_TYPES = frozenset({"FLOAT32", "FLOAT16", "INT8", "UINT8", "INT16", "INT32", "INT64", "BOOL"})
 
 
 class Gather(Kernel):
-    types = MOVE_KERNEL_TYPES
-
     @staticmethod
     def prepare(op: OpContext):
         x, out = op.inputs[0], op.outputs[0]

@@ -38,8 +38,6 @@ def _gelu_transform_approximate():
 
 
 class Gelu(Kernel):
-    types = ("float32", "int8", "uint8", "int16")
-
     @staticmethod
     def prepare(op: OpContext):
         x, y = op.inputs[0], op.outputs[0]

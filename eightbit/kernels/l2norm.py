@@ -23,8 +23,6 @@ F32 = np.float32
 
 
 class L2Normalization(Kernel):
-    types = ("float32", "int8", "uint8")
-
     @staticmethod
     def prepare(op: OpContext):
         x, y = op.inputs[0], op.outputs[0]

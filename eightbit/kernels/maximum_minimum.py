@@ -27,8 +27,6 @@ def _prepare(op: OpContext, name: str) -> dict:
 
 
 class Maximum(Kernel):
-    types = ("float32", "int8", "uint8", "int16")
-
     @staticmethod
     def prepare(op: OpContext):
         return _prepare(op, "MAXIMUM")
@@ -40,8 +38,6 @@ class Maximum(Kernel):
 
 
 class Minimum(Kernel):
-    types = ("float32", "int8", "uint8", "int16")
-
     @staticmethod
     def prepare(op: OpContext):
         return _prepare(op, "MINIMUM")

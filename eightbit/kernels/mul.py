@@ -46,8 +46,6 @@ def _eval(params, x1, x2):
 
 
 class Mul(Kernel):
-    types = ("float32", "int8", "uint8", "int16")
-
     @staticmethod
     def prepare(op: OpContext):
         bc.check_inputs(op, 2)

@@ -13,8 +13,6 @@ _TYPES = ("FLOAT32", "FLOAT16", "INT32", "INT64", "INT8", "INT16")
 
 
 class Neg(Kernel):
-    types = ("float32", "int8", "int16")
-
     @staticmethod
     def prepare(op: OpContext):
         x, out = op.inputs[0], op.outputs[0]

@@ -10,14 +10,12 @@ import numpy as np
 
 from eightbit.errors import ModelError
 from eightbit.kernels.base import Kernel, OpContext
-from eightbit.kernels.movement import MOVE_KERNEL_TYPES, QUANTIZED_TYPES, fail, require_same_quantization, require_type
+from eightbit.kernels.movement import QUANTIZED_TYPES, fail, require_same_quantization, require_type
 
 PACK_TYPES = frozenset({"FLOAT32", "INT8", "UINT8", "INT16", "INT32", "INT64", "UINT32"})
 
 
 class Pack(Kernel):
-    types = MOVE_KERNEL_TYPES
-
     @staticmethod
     def prepare(op: OpContext):
         out = op.outputs[0]

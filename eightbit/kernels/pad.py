@@ -11,7 +11,6 @@ import numpy as np
 from eightbit.errors import ModelError
 from eightbit.kernels.base import Kernel, OpContext
 from eightbit.kernels.movement import (
-    MOVE_KERNEL_TYPES,
     QUANTIZED_TYPES,
     as_ints,
     fail,
@@ -60,8 +59,6 @@ def _pad(params, x, paddings, constant=None):
 
 
 class Pad(Kernel):
-    types = MOVE_KERNEL_TYPES
-
     @staticmethod
     def prepare(op: OpContext):
         return _prepare(op, with_constant=False)
@@ -72,8 +69,6 @@ class Pad(Kernel):
 
 
 class PadV2(Kernel):
-    types = MOVE_KERNEL_TYPES
-
     @staticmethod
     def prepare(op: OpContext):
         return _prepare(op, with_constant=True)

@@ -43,8 +43,6 @@ def _along(v: np.ndarray, axis: int, ndim: int) -> np.ndarray:
 
 
 class Quantize(Kernel):
-    types = ("float32", "int8", "uint8", "int16")
-
     @staticmethod
     def prepare(op: OpContext):
         x, out = op.inputs[0], op.outputs[0]

@@ -122,8 +122,6 @@ def _mean_or_sum_prepare(op: OpContext) -> dict:
 
 
 class Mean(Kernel):
-    types = ("float32", "int8", "uint8", "int16")
-
     @staticmethod
     def prepare(op: OpContext):
         return _mean_or_sum_prepare(op)
@@ -152,8 +150,6 @@ class Mean(Kernel):
 
 
 class Sum(Kernel):
-    types = ("float32", "int8", "uint8", "int16")
-
     @staticmethod
     def prepare(op: OpContext):
         return _mean_or_sum_prepare(op)
@@ -211,8 +207,6 @@ def _minmax_eval(p, x, axis):
 
 
 class ReduceMax(Kernel):
-    types = ("float32", "int8", "uint8", "int16")
-
     @staticmethod
     def prepare(op: OpContext):
         return _minmax_prepare(op, True)
@@ -223,8 +217,6 @@ class ReduceMax(Kernel):
 
 
 class ReduceMin(Kernel):
-    types = ("float32", "int8", "uint8", "int16")
-
     @staticmethod
     def prepare(op: OpContext):
         return _minmax_prepare(op, False)

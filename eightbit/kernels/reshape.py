@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from eightbit.kernels.base import Kernel, OpContext
-from eightbit.kernels.movement import ANY_TYPE, MOVE_KERNEL_TYPES, as_ints, fail, require_same_type, require_type
+from eightbit.kernels.movement import ANY_TYPE, as_ints, fail, require_same_type, require_type
 
 
 def reshape_output_shape(num_input: int, input_shape, requested) -> tuple:
@@ -29,8 +29,6 @@ def reshape_output_shape(num_input: int, input_shape, requested) -> tuple:
 
 
 class Reshape(Kernel):
-    types = MOVE_KERNEL_TYPES
-
     @staticmethod
     def prepare(op: OpContext):
         x, out = op.inputs[0], op.outputs[0]

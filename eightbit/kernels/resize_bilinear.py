@@ -63,8 +63,6 @@ def _integer_coords(in_size: int, out_size: int, align_corners: bool, half_pixel
 
 
 class ResizeBilinear(Kernel):
-    types = ("float32", "int8", "uint8", "int16")
-
     @staticmethod
     def prepare(op: OpContext):
         x, size, y = op.inputs[0], op.inputs[1], op.outputs[0]

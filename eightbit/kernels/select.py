@@ -54,8 +54,6 @@ def _eval(params, cond, x, y):
 
 
 class Select(Kernel):
-    types = ("float32", "int8", "uint8", "int16")
-
     @staticmethod
     def prepare(op: OpContext):
         return _prepare(op, v2=False)
@@ -64,8 +62,6 @@ class Select(Kernel):
 
 
 class SelectV2(Kernel):
-    types = ("float32", "int8", "uint8", "int16")
-
     @staticmethod
     def prepare(op: OpContext):
         return _prepare(op, v2=True)

@@ -5,12 +5,10 @@ from __future__ import annotations
 import numpy as np
 
 from eightbit.kernels.base import Kernel, OpContext
-from eightbit.kernels.movement import MOVE_KERNEL_TYPES, require_type
+from eightbit.kernels.movement import require_type
 
 
 class Shape(Kernel):
-    types = MOVE_KERNEL_TYPES
-
     @staticmethod
     def prepare(op: OpContext):
         # TFLite switches on the output tensor's type (ShapeOptions.out_type only records it).

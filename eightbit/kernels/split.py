@@ -6,14 +6,12 @@ import numpy as np
 
 from eightbit.errors import ModelError
 from eightbit.kernels.base import Kernel, OpContext
-from eightbit.kernels.movement import MOVE_KERNEL_TYPES, as_ints, fail, index_operand, require_type
+from eightbit.kernels.movement import as_ints, fail, index_operand, require_type
 
 SPLIT_TYPES = frozenset({"FLOAT32", "INT8", "UINT8", "INT16", "INT32", "INT64"})
 
 
 class Split(Kernel):
-    types = MOVE_KERNEL_TYPES
-
     @staticmethod
     def prepare(op: OpContext):
         index_operand(op, 0, what="axis")

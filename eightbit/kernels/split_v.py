@@ -6,13 +6,11 @@ import numpy as np
 
 from eightbit.errors import ModelError
 from eightbit.kernels.base import Kernel, OpContext
-from eightbit.kernels.movement import MOVE_KERNEL_TYPES, as_ints, fail, index_operand, require_type
+from eightbit.kernels.movement import as_ints, fail, index_operand, require_type
 from eightbit.kernels.split import SPLIT_TYPES
 
 
 class SplitV(Kernel):
-    types = MOVE_KERNEL_TYPES
-
     @staticmethod
     def prepare(op: OpContext):
         x = op.inputs[0]

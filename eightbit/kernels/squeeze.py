@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from eightbit.errors import ModelError
 from eightbit.kernels.base import Kernel, OpContext
-from eightbit.kernels.movement import ANY_TYPE, MOVE_KERNEL_TYPES, fail, require_same_type, require_type
+from eightbit.kernels.movement import ANY_TYPE, fail, require_same_type, require_type
 
 
 class Squeeze(Kernel):
-    types = MOVE_KERNEL_TYPES
-
     @staticmethod
     def prepare(op: OpContext):
         x = op.inputs[0]

@@ -28,7 +28,6 @@ from eightbit.errors import ModelError
 from eightbit.kernels.base import Kernel, OpContext
 from eightbit.kernels.movement import (
     ANY_TYPE,
-    MOVE_KERNEL_TYPES,
     as_ints,
     fail,
     index_operand,
@@ -107,8 +106,6 @@ def axis_range(dim: int, b: int, e: int, stride: int, bmask: bool, emask: bool, 
 
 
 class StridedSlice(Kernel):
-    types = MOVE_KERNEL_TYPES
-
     @staticmethod
     def prepare(op: OpContext):
         x = op.inputs[0]

@@ -14,8 +14,6 @@ from eightbit.kernels.base import Kernel, OpContext
 
 
 class Sub(Kernel):
-    types = ("float32", "int8", "uint8", "int16")
-
     @staticmethod
     def prepare(op: OpContext):
         return prepare_add_sub(op, "SUB")

@@ -9,14 +9,12 @@ import numpy as np
 
 from eightbit.errors import ModelError
 from eightbit.kernels.base import Kernel, OpContext
-from eightbit.kernels.movement import MOVE_KERNEL_TYPES, QUANTIZED_TYPES, fail, require_same_quantization, require_type
+from eightbit.kernels.movement import QUANTIZED_TYPES, fail, require_same_quantization, require_type
 
 UNPACK_TYPES = frozenset({"FLOAT32", "FLOAT16", "INT8", "UINT8", "INT16", "INT32", "BOOL"})
 
 
 class Unpack(Kernel):
-    types = MOVE_KERNEL_TYPES
-
     @staticmethod
     def prepare(op: OpContext):
         x = op.inputs[0]

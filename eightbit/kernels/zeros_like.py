@@ -9,8 +9,6 @@ from eightbit.kernels.movement import require_same_type, require_type
 
 
 class ZerosLike(Kernel):
-    types = ("float32",)
-
     @staticmethod
     def prepare(op: OpContext):
         x = op.inputs[0]
