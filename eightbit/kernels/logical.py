@@ -42,8 +42,6 @@ def _eval_binary(params: LogicalParams, a, b):
 
 
 class LogicalAnd(Kernel):
-    types = ()  # bool only
-
     @staticmethod
     def prepare(op: OpContext):
         return _prepare_binary(op, "LOGICAL_AND", np.logical_and)
@@ -52,8 +50,6 @@ class LogicalAnd(Kernel):
 
 
 class LogicalOr(Kernel):
-    types = ()
-
     @staticmethod
     def prepare(op: OpContext):
         return _prepare_binary(op, "LOGICAL_OR", np.logical_or)
@@ -64,5 +60,4 @@ class LogicalOr(Kernel):
 class LogicalNot(PlainUnary):
     name = "LOGICAL_NOT"
     allowed = ("BOOL",)
-    types = ()
     function = staticmethod(np.logical_not)

@@ -38,7 +38,6 @@ def source_indices(size: int, before: int, after: int, offset: int) -> np.ndarra
 
 
 class MirrorPad(Kernel):
-    types = ("float32", "int8", "uint8", "int16")
 
     @staticmethod
     def prepare(op: OpContext) -> MirrorPadParams:

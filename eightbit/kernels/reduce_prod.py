@@ -105,7 +105,6 @@ def _prod_quantized(p: ProdParams, rows: np.ndarray) -> np.ndarray:
 
 
 class ReduceProd(Kernel):
-    types = ("float32", "int8", "int16")
 
     @staticmethod
     def prepare(op: OpContext) -> ProdParams:
@@ -136,7 +135,6 @@ class BoolReduceParams:
 
 
 class ReduceAny(Kernel):
-    types = ()
     function = staticmethod(np.any)
     name = "REDUCE_ANY"
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from eightbit.errors import ModelError
-from eightbit.kernels.base import Kernel, OpContext
+from eightbit.kernels.base import OpContext, Unary
 
 
 @dataclass(frozen=True)
@@ -30,12 +30,11 @@ def check_unary(op: OpContext, allowed: tuple, name: str):
     return x, out
 
 
-class PlainUnary(Kernel):
+class PlainUnary(Unary):
     """Subclasses set `name`, `allowed` (TFLite type names) and `function(x) -> array`."""
 
     name = ""
     allowed: tuple = ("FLOAT32", "FLOAT16")
-    types = ("float32",)
 
     @classmethod
     def prepare(cls, op: OpContext):

@@ -37,7 +37,8 @@ def test_every_entry_resolves_to_a_kernel_class():
 
 def test_entries_are_complete():
     for name, spec in TABLE.items():
-        assert spec.name == name and spec.types and set(spec.types) <= set(TYPES), name
+        # types may be empty: bool-only ops (LOGICAL_AND, REDUCE_ANY) run none of TYPES
+        assert spec.name == name and set(spec.types) <= set(TYPES), name
         assert spec.doc, f"{name}: no doc line"
         assert spec.runtime and all(isinstance(v, int) and v >= 1 for v in spec.runtime), name
         assert set(spec.ptq_types) <= set(spec.types), name
