@@ -15,6 +15,7 @@ import numpy as np
 
 from eightbit.errors import ModelError
 from eightbit.kernels import fixedpoint as fp
+from eightbit.kernels import gemmlowp as gl
 from eightbit.kernels.base import OpContext
 from eightbit.kernels.opdata import AddSubQuant, Output, Rescale
 
@@ -193,12 +194,7 @@ def same_extended_shapes(a: np.ndarray, b: np.ndarray) -> bool:
     return (1,) * (n - a.ndim) + a.shape == (1,) * (n - b.ndim) + b.shape
 
 
-def checked_log2(x: float) -> tuple[bool, int]:
-    """TFLite's CheckedLog2 (float arithmetic): (is a power of two within 1e-3, rounded log2)."""
-    x_log2 = np.float32(np.log(np.float32(x))) * (np.float32(1.0) / np.float32(np.log(np.float32(2.0))))
-    rounded = np.float32(fp.round_half_away(np.float32(x_log2)))
-    frac = np.float32(x_log2 - rounded)
-    return bool(abs(frac) < np.float32(1e-3)), int(rounded)
+checked_log2 = gl.checked_log2  # CheckedLog2: one implementation, in gemmlowp.py
 
 
 def rounding_divide_by_pot_int16(x, exponent: int) -> np.ndarray:

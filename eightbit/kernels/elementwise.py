@@ -20,8 +20,7 @@ import numpy as np
 
 from eightbit.kernels import fixedpoint as fp
 from eightbit.kernels.base import FloatUnary, Kernel, OpContext
-
-_UNSIGNED = {np.dtype(np.int8): np.uint8, np.dtype(np.int16): np.uint16}
+from eightbit.kernels.opdata import Plain, full_table
 
 
 def _f32(fn):
@@ -52,24 +51,6 @@ def _values(dtype) -> np.ndarray:
     return np.arange(info.min, info.max + 1, dtype=np.int64)
 
 
-def _table_params(table: np.ndarray, dtype, min_valid=None, message=None) -> dict:
-    """A full lookup table (entry k for input min + k) reordered so eval indexes it with the raw
-    bits of the input (x viewed as unsigned)."""
-    dtype = np.dtype(dtype)
-    vals = _values(dtype)
-    bits = vals & (np.iinfo(_UNSIGNED[dtype]).max)
-    by_bits = np.empty(vals.size, dtype)
-    by_bits[bits] = np.asarray(table).astype(dtype)
-    return {"mode": "table", "table": by_bits, "unsigned": _UNSIGNED[dtype], "min_valid": min_valid, "message": message}
-
-
-def _eval_table(params, x):
-    x = np.asarray(x)
-    if params["min_valid"] is not None and x.size and int(x.min()) < params["min_valid"]:
-        raise ValueError(params["message"])
-    return np.asarray(params["table"][x.view(params["unsigned"])])
-
-
 def _float_only(op: OpContext, name: str):
     x, out = op.inputs[0], op.outputs[0]
     if x.type != "FLOAT32" or out.type != "FLOAT32":
@@ -83,7 +64,7 @@ class Abs(Kernel):
         if x.type in ("FLOAT32", "INT32") or (x.type == "INT16" and not x.quantized):
             if out.type != x.type:
                 raise op.unsupported(f"ABS output type {out.type} differs from input type {x.type}")
-            return {"mode": "plain"}
+            return Plain()
         if x.type not in ("INT8", "INT16"):
             raise op.unsupported(f"ABS does not run {x.type}")
         x, out = _quantized(op, "ABS")
@@ -94,13 +75,13 @@ class Abs(Kernel):
         if in_s != out_s:
             mult, shift = fp.quantize_multiplier(float(in_s / out_s))
             value = fp.multiply_by_quantized_multiplier(value, mult, shift)
-        return _table_params(np.clip(value + out.zero_point, info.min, info.max), dtype)
+        return full_table(np.clip(value + out.zero_point, info.min, info.max), dtype)
 
     @staticmethod
     def eval(params, x):
-        if params["mode"] == "plain":
+        if isinstance(params, Plain):
             return np.asarray(np.abs(x), x.dtype)
-        return _eval_table(params, x)
+        return params.lookup(x)
 
 
 class _FloatOrTable(Kernel):
@@ -112,15 +93,15 @@ class _FloatOrTable(Kernel):
     def prepare(cls, op: OpContext):
         if op.inputs[0].type not in ("INT8", "INT16"):
             _float_only(op, cls.name)
-            return {"mode": "float"}
+            return Plain()
         x, out = _quantized(op, cls.name)
         return cls.table(x, out, np.dtype(out.dtype))
 
     @classmethod
     def eval(cls, params, x):
-        if params["mode"] == "float":
+        if isinstance(params, Plain):
             return cls.float_eval(x)
-        return _eval_table(params, x)
+        return params.lookup(x)
 
 
 class Sqrt(_FloatOrTable):
@@ -136,7 +117,7 @@ class Sqrt(_FloatOrTable):
         q = fp.wrap_int32(q + out.zero_point)
         negative = vals[real < 0]
         min_valid = int(negative.max()) + 1 if negative.size else None
-        return _table_params(np.clip(q, info.min, info.max), dtype, min_valid,
+        return full_table(np.clip(q, info.min, info.max), dtype, min_valid,
                              "SQRT: Sqrt is only defined for non-negative values")
 
     @staticmethod
@@ -161,7 +142,7 @@ class Rsqrt(_FloatOrTable):
                 return np.where(v <= 0, limit, r).astype(np.float32)
 
             lut = fp.lut_populate_int16(x.scale, in_zp, out.scale, out.zero_point, rsqrt)
-            return _table_params(fp.lut_lookup_int16(_values(dtype), lut), dtype, in_zp, message)
+            return full_table(fp.lut_lookup_int16(_values(dtype), lut), dtype, in_zp, message)
         value = _values(dtype) - in_zp
         k_shift = 20  # keeps the intermediate 1/sqrt an integer
         sqrt_in = np.sqrt(np.float32(x.scale))  # std::sqrt(float) is float
@@ -170,7 +151,7 @@ class Rsqrt(_FloatOrTable):
         data = fp.multiply_by_quantized_multiplier(1, inv_mult, inv_shift + k_shift)
         q = fp.multiply_by_quantized_multiplier(data, mult, shift - k_shift) + out.zero_point
         q = np.where(value == 0, info.max, np.clip(q, info.min, info.max))
-        return _table_params(q, dtype, in_zp, message)
+        return full_table(q, dtype, in_zp, message)
 
     @staticmethod
     def float_eval(x):
@@ -196,7 +177,7 @@ class Log(_FloatOrTable):
         else:
             lut = fp.lut_populate_int16(x.scale, x.zero_point, out.scale, out.zero_point, log_or_min)
             table = fp.lut_lookup_int16(_values(dtype), lut)
-        return _table_params(table, dtype)
+        return full_table(table, dtype)
 
     @staticmethod
     def float_eval(x):

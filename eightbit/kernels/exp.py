@@ -7,8 +7,7 @@ import numpy as np
 
 from eightbit.kernels import fixedpoint as fp
 from eightbit.kernels.base import Kernel, OpContext
-
-_UNSIGNED = {np.dtype(np.int8): np.uint8, np.dtype(np.int16): np.uint16}
+from eightbit.kernels.opdata import Plain, full_table
 
 
 def _expf(v):
@@ -23,7 +22,7 @@ class Exp(Kernel):
         if out.type != x.type:
             raise op.unsupported(f"EXP output type {out.type} differs from input type {x.type}")
         if x.type == "FLOAT32":
-            return {"mode": "float"}
+            return Plain()
         if x.type not in ("INT8", "INT16"):
             raise op.unsupported(f"EXP runs float32, int8 and int16, not {x.type}")
         if not (x.quantized and out.quantized):
@@ -38,13 +37,10 @@ class Exp(Kernel):
         else:
             lut = fp.lut_populate_int16(x.scale, x.zero_point, out.scale, out.zero_point, _expf)
             table = fp.lut_lookup_int16(vals, lut)
-        unsigned = _UNSIGNED[dtype]
-        by_bits = np.empty(vals.size, dtype)
-        by_bits[vals & np.iinfo(unsigned).max] = table
-        return {"mode": "table", "table": by_bits, "unsigned": unsigned}
+        return full_table(table, dtype)
 
     @staticmethod
     def eval(params, x):
-        if params["mode"] == "float":
+        if isinstance(params, Plain):
             return _expf(x)
-        return np.asarray(params["table"][np.asarray(x).view(params["unsigned"])])
+        return params.lookup(x)

@@ -87,3 +87,34 @@ def full_table(table: np.ndarray, dtype, min_valid=None, message=None) -> Table:
     by_bits = np.empty(vals.size, dtype)
     by_bits[vals & np.iinfo(unsigned).max] = np.asarray(table).astype(dtype)
     return Table(by_bits, unsigned, min_valid, message)
+
+
+@dataclass(frozen=True, eq=False)
+class Affine:
+    """real = scale * (q - zero_point): per tensor (axis None, scalars) or per channel along axis."""
+
+    scale: object
+    zero_point: object
+    axis: int | None = None
+
+    def along(self, ndim: int) -> tuple:
+        """(scale, zero point) shaped to broadcast against an input of rank ndim."""
+        if self.axis is None:
+            return self.scale, self.zero_point
+        shape = [1] * ndim
+        shape[self.axis] = self.scale.size
+        return self.scale.reshape(shape), self.zero_point.reshape(shape)
+
+
+def channel_affine(op, info) -> Affine:
+    """Per-channel parameters of a tensor (TFLite repeats the first zero point when there is one),
+    checked against the quantized dimension's size."""
+    scales = np.asarray(info.scales, np.float32).reshape(-1)
+    zps = np.asarray(info.zero_points, np.int64).reshape(-1)
+    if zps.size != scales.size:
+        zps = np.full(scales.shape, int(zps[0]) if zps.size else 0, np.int64)
+    axis = int(info.quantized_dimension)
+    if len(info.shape) and not (0 <= axis < len(info.shape) and info.shape[axis] == scales.size):
+        raise op.unsupported(f"per-channel tensor {info.name!r}: {scales.size} scales for dimension {axis} "
+                             f"of {tuple(info.shape)}")
+    return Affine(scales, zps, axis)
