@@ -75,6 +75,7 @@ from eightbit.kernels import (
     topk_v2,
     transpose,
     transpose_conv,
+    unidirectional_sequence_lstm,
     unpack,
     where,
     zeros_like,
@@ -92,7 +93,7 @@ MODULES = (
 MODULES += (
     ceil, cumsum, elementwise_trig, floor, floor_div, floor_mod, gather_nd, local_response_norm,
     logical, mirror_pad, one_hot, pow, range, reduce_prod, relu_0_to_1, reverse,
-    round, scatter_nd, sign, space_to_batch_nd, topk_v2, where,
+    round, scatter_nd, sign, space_to_batch_nd, topk_v2, unidirectional_sequence_lstm, where,
 )
 
 

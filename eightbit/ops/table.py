@@ -9,10 +9,21 @@ the kernels, the version rules and `eightbit ops` agree.
 
 from __future__ import annotations
 
-from eightbit.ops import activations, binary, conv, index_ops, math_ops, movement, quantization, reduce, unary
+from eightbit.ops import (
+    activations,
+    binary,
+    conv,
+    index_ops,
+    math_ops,
+    movement,
+    quantization,
+    recurrent_ops,
+    reduce,
+    unary,
+)
 from eightbit.ops.base import OpSpec
 
-MODULES = (conv, binary, activations, unary, reduce, quantization, movement, math_ops, index_ops)
+MODULES = (conv, binary, activations, unary, reduce, quantization, movement, math_ops, index_ops, recurrent_ops)
 
 
 def _build() -> dict:

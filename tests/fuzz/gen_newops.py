@@ -368,3 +368,24 @@ GENERATORS = {
     "RELU_0_TO_1": (("float32", "int8", "uint8"), relu_0_to_1),
     "LOCAL_RESPONSE_NORMALIZATION": (("float32",), lrn),
 }
+
+
+def lstm(g: Gen, kind):
+    """A float LSTM with random options and sizes, one invoke (the kernel tests cover repeated ones)."""
+    from tests.fuzz.common import Case
+    from tests.kernels.newops_oracle import lstm_model
+
+    cfg = {"n_batch": g.int(1, 3), "n_time": g.int(1, 6), "n_input": g.int(1, 5), "n_cell": g.int(1, 5),
+           "cifg": g.coin(0.3), "peephole": g.coin(0.3), "projection": g.coin(0.3), "layer_norm": g.coin(0.3),
+           "time_major": g.coin(), "activation": g.pick([4, 4, 1, 3, 2]),
+           "cell_clip": g.pick([0.0, 0.0, 0.5, 3.0]), "proj_clip": g.pick([0.0, 0.0, 0.3])}
+    cfg["n_output"] = g.int(1, 5) if cfg["projection"] else cfg["n_cell"]
+    cfg["proj_bias"] = g.coin()
+    g.note(**cfg)
+    model = lstm_model(seed=g.int(0, 2**31 - 1), **cfg)
+    shape = ((cfg["n_time"], cfg["n_batch"]) if cfg["time_major"] else (cfg["n_batch"], cfg["n_time"])) + (cfg["n_input"],)
+    x = g.rng.normal(0, g.pick([0.3, 1.0, 3.0]), shape).astype(np.float32)
+    return Case("UNIDIRECTIONAL_SEQUENCE_LSTM", kind, g.seed, model, [x], dict(g.cfg), avoid_known=g.avoid_known)
+
+
+GENERATORS["UNIDIRECTIONAL_SEQUENCE_LSTM"] = (("float32",), lstm)
