@@ -9,6 +9,8 @@ That map has only 256 inputs, so prepare tabulates it and eval is a table lookup
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from eightbit.errors import ModelError
@@ -30,6 +32,14 @@ def _uint8_requant_table(in_scale: float, in_zp: int, out_scale: float, out_zp: 
     real = q * scale + bias  # float32 arithmetic, rounded after each step (no fused multiply-add)
     rounded = round_half_away(real)  # TfLiteRound
     return np.clip(rounded.astype(np.int64) + out_zp, 0, 255).astype(np.uint8)
+
+
+@dataclass(frozen=True, eq=False)
+class ConcatenationParams:
+    """What concatenation's prepare computes for eval."""
+
+    axis: object = None
+    tables: object = None
 
 
 class Concatenation(Kernel):
@@ -69,11 +79,11 @@ class Concatenation(Kernel):
             ]
             if all(tb is None for tb in tables):
                 tables = None
-        return {"axis": axis, "tables": tables}
+        return ConcatenationParams(axis=axis, tables=tables)
 
     @staticmethod
     def eval(params, *xs):
-        tables = params["tables"]
+        tables = params.tables
         if tables is not None:
             xs = [x if tb is None else tb[x] for x, tb in zip(xs, tables)]
-        return np.concatenate(xs, axis=params["axis"])
+        return np.concatenate(xs, axis=params.axis)

@@ -5,6 +5,8 @@ out[n, h*b + i, w*b + j, c] = in[n, h, w, (i*b + j)*C_out + c].
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from eightbit.errors import ModelError
@@ -26,18 +28,25 @@ def check_space_depth(op: OpContext) -> int:
     return b
 
 
+@dataclass(frozen=True, eq=False)
+class DepthToSpaceParams:
+    """What depth_to_space's prepare computes for eval."""
+
+    b: object = None
+
+
 class SpaceDepthKernel(Kernel):
     """DEPTH_TO_SPACE and SPACE_TO_DEPTH share their types and Prepare; only eval differs."""
 
     @staticmethod
     def prepare(op: OpContext):
-        return {"b": check_space_depth(op)}
+        return DepthToSpaceParams(b=check_space_depth(op))
 
 
 class DepthToSpace(SpaceDepthKernel):
     @staticmethod
     def eval(params, x):
-        b = params["b"]
+        b = params.b
         n, h, w, c = x.shape
         if c % (b * b):
             raise fail(f"DEPTH_TO_SPACE: depth {c} is not divisible by block_size^2 = {b * b}")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from eightbit.errors import ModelError
@@ -17,6 +19,13 @@ from eightbit.kernels.movement import (
 )
 
 
+@dataclass(frozen=True, eq=False)
+class FillParams:
+    """What fill's prepare computes for eval."""
+
+    dtype: object = None
+
+
 class Fill(Kernel):
     @staticmethod
     def prepare(op: OpContext):
@@ -29,7 +38,7 @@ class Fill(Kernel):
             raise ModelError(f"{op.where()}: the value must be a scalar")
         if value.type in QUANTIZED_TYPES:
             require_same_quantization(op, value, out, "the value")
-        return {"dtype": out.dtype}
+        return FillParams(dtype=out.dtype)
 
     @staticmethod
     def eval(params, dims, value):
@@ -38,4 +47,4 @@ class Fill(Kernel):
             raise fail("FILL: dims must be 1-D")
         if np.any(shape < 0):
             raise fail(f"FILL: negative dimension in {shape.tolist()}")
-        return np.full(shape.tolist(), np.asarray(value).reshape(-1)[0], dtype=params["dtype"])
+        return np.full(shape.tolist(), np.asarray(value).reshape(-1)[0], dtype=params.dtype)

@@ -7,6 +7,8 @@ reference, max(a, b) = a if a > b else b, so a NaN in a loses to b and a NaN in 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from eightbit.kernels import binary_common as bc
@@ -23,7 +25,14 @@ def _prepare(op: OpContext, name: str) -> dict:
     if op.outputs[0].type != t:
         raise op.unsupported(f"output type {op.outputs[0].type} differs from input type {t}")
     bc.broadcast_shape(op, *op.inputs)
-    return {"dtype": op.outputs[0].dtype}
+    return MaximumMinimumParams(dtype=op.outputs[0].dtype)
+
+
+@dataclass(frozen=True, eq=False)
+class MaximumMinimumParams:
+    """What maximum_minimum's prepare computes for eval."""
+
+    dtype: object = None
 
 
 class Maximum(Kernel):
@@ -34,7 +43,7 @@ class Maximum(Kernel):
     @staticmethod
     def eval(params, x1, x2):
         with np.errstate(invalid="ignore"):
-            return np.asarray(np.where(x1 > x2, x1, x2), dtype=params["dtype"])
+            return np.asarray(np.where(x1 > x2, x1, x2), dtype=params.dtype)
 
 
 class Minimum(Kernel):
@@ -45,4 +54,4 @@ class Minimum(Kernel):
     @staticmethod
     def eval(params, x1, x2):
         with np.errstate(invalid="ignore"):
-            return np.asarray(np.where(x1 < x2, x1, x2), dtype=params["dtype"])
+            return np.asarray(np.where(x1 < x2, x1, x2), dtype=params.dtype)

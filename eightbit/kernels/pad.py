@@ -6,6 +6,8 @@ and zero point, TFLite checks), else 0, which for a quantized tensor is the outp
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from eightbit.errors import ModelError
@@ -41,7 +43,7 @@ def _prepare(op: OpContext, with_constant: bool):
         if x.type in QUANTIZED_TYPES:
             require_same_quantization(op, const, out, "the constant value")
     default = out.zero_point if x.type in QUANTIZED_TYPES else 0
-    return {"default": np.array(default).astype(out.dtype), "dtype": out.dtype}
+    return PadParams(default=np.array(default).astype(out.dtype), dtype=out.dtype)
 
 
 def _pad(params, x, paddings, constant=None):
@@ -52,10 +54,18 @@ def _pad(params, x, paddings, constant=None):
     p = p.reshape(n, 2)
     if np.any(p < 0):
         raise fail(f"PAD: negative padding {p.tolist()}")
-    value = params["default"] if constant is None else np.asarray(constant).reshape(-1)[0]
-    out = np.full([int(d + a + b) for d, (a, b) in zip(x.shape, p)], value, dtype=params["dtype"])
+    value = params.default if constant is None else np.asarray(constant).reshape(-1)[0]
+    out = np.full([int(d + a + b) for d, (a, b) in zip(x.shape, p)], value, dtype=params.dtype)
     out[tuple(slice(int(a), int(a) + d) for d, (a, _) in zip(x.shape, p))] = x
     return out
+
+
+@dataclass(frozen=True, eq=False)
+class PadParams:
+    """What pad's prepare computes for eval."""
+
+    default: object = None
+    dtype: object = None
 
 
 class Pad(Kernel):

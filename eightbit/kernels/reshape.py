@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from eightbit.kernels.base import Kernel, OpContext
@@ -28,6 +30,14 @@ def reshape_output_shape(num_input: int, input_shape, requested) -> tuple:
     return tuple(shape)
 
 
+@dataclass(frozen=True, eq=False)
+class ReshapeParams:
+    """What reshape's prepare computes for eval."""
+
+    use_input: object = None
+    opt_shape: object = None
+
+
 class Reshape(Kernel):
     @staticmethod
     def prepare(op: OpContext):
@@ -42,9 +52,9 @@ class Reshape(Kernel):
         opt = [int(d) for d in opt] if opt is not None else []
         if len(opt) == 1 and opt[0] == 0:
             opt = []
-        return {"use_input": use_input, "opt_shape": tuple(opt)}
+        return ReshapeParams(use_input=use_input, opt_shape=tuple(opt))
 
     @staticmethod
     def eval(params, x, shape=None):
-        requested = as_ints(shape) if params["use_input"] else params["opt_shape"]
+        requested = as_ints(shape) if params.use_input else params.opt_shape
         return np.reshape(x, reshape_output_shape(x.size, x.shape, requested))

@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from eightbit.kernels.base import Kernel, OpContext
 from eightbit.kernels.movement import require_type
+
+
+@dataclass(frozen=True, eq=False)
+class ShapeParams:
+    """What shape's prepare computes for eval."""
+
+    dtype: object = None
 
 
 class Shape(Kernel):
@@ -15,8 +24,8 @@ class Shape(Kernel):
         require_type(op, op.outputs[0], ("INT32", "INT64"), "output")
         if op.inputs[0] is None:
             raise op.unsupported("missing input")
-        return {"dtype": op.outputs[0].dtype}
+        return ShapeParams(dtype=op.outputs[0].dtype)
 
     @staticmethod
     def eval(params, x):
-        return np.array(np.shape(x), dtype=params["dtype"])
+        return np.array(np.shape(x), dtype=params.dtype)

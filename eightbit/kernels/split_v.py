@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from eightbit.errors import ModelError
 from eightbit.kernels.base import Kernel, OpContext
 from eightbit.kernels.movement import as_ints, fail, index_operand, require_type
 from eightbit.kernels.split import SPLIT_TYPES
+
+
+@dataclass(frozen=True, eq=False)
+class SplitVParams:
+    """What split_v's prepare computes for eval."""
+
+    n: object = None
 
 
 class SplitV(Kernel):
@@ -20,7 +29,7 @@ class SplitV(Kernel):
         for t in op.outputs:
             if t.type != x.type:
                 raise ModelError(f"{op.where()}: output type {t.type} differs from the input's {x.type}")
-        return {"n": len(op.outputs)}
+        return SplitVParams(n=len(op.outputs))
 
     @staticmethod
     def eval(params, x, size_splits, axis):
@@ -33,7 +42,7 @@ class SplitV(Kernel):
         if not 0 <= k < x.ndim:
             raise fail(f"SPLIT_V: axis {int(a[0])} out of range for rank {x.ndim}")
         sizes = as_ints(size_splits).copy()
-        n = params["n"]
+        n = params.n
         if sizes.size != n:
             raise fail(f"SPLIT_V: {sizes.size} size_splits for {n} outputs")
         dim = x.shape[k]

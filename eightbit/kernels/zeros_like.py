@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from eightbit.kernels.base import Kernel, OpContext
 from eightbit.kernels.movement import require_same_type, require_type
+
+
+@dataclass(frozen=True, eq=False)
+class ZerosLikeParams:
+    """What zeros_like's prepare computes for eval."""
+
+    dtype: object = None
 
 
 class ZerosLike(Kernel):
@@ -14,8 +23,8 @@ class ZerosLike(Kernel):
         x = op.inputs[0]
         require_type(op, x, ("FLOAT32", "INT32", "INT64"))
         require_same_type(op, x, op.outputs[0])
-        return {"dtype": op.outputs[0].dtype}
+        return ZerosLikeParams(dtype=op.outputs[0].dtype)
 
     @staticmethod
     def eval(params, x):
-        return np.zeros(x.shape, params["dtype"])
+        return np.zeros(x.shape, params.dtype)
