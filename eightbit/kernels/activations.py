@@ -266,6 +266,16 @@ def _int16_scaled_input(p, x):
     return v, np.abs(v)
 
 
+def _sigmoid_table(a, frac_bits: int, saturated):
+    """sigmoid_table_uint16 at |input| a, linearly interpolated on its low frac_bits bits
+    (the int16 LOGISTIC uses 9, TANH 8); `saturated` past the table's end."""
+    uh = a >> frac_bits
+    idx = np.minimum(uh, 254)
+    ua = lut.SIGMOID_TABLE_UINT16[idx]
+    ub = lut.SIGMOID_TABLE_UINT16[idx + 1]
+    return np.where(uh >= 255, saturated, (ua << frac_bits) + (a & ((1 << frac_bits) - 1)) * (ub - ua))
+
+
 class Logistic(Kernel):
     @staticmethod
     def prepare(op: OpContext):
@@ -289,12 +299,7 @@ class Logistic(Kernel):
         if isinstance(p, Lut8):
             return lut.lookup_8bit(p.table, x)
         v, a = _int16_scaled_input(p, x)
-        uh = a >> 9
-        saturated = uh >= 255
-        idx = np.minimum(uh, 254)
-        ua = lut.SIGMOID_TABLE_UINT16[idx]
-        ub = lut.SIGMOID_TABLE_UINT16[idx + 1]
-        result = np.where(saturated, 0x7FFF << 10, (ua << 9) + (a & 0x1FF) * (ub - ua))
+        result = _sigmoid_table(a, 9, 0x7FFF << 10)
         result = np.where(v >= 0, result + (1 << 9), (1 << 25) - result + (1 << 9) - 1)
         return (result >> 10).astype(np.int16)
 
@@ -316,12 +321,7 @@ class Tanh(Kernel):
         if isinstance(p, Lut8):
             return lut.lookup_8bit(p.table, x)
         v, a = _int16_scaled_input(p, x)
-        uh = a >> 8
-        saturated = uh >= 255
-        idx = np.minimum(uh, 254)
-        ua = lut.SIGMOID_TABLE_UINT16[idx]
-        ub = lut.SIGMOID_TABLE_UINT16[idx + 1]
-        result = np.where(saturated, 0xFFFF << 8, (ua << 8) + (a & 0xFF) * (ub - ua))
+        result = _sigmoid_table(a, 8, 0xFFFF << 8)
         result = np.where(v >= 0, result - (1 << 23) + (1 << 7), -result + (1 << 23) + (1 << 7) - 1)
         return (result >> 8).astype(np.int16)
 

@@ -16,7 +16,7 @@ import numpy as np
 
 from eightbit.kernels import binary_common as bc
 from eightbit.kernels import fixedpoint as fp
-from eightbit.kernels.base import Kernel, OpContext
+from eightbit.kernels.base import OpContext
 from eightbit.kernels.opdata import AddSubQuant, Plain
 
 
@@ -32,12 +32,8 @@ class Pot16:
 
 def prepare_add_sub(op: OpContext, name: str) -> Plain | Pot16 | AddSubQuant:
     big_out = name == "SUB"  # sub.cc accepts an output multiplier > 1, add.cc does not
-    bc.check_inputs(op, 2)
-    t = bc.same_input_types(op)
+    t = bc.binary_input_type(op)
     out = op.outputs[0]
-    if out.type != t:
-        raise op.unsupported(f"output type {out.type} differs from input type {t}")
-    bc.broadcast_shape(op, *op.inputs)
     act = bc.activation(op)
     if t in bc.FLOAT_TYPES:
         return Plain(fp.activation_range_float(act))
@@ -99,7 +95,7 @@ def eval_add_sub(params, x1: np.ndarray, x2: np.ndarray, sign: int) -> np.ndarra
     return _quant(params, x1, x2, sign)
 
 
-class Add(Kernel):
+class Add(bc.Binary):
     @staticmethod
     def prepare(op: OpContext):
         return prepare_add_sub(op, "ADD")

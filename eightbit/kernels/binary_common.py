@@ -16,7 +16,7 @@ import numpy as np
 from eightbit.errors import ModelError
 from eightbit.kernels import fixedpoint as fp
 from eightbit.kernels import gemmlowp as gl
-from eightbit.kernels.base import OpContext
+from eightbit.kernels.base import Kernel, OpContext
 from eightbit.kernels.opdata import AddSubQuant, Output, Rescale
 
 FLOAT_TYPES = ("FLOAT32",)
@@ -46,6 +46,27 @@ def same_input_types(op: OpContext) -> str:
     if a != b:
         raise op.unsupported(f"input types differ ({a} vs {b})")
     return a
+
+
+def binary_input_type(op: OpContext, output: str | None = "same") -> str:
+    """The shared Prepare checks of the binary elementwise kernels: two inputs of one type, one
+    output of that type (`output="same"`), of a fixed type (e.g. "BOOL"), or unchecked (None),
+    and input shapes that broadcast. Returns the input type."""
+    check_inputs(op, 2)
+    t = same_input_types(op)
+    want = t if output == "same" else output
+    out = op.outputs[0]
+    if want is not None and out.type != want:
+        raise op.unsupported(f"output type {out.type} differs from input type {t}" if output == "same"
+                             else f"output type {out.type}; {op.op_type} produces {want}")
+    broadcast_shape(op, *op.inputs)
+    return t
+
+
+class Binary(Kernel):
+    """A binary elementwise kernel with broadcasting: `input_type(op)` does the shared checks."""
+
+    input_type = staticmethod(binary_input_type)
 
 
 def activation(op: OpContext) -> int:

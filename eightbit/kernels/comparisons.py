@@ -17,7 +17,7 @@ import numpy as np
 
 from eightbit.kernels import binary_common as bc
 from eightbit.kernels import fixedpoint as fp
-from eightbit.kernels.base import Kernel, OpContext
+from eightbit.kernels.base import OpContext
 from eightbit.kernels.opdata import Rescale
 
 _PLAIN = ("FLOAT32", "INT32", "INT64")
@@ -33,11 +33,7 @@ class Compare:
 
 
 def _prepare(op: OpContext, name: str, fn, allow_bool: bool) -> Compare:
-    bc.check_inputs(op, 2)
-    t = bc.same_input_types(op)
-    if op.outputs[0].type != "BOOL":
-        raise op.unsupported(f"output type {op.outputs[0].type}; comparisons produce BOOL")
-    bc.broadcast_shape(op, *op.inputs)
+    t = bc.binary_input_type(op, output="BOOL")
     if t in _PLAIN or (allow_bool and t == "BOOL"):
         return Compare(fn)
     if t == "INT16":
@@ -68,7 +64,7 @@ def _eval(params, x1, x2):
     return np.asarray(params.fn(x1, x2), dtype=np.bool_)
 
 
-class _Comparison(Kernel):
+class _Comparison(bc.Binary):
     """One comparison kernel: the subclasses differ only in op name, operator and bool support."""
 
     name = ""

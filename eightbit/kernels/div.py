@@ -18,7 +18,7 @@ from eightbit.errors import ModelError
 from eightbit.kernels import binary_common as bc
 from eightbit.kernels import fixedpoint as fp
 from eightbit.kernels import gemmlowp as gl
-from eightbit.kernels.base import Kernel, OpContext
+from eightbit.kernels.base import OpContext
 from eightbit.kernels.opdata import Output, Plain
 
 
@@ -96,15 +96,11 @@ def _eval(params, x1, x2):
     return _quant(params, x1, x2)
 
 
-class Div(Kernel):
+class Div(bc.Binary):
     @staticmethod
     def prepare(op: OpContext):
-        bc.check_inputs(op, 2)
-        t = bc.same_input_types(op)
+        t = bc.binary_input_type(op)
         out = op.outputs[0]
-        if out.type != t:
-            raise op.unsupported(f"output type {out.type} differs from input type {t}")
-        bc.broadcast_shape(op, *op.inputs)
         act = bc.activation(op)
         if t == "FLOAT32":
             return Plain(fp.activation_range_float(act))

@@ -16,7 +16,7 @@ import numpy as np
 
 from eightbit.kernels import binary_common as bc
 from eightbit.kernels import fixedpoint as fp
-from eightbit.kernels.base import Kernel, OpContext
+from eightbit.kernels.base import OpContext
 from eightbit.kernels.opdata import Output, Plain
 
 
@@ -53,13 +53,11 @@ def _eval(params, x1, x2):
     return bc.requantize_output(prod, params.out.as_tuple, params.out.act, params.out.dtype)
 
 
-class Mul(Kernel):
+class Mul(bc.Binary):
     @staticmethod
     def prepare(op: OpContext):
-        bc.check_inputs(op, 2)
-        t = bc.same_input_types(op)
+        t = bc.binary_input_type(op, output=None)  # int16 inputs may give an 8-bit output
         out = op.outputs[0]
-        bc.broadcast_shape(op, *op.inputs)
         act = bc.activation(op)
         if t in bc.FLOAT_TYPES + bc.INT_TYPES:
             if out.type != t:

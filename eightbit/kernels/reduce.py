@@ -136,18 +136,28 @@ def _mean_or_sum_prepare(op: OpContext) -> Reducer:
     return _requant_prepare(op, p) if p.type in _QUANTIZED else p
 
 
-class Mean(Kernel):
+class _MeanOrSum(Kernel):
+    """MEAN and SUM: the shared prepare and the quantized path; `plain` reduces the other types."""
+
+    compute_sum = False
+
     @staticmethod
     def prepare(op: OpContext):
         return _mean_or_sum_prepare(op)
 
-    @staticmethod
-    def eval(p, x, axis):
+    @classmethod
+    def eval(cls, p, x, axis):
         axes = _axes(axis, x.ndim)
         out_shape = _out_shape(x.shape, axes, p.keep_dims)
-        dtype = p.dtype
         if p.quant:
-            return _quantized_mean_or_sum(p, x, axes, out_shape, compute_sum=False)
+            return _quantized_mean_or_sum(p, x, axes, out_shape, compute_sum=cls.compute_sum)
+        return cls.plain(p, x, axes, out_shape)
+
+
+class Mean(_MeanOrSum):
+    @staticmethod
+    def plain(p, x, axes, out_shape):
+        dtype = p.dtype
         if len(axes) == 0:
             return x.reshape(out_shape).astype(dtype, copy=True)
         if x.size == 0:
@@ -164,17 +174,11 @@ class Mean(Kernel):
         return np.asarray(q, dtype).reshape(out_shape)
 
 
-class Sum(Kernel):
-    @staticmethod
-    def prepare(op: OpContext):
-        return _mean_or_sum_prepare(op)
+class Sum(_MeanOrSum):
+    compute_sum = True
 
     @staticmethod
-    def eval(p, x, axis):
-        axes = _axes(axis, x.ndim)
-        out_shape = _out_shape(x.shape, axes, p.keep_dims)
-        if p.quant:
-            return _quantized_mean_or_sum(p, x, axes, out_shape, compute_sum=True)
+    def plain(p, x, axes, out_shape):
         dtype = p.dtype
         if p.type == "FLOAT32":
             if len(axes) == 0:

@@ -12,7 +12,7 @@ import numpy as np
 
 from eightbit.kernels import binary_common as bc
 from eightbit.kernels import fixedpoint as fp
-from eightbit.kernels.base import Kernel, OpContext
+from eightbit.kernels.base import OpContext
 from eightbit.kernels.opdata import AddSubQuant, Output, Plain
 
 
@@ -26,15 +26,11 @@ def _eval(params, x1, x2):
     return bc.requantize_output(fp.wrap_int32(d * d), params.out.as_tuple, params.out.act, np.int8)
 
 
-class SquaredDifference(Kernel):
+class SquaredDifference(bc.Binary):
     @staticmethod
     def prepare(op: OpContext):
-        bc.check_inputs(op, 2)
-        t = bc.same_input_types(op)
+        t = bc.binary_input_type(op)
         out = op.outputs[0]
-        if out.type != t:
-            raise op.unsupported(f"output type {out.type} differs from input type {t}")
-        bc.broadcast_shape(op, *op.inputs)
         if t in ("FLOAT32", "INT32"):
             return Plain()
         if t != "INT8":
