@@ -19,7 +19,7 @@ ENTRIES = (
     # newest=5: the schema's newest (int16 activations); LiteRT 2.3.0's BUILTIN_REF registers 1-3.
     # ptq=(): full-integer LSTM needs the 8x8_16 kernel and its intermediate-tensor scales, not done yet.
     OpSpec("UNIDIRECTIONAL_SEQUENCE_LSTM", "UnidirectionalSequenceLSTMOptions",
-           "unidirectional_sequence_lstm.UnidirectionalSequenceLstm", ("float32",), _lstm,
+           "unidirectional_sequence_lstm.UnidirectionalSequenceLstm", ("float32", "hybrid"), _lstm,
            {1: "1.13.1", 2: "1.14.0", 3: "2.3.0", 4: None, 5: None}, newest=5, ptq=(),
-           doc="LSTM over a sequence (CIFG, peephole, projection, layer norm, clipping); float32, state in variables."),
+           doc="LSTM over a sequence (CIFG, peephole, projection, layer norm, clipping); float32 and hybrid, state in variables."),
 )

@@ -371,7 +371,8 @@ GENERATORS = {
 
 
 def lstm(g: Gen, kind):
-    """A float LSTM with random options and sizes, one invoke (the kernel tests cover repeated ones)."""
+    """A float or hybrid LSTM with random options and sizes, one invoke (the kernel tests cover
+    repeated ones); hybrid: int8 weights, symmetric or asymmetric input quantization."""
     from tests.fuzz.common import Case
     from tests.kernels.newops_oracle import lstm_model
 
@@ -381,11 +382,15 @@ def lstm(g: Gen, kind):
            "cell_clip": g.pick([0.0, 0.0, 0.5, 3.0]), "proj_clip": g.pick([0.0, 0.0, 0.3])}
     cfg["n_output"] = g.int(1, 5) if cfg["projection"] else cfg["n_cell"]
     cfg["proj_bias"] = g.coin()
+    if kind == "hybrid":
+        cfg["hybrid"], cfg["asymmetric"] = True, g.coin()
     g.note(**cfg)
     model = lstm_model(seed=g.int(0, 2**31 - 1), **cfg)
     shape = ((cfg["n_time"], cfg["n_batch"]) if cfg["time_major"] else (cfg["n_batch"], cfg["n_time"])) + (cfg["n_input"],)
     x = g.rng.normal(0, g.pick([0.3, 1.0, 3.0]), shape).astype(np.float32)
+    if g.coin(0.2):  # an all-zero step (hybrid: its products are skipped)
+        x[(0,) if cfg["time_major"] else (slice(None), 0)] = 0
     return Case("UNIDIRECTIONAL_SEQUENCE_LSTM", kind, g.seed, model, [x], dict(g.cfg), avoid_known=g.avoid_known)
 
 
-GENERATORS["UNIDIRECTIONAL_SEQUENCE_LSTM"] = (("float32",), lstm)
+GENERATORS["UNIDIRECTIONAL_SEQUENCE_LSTM"] = (("float32", "hybrid"), lstm)

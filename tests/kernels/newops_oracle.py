@@ -65,15 +65,21 @@ TANH = 4
 
 def lstm_model(n_batch, n_time, n_input, n_cell, n_output=None, cifg=False, peephole=False, projection=False,
                proj_bias=True, layer_norm=False, time_major=True, activation=TANH, cell_clip=0.0, proj_clip=0.0,
-               seed=0) -> bytes:
-    """A one-op UNIDIRECTIONAL_SEQUENCE_LSTM model (float32 weights drawn from `seed`), its state
-    tensors variables, the input the only model input."""
+               seed=0, hybrid=False, asymmetric=False) -> bytes:
+    """A one-op UNIDIRECTIONAL_SEQUENCE_LSTM model (float32 weights drawn from `seed`; hybrid: the
+    weight matrices and peephole weights int8, symmetric, one scale each), its state tensors
+    variables, the input the only model input."""
     rng = np.random.default_rng(seed)
     n_output = n_output or n_cell
     b = ModelBuilder()
 
-    def w(name, shape, scale=0.5):
-        return b.tensor(name, shape, np.float32, data=rng.normal(0, scale, shape).astype(np.float32))
+    def w(name, shape, scale=0.5, weight=True):
+        v = rng.normal(0, scale, shape).astype(np.float32)
+        if not (hybrid and weight):
+            return b.tensor(name, shape, np.float32, data=v)
+        s = float(np.float32(max(float(np.abs(v).max()), 1e-6) / 127))
+        q = np.clip(np.round(v / s), -127, 127).astype(np.int8)
+        return b.tensor(name, shape, np.int8, data=q, scale=s, zero_point=0)
 
     shape_in = (n_time, n_batch, n_input) if time_major else (n_batch, n_time, n_input)
     x = b.tensor("x", shape_in, np.float32)
@@ -81,20 +87,22 @@ def lstm_model(n_batch, n_time, n_input, n_cell, n_output=None, cifg=False, peep
     ins += [-1 if (cifg and g == "i") else w(f"w_{g}", (n_cell, n_input)) for g in "ifco"]
     ins += [-1 if (cifg and g == "i") else w(f"r_{g}", (n_cell, n_output)) for g in "ifco"]
     ins += [w(f"p_{g}", (n_cell,)) if peephole and not (cifg and g == "i") else -1 for g in "ifo"]
-    ins += [-1 if (cifg and g == "i") else w(f"b_{g}", (n_cell,), 0.2) for g in "ifco"]
+    ins += [-1 if (cifg and g == "i") else w(f"b_{g}", (n_cell,), 0.2, weight=False) for g in "ifco"]
     ins += [w("proj_w", (n_output, n_cell)) if projection else -1,
-            w("proj_b", (n_output,), 0.2) if projection and proj_bias else -1]
+            w("proj_b", (n_output,), 0.2, weight=False) if projection and proj_bias else -1]
     h = b.tensor("h_state", (n_batch, n_output), np.float32)
     c = b.tensor("c_state", (n_batch, n_cell), np.float32)
     for i in (h, c):
         b.sg.tensors[i].is_variable = True
     ins += [h, c]
     if layer_norm:
-        ins += [-1 if (cifg and g == "i") else w(f"ln_{g}", (n_cell,), 1.0) for g in "ifco"]
+        ins += [-1 if (cifg and g == "i") else w(f"ln_{g}", (n_cell,), 1.0, weight=False) for g in "ifco"]
     out_shape = (n_time, n_batch, n_output) if time_major else (n_batch, n_time, n_output)
     y = b.tensor("y", out_shape, np.float32)
     opts = {"fused_activation_function": activation, "cell_clip": cell_clip, "proj_clip": proj_clip,
-            "time_major": time_major, "asymmetric_quantize_inputs": False}
-    b.op("UNIDIRECTIONAL_SEQUENCE_LSTM", ins, [y], opts, options_type="UnidirectionalSequenceLSTMOptions")
+            "time_major": time_major, "asymmetric_quantize_inputs": asymmetric}
+    version = (3 if asymmetric else 2) if hybrid else 1
+    b.op("UNIDIRECTIONAL_SEQUENCE_LSTM", ins, [y], opts, options_type="UnidirectionalSequenceLSTMOptions",
+         version=version)
     b.inputs(x).outputs(y)
     return b.build().to_bytes()

@@ -95,6 +95,19 @@ def test_activation_none_is_the_identity_not_litert_scratch():
     np.testing.assert_allclose(got, _float64_lstm(m, x, np.tanh), rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("variant", list(VARIANTS))
+@pytest.mark.parametrize("asymmetric", [False, True], ids=["symmetric", "asymmetric"])
+def test_lstm_hybrid(variant, asymmetric):
+    kw = VARIANTS[variant]
+    time_major = kw.get("time_major", True)
+    m = lstm_model(n_batch=2, n_time=5, n_input=3, n_cell=4, seed=len(variant) + 7, hybrid=True,
+                   asymmetric=asymmetric, **kw)
+    shape = (5, 2, 3) if time_major else (2, 5, 3)
+    x = RNG.normal(0, 1, shape).astype(F32)
+    x[0] = 0  # an all-zero step: TFLite skips its products
+    check_lstm(m, [x, RNG.normal(0, 2, shape).astype(F32)])
+
+
 def test_state_persists_across_invokes():
     m = lstm_model(n_batch=1, n_time=3, n_input=2, n_cell=3, peephole=True)
     feeds = [RNG.normal(0, 1, (3, 1, 2)).astype(F32) for _ in range(4)]
