@@ -22,22 +22,12 @@ import numpy as np
 from eightbit.kernels import fixedpoint as fp
 from eightbit.kernels import gemmlowp as gl
 from eightbit.kernels import lut
-from eightbit.kernels.base import Kernel, OpContext
+from eightbit.kernels.base import Kernel, OpContext, Unary
 from eightbit.kernels.fixedpoint import multiply_by_quantized_multiplier, rounding_divide_by_pot, wrap_int32
 from eightbit.kernels.opdata import Plain
 
 F32 = np.float32
 _QTYPES = {"INT8": np.int8, "UINT8": np.uint8, "INT16": np.int16}
-
-
-def _io(op: OpContext, allowed: tuple):
-    """The input and output TensorInfo, after checking the type combination."""
-    x, y = op.inputs[0], op.outputs[0]
-    if x.type != y.type:
-        raise op.unsupported(f"input {x.type} and output {y.type} differ")
-    if x.type not in allowed:
-        raise op.unsupported(f"{x.type} is not supported (TFLite runs {', '.join(allowed)})")
-    return x, y
 
 
 def _f32_ratio(a: float, b: float) -> float:
@@ -97,14 +87,14 @@ LogSoftmaxQ8 = _data("LogSoftmaxQ8: the difference scaling and its reverse, for 
 
 # ---- RELU family -------------------------------------------------------------------------------
 
-class _ReluX(Kernel):
+class _ReluX(Unary):
     act_min = 0.0
     act_max = float("inf")
     quantized_types = ("INT8", "UINT8", "INT16")
 
     @classmethod
     def prepare(cls, op: OpContext):
-        x, y = _io(op, ("FLOAT32",) + cls.quantized_types)
+        x, y = Unary.check(op, ("FLOAT32",) + cls.quantized_types)
         if x.type == "FLOAT32":
             return Plain((F32(cls.act_min), F32(cls.act_max)))
         if x.type == "INT16" and (x.zero_point != 0 or y.zero_point != 0):
@@ -143,10 +133,10 @@ class ReluN1To1(_ReluX):
 
 # ---- LEAKY_RELU, PRELU -------------------------------------------------------------------------
 
-class LeakyRelu(Kernel):
+class LeakyRelu(Unary):
     @staticmethod
     def prepare(op: OpContext):
-        x, y = _io(op, ("FLOAT32", "INT8", "UINT8", "INT16"))
+        x, y = Unary.check(op, ("FLOAT32", "INT8", "UINT8", "INT16"))
         alpha = F32(op.options.get("alpha", 0.2))
         if x.type == "FLOAT32":
             return LeakyFloat(alpha)
@@ -173,7 +163,7 @@ class LeakyRelu(Kernel):
 class Prelu(Kernel):
     @staticmethod
     def prepare(op: OpContext):
-        x, y = _io(op, ("FLOAT32", "INT8", "UINT8"))
+        x, y = Unary.check(op, ("FLOAT32", "INT8", "UINT8"))
         alpha = op.inputs[1]
         if alpha is None or alpha.type != x.type:
             raise op.unsupported("alpha must have the input's type")
@@ -220,10 +210,10 @@ def _sigmoid_f32():
     return lambda v: F32(1.0) / (F32(1.0) + expf(-v))
 
 
-class Elu(Kernel):
+class Elu(Unary):
     @staticmethod
     def prepare(op: OpContext):
-        x, y = _io(op, ("FLOAT32", "INT8"))
+        x, y = Unary.check(op, ("FLOAT32", "INT8"))
         if x.type == "FLOAT32":
             return Plain()
         return _lut_params(op, x, y, _expm1_or_identity())
@@ -276,10 +266,10 @@ def _sigmoid_table(a, frac_bits: int, saturated):
     return np.where(uh >= 255, saturated, (ua << frac_bits) + (a & ((1 << frac_bits) - 1)) * (ub - ua))
 
 
-class Logistic(Kernel):
+class Logistic(Unary):
     @staticmethod
     def prepare(op: OpContext):
-        x, y = _io(op, ("FLOAT32", "INT8", "UINT8", "INT16"))
+        x, y = Unary.check(op, ("FLOAT32", "INT8", "UINT8", "INT16"))
         if x.type == "FLOAT32":
             return Plain()
         if x.type == "INT16":
@@ -304,10 +294,10 @@ class Logistic(Kernel):
         return (result >> 10).astype(np.int16)
 
 
-class Tanh(Kernel):
+class Tanh(Unary):
     @staticmethod
     def prepare(op: OpContext):
-        x, y = _io(op, ("FLOAT32", "INT8", "UINT8", "INT16"))
+        x, y = Unary.check(op, ("FLOAT32", "INT8", "UINT8", "INT16"))
         if x.type == "FLOAT32":
             return Plain()
         if x.type == "INT16":
@@ -328,10 +318,10 @@ class Tanh(Kernel):
 
 # ---- HARD_SWISH ------------------------------------------------------------------------------
 
-class HardSwish(Kernel):
+class HardSwish(Unary):
     @staticmethod
     def prepare(op: OpContext):
-        x, y = _io(op, ("FLOAT32", "INT8", "UINT8"))
+        x, y = Unary.check(op, ("FLOAT32", "INT8", "UINT8"))
         if x.type == "FLOAT32":
             return Plain()
         hires_input_scale = F32(1.0 / 128.0) * F32(x.scale)
@@ -466,10 +456,10 @@ def _softmax_int16(p, x):
     return np.clip(result, 0, 32767).astype(np.int16).reshape(x.shape)
 
 
-class LogSoftmax(Kernel):
+class LogSoftmax(Unary):
     @staticmethod
     def prepare(op: OpContext):
-        x, y = _io(op, ("FLOAT32", "INT8", "UINT8"))
+        x, y = Unary.check(op, ("FLOAT32", "INT8", "UINT8"))
         if len(x.shape) < 1:
             raise op.unsupported("LOG_SOFTMAX needs an input of rank >= 1")
         if x.type == "FLOAT32":

@@ -105,6 +105,17 @@ class Unary(Kernel):
             raise op.unsupported(f"{op.op_type} output type {out.type} differs from input type {x.type}")
         return x, out
 
+    @staticmethod
+    def check_quantized(op: OpContext) -> tuple:
+        """Quantized int8 / int16 input and output of one type (int16: zero points 0, as TFLite's
+        elementwise kernels require)."""
+        x, out = Unary.check(op, ("INT8", "INT16"))
+        if not (x.quantized and out.quantized):
+            raise op.unsupported(f"{op.op_type} {x.type} needs quantized input and output")
+        if x.type == "INT16" and (x.zero_point != 0 or out.zero_point != 0):
+            raise op.unsupported(f"{op.op_type} int16 needs zero points 0")
+        return x, out
+
 
 class FloatUnary(Unary):
     """A float32-only elementwise op: subclasses give `float_eval(x) -> float32 array`."""

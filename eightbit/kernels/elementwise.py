@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from eightbit.kernels import fixedpoint as fp
-from eightbit.kernels.base import FloatUnary, Kernel, OpContext
+from eightbit.kernels.base import FloatUnary, OpContext, Unary
 from eightbit.kernels.opdata import Plain, full_table
 
 
@@ -34,18 +34,6 @@ def _f32(fn):
     return wrapped
 
 
-def _quantized(op: OpContext, name: str):
-    """Input/output TensorInfo of a quantized int8/int16 elementwise op, checked as GenericPrepare does."""
-    x, out = op.inputs[0], op.outputs[0]
-    if out.type != x.type:
-        raise op.unsupported(f"{name} output type {out.type} differs from input type {x.type}")
-    if not (x.quantized and out.quantized):
-        raise op.unsupported(f"{name} {x.type} needs quantized input and output")
-    if x.type == "INT16" and (x.zero_point != 0 or out.zero_point != 0):
-        raise op.unsupported(f"{name} int16 needs zero points 0")
-    return x, out
-
-
 def _values(dtype) -> np.ndarray:
     info = np.iinfo(dtype)
     return np.arange(info.min, info.max + 1, dtype=np.int64)
@@ -57,7 +45,7 @@ def _float_only(op: OpContext, name: str):
         raise op.unsupported(f"{name} runs float32, int8 and int16, not {x.type} -> {out.type}")
 
 
-class Abs(Kernel):
+class Abs(Unary):
     @staticmethod
     def prepare(op: OpContext):
         x, out = op.inputs[0], op.outputs[0]
@@ -67,7 +55,7 @@ class Abs(Kernel):
             return Plain()
         if x.type not in ("INT8", "INT16"):
             raise op.unsupported(f"ABS does not run {x.type}")
-        x, out = _quantized(op, "ABS")
+        x, out = Unary.check_quantized(op)
         dtype = np.dtype(out.dtype)
         info = np.iinfo(dtype)
         value = np.abs(_values(dtype) - x.zero_point)
@@ -84,7 +72,7 @@ class Abs(Kernel):
         return params.lookup(x)
 
 
-class _FloatOrTable(Kernel):
+class _FloatOrTable(Unary):
     """SQRT, RSQRT, LOG: float32 through `float_eval`, int8/int16 through a table from `table`."""
 
     name = ""
@@ -94,7 +82,7 @@ class _FloatOrTable(Kernel):
         if op.inputs[0].type not in ("INT8", "INT16"):
             _float_only(op, cls.name)
             return Plain()
-        x, out = _quantized(op, cls.name)
+        x, out = Unary.check_quantized(op)
         return cls.table(x, out, np.dtype(out.dtype))
 
     @classmethod

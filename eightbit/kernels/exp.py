@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from eightbit.kernels import fixedpoint as fp
-from eightbit.kernels.base import Kernel, OpContext
+from eightbit.kernels.base import OpContext, Unary
 from eightbit.kernels.opdata import Plain, full_table
 
 
@@ -15,20 +15,13 @@ def _expf(v):
         return np.asarray(np.exp(np.asarray(v, np.float64)), np.float32)
 
 
-class Exp(Kernel):
+class Exp(Unary):
     @staticmethod
     def prepare(op: OpContext):
-        x, out = op.inputs[0], op.outputs[0]
-        if out.type != x.type:
-            raise op.unsupported(f"EXP output type {out.type} differs from input type {x.type}")
+        x, out = Unary.check(op, ("FLOAT32", "INT8", "INT16"))
         if x.type == "FLOAT32":
             return Plain()
-        if x.type not in ("INT8", "INT16"):
-            raise op.unsupported(f"EXP runs float32, int8 and int16, not {x.type}")
-        if not (x.quantized and out.quantized):
-            raise op.unsupported(f"EXP {x.type} needs quantized input and output")
-        if x.type == "INT16" and (x.zero_point != 0 or out.zero_point != 0):
-            raise op.unsupported("EXP int16 needs zero points 0 (LiteRT 2.3)")
+        x, out = Unary.check_quantized(op)
         dtype = np.dtype(out.dtype)
         info = np.iinfo(dtype)
         vals = np.arange(info.min, info.max + 1, dtype=np.int64)
