@@ -74,7 +74,7 @@ class Reducer:
     neutral: object = None
 
 
-def _common_prepare(op: OpContext, allowed: tuple) -> Reducer:
+def reduction_checks(op: OpContext, allowed: tuple) -> Reducer:
     x, y = op.inputs[0], op.outputs[0]
     if x.type not in allowed:
         raise op.unsupported(f"input type {x.type} (supported: {', '.join(allowed)})")
@@ -86,6 +86,13 @@ def _common_prepare(op: OpContext, allowed: tuple) -> Reducer:
     if x.type == "INT16" and (x.zero_point != 0 or y.zero_point != 0):
         raise op.unsupported("int16 reductions need zero points of 0")
     return Reducer(bool(op.options.get("keep_dims", False)), x.type, y.dtype)
+
+
+class Reduction(Kernel):
+    """A reduction over the axes of input 1 (int32): `check(op, allowed)` is the shared Prepare
+    (input type in allowed, output of the same type, int16 zero points 0) and gives the Reducer."""
+
+    check = staticmethod(reduction_checks)
 
 
 def _requant_prepare(op: OpContext, p: Reducer) -> Reducer:
@@ -132,11 +139,11 @@ def _quantized_mean_or_sum(p, x, axes, out_shape, compute_sum: bool):
 
 def _mean_or_sum_prepare(op: OpContext) -> Reducer:
     """MEAN and SUM: float32 / int32 / int64 reduce directly; int8 / uint8 / int16 requantize."""
-    p = _common_prepare(op, ("FLOAT32", "INT32", "INT64", "INT8", "UINT8", "INT16"))
+    p = reduction_checks(op, ("FLOAT32", "INT32", "INT64", "INT8", "UINT8", "INT16"))
     return _requant_prepare(op, p) if p.type in _QUANTIZED else p
 
 
-class _MeanOrSum(Kernel):
+class _MeanOrSum(Reduction):
     """MEAN and SUM: the shared prepare and the quantized path; `plain` reduces the other types."""
 
     compute_sum = False
@@ -198,7 +205,7 @@ def _check_same_params(op: OpContext):
 
 
 def _minmax_prepare(op: OpContext, is_max: bool) -> Reducer:
-    p = _common_prepare(op, ("FLOAT32", "INT32", "INT64", "INT8", "UINT8", "INT16", "BOOL"))
+    p = reduction_checks(op, ("FLOAT32", "INT32", "INT64", "INT8", "UINT8", "INT16", "BOOL"))
     _check_same_params(op)
     dtype = p.dtype
     if dtype == np.bool_:
@@ -224,7 +231,7 @@ def _minmax_eval(p, x, axis):
     return np.asarray(p.reduce(x, axis=axes, initial=p.neutral), p.dtype).reshape(out_shape)
 
 
-class ReduceMax(Kernel):
+class ReduceMax(Reduction):
     @staticmethod
     def prepare(op: OpContext):
         return _minmax_prepare(op, True)
@@ -234,7 +241,7 @@ class ReduceMax(Kernel):
         return _minmax_eval(p, x, axis)
 
 
-class ReduceMin(Kernel):
+class ReduceMin(Reduction):
     @staticmethod
     def prepare(op: OpContext):
         return _minmax_prepare(op, False)
