@@ -65,9 +65,9 @@ def _arg(is_max: bool, p, x, axis):
 
 @dataclass(frozen=True, eq=False)
 class ArgMinMaxParams:
-    """What arg_min_max's prepare computes for eval."""
+    """The index type of the output (int32 or int64)."""
 
-    dtype: object = None
+    dtype: object
 
 
 class _ArgMinMax(Kernel):

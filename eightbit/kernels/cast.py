@@ -32,11 +32,11 @@ def _float_to_integer(x: np.ndarray, dtype: np.dtype) -> np.ndarray:
 
 @dataclass(frozen=True, eq=False)
 class CastParams:
-    """What cast's prepare computes for eval."""
+    """Source and destination types (C++ static_cast semantics per pair)."""
 
-    src: object = None
-    dst: object = None
-    dtype: object = None
+    src: str
+    dst: str
+    dtype: object
 
 
 class Cast(Kernel):

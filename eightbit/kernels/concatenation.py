@@ -36,10 +36,10 @@ def _uint8_requant_table(in_scale: float, in_zp: int, out_scale: float, out_zp: 
 
 @dataclass(frozen=True, eq=False)
 class ConcatenationParams:
-    """What concatenation's prepare computes for eval."""
+    """The axis and, for uint8 inputs with other parameters, their requantization tables."""
 
-    axis: object = None
-    tables: object = None
+    axis: int
+    tables: list
 
 
 class Concatenation(Kernel):

@@ -20,11 +20,11 @@ _TYPES = ("FLOAT32", "FLOAT16", "INT8")
 
 @dataclass(frozen=True, eq=False)
 class DensifyParams:
-    """What densify's prepare computes for eval."""
+    """Where the stored values go in the dense tensor (None: already dense)."""
 
-    positions: object = None
-    shape: object = None
-    dtype: object = None
+    positions: np.ndarray | None
+    shape: tuple
+    dtype: object
 
 
 class Densify(Kernel):

@@ -30,9 +30,9 @@ def check_space_depth(op: OpContext) -> int:
 
 @dataclass(frozen=True, eq=False)
 class DepthToSpaceParams:
-    """What depth_to_space's prepare computes for eval."""
+    """block_size."""
 
-    b: object = None
+    b: int
 
 
 class SpaceDepthKernel(Kernel):

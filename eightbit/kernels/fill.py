@@ -21,9 +21,9 @@ from eightbit.kernels.movement import (
 
 @dataclass(frozen=True, eq=False)
 class FillParams:
-    """What fill's prepare computes for eval."""
+    """The output type."""
 
-    dtype: object = None
+    dtype: object
 
 
 class Fill(Kernel):

@@ -20,10 +20,10 @@ GATHER_TYPES = frozenset({"FLOAT32", "FLOAT16", "INT8", "UINT8", "INT16", "INT32
 
 @dataclass(frozen=True, eq=False)
 class GatherParams:
-    """What gather's prepare computes for eval."""
+    """GatherOptions."""
 
-    axis: object = None
-    batch_dims: object = None
+    axis: int
+    batch_dims: int
 
 
 class Gather(Kernel):

@@ -19,9 +19,9 @@ PACK_TYPES = frozenset({"FLOAT32", "INT8", "UINT8", "INT16", "INT32", "INT64", "
 
 @dataclass(frozen=True, eq=False)
 class PackParams:
-    """What pack's prepare computes for eval."""
+    """PackOptions.axis."""
 
-    axis: object = None
+    axis: int
 
 
 class Pack(Kernel):

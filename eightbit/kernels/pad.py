@@ -62,10 +62,10 @@ def _pad(params, x, paddings, constant=None):
 
 @dataclass(frozen=True, eq=False)
 class PadParams:
-    """What pad's prepare computes for eval."""
+    """The padding value when PADV2 has no constant one (the output zero point or 0)."""
 
-    default: object = None
-    dtype: object = None
+    default: np.ndarray
+    dtype: object
 
 
 class Pad(Kernel):

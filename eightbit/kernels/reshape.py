@@ -32,10 +32,10 @@ def reshape_output_shape(num_input: int, input_shape, requested) -> tuple:
 
 @dataclass(frozen=True, eq=False)
 class ReshapeParams:
-    """What reshape's prepare computes for eval."""
+    """Shape from input 1 (a 1-D int32 tensor) or from the new_shape option."""
 
-    use_input: object = None
-    opt_shape: object = None
+    use_input: bool
+    opt_shape: tuple
 
 
 class Reshape(Kernel):

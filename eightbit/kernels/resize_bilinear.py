@@ -65,12 +65,12 @@ def _integer_coords(in_size: int, out_size: int, align_corners: bool, half_pixel
 
 @dataclass(frozen=True, eq=False)
 class ResizeBilinearParams:
-    """What resize_bilinear's prepare computes for eval."""
+    """ResizeBilinearOptions, and whether the integer path (int8 / int16) runs."""
 
-    align_corners: object = None
-    half_pixel_centers: object = None
-    integer: object = None
-    dtype: object = None
+    align_corners: bool
+    half_pixel_centers: bool
+    integer: bool
+    dtype: object
 
 
 class ResizeBilinear(Kernel):

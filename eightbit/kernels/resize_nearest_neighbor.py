@@ -44,10 +44,10 @@ def nearest_indices(in_size: int, out_size: int, align_corners: bool, half_pixel
 
 @dataclass(frozen=True, eq=False)
 class ResizeNearestNeighborParams:
-    """What resize_nearest_neighbor's prepare computes for eval."""
+    """ResizeNearestNeighborOptions."""
 
-    align_corners: object = None
-    half_pixel_centers: object = None
+    align_corners: bool
+    half_pixel_centers: bool
 
 
 class ResizeNearestNeighbor(Kernel):

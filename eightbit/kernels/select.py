@@ -57,11 +57,11 @@ def _eval(params, cond, x, y):
 
 @dataclass(frozen=True, eq=False)
 class SelectParams:
-    """What select's prepare computes for eval."""
+    """SELECT_V2 broadcasting (or SELECT's rank-1 condition), the output shape and type."""
 
-    v2: object = None
-    out_shape: object = None
-    dtype: object = None
+    v2: bool
+    out_shape: tuple
+    dtype: object
 
 
 class Select(Kernel):

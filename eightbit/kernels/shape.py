@@ -12,9 +12,9 @@ from eightbit.kernels.movement import require_type
 
 @dataclass(frozen=True, eq=False)
 class ShapeParams:
-    """What shape's prepare computes for eval."""
+    """The output type (int32 or int64)."""
 
-    dtype: object = None
+    dtype: object
 
 
 class Shape(Kernel):

@@ -15,9 +15,9 @@ SPLIT_TYPES = frozenset({"FLOAT32", "INT8", "UINT8", "INT16", "INT32", "INT64"})
 
 @dataclass(frozen=True, eq=False)
 class SplitParams:
-    """What split's prepare computes for eval."""
+    """num_splits (= the number of outputs)."""
 
-    n: object = None
+    n: int
 
 
 class Split(Kernel):

@@ -14,9 +14,9 @@ from eightbit.kernels.split import SPLIT_TYPES
 
 @dataclass(frozen=True, eq=False)
 class SplitVParams:
-    """What split_v's prepare computes for eval."""
+    """The number of outputs."""
 
-    n: object = None
+    n: int
 
 
 class SplitV(Kernel):

@@ -11,9 +11,9 @@ from eightbit.kernels.movement import ANY_TYPE, fail, require_same_type, require
 
 @dataclass(frozen=True, eq=False)
 class SqueezeParams:
-    """What squeeze's prepare computes for eval."""
+    """The squeeze_dims option (empty: every size-1 dimension)."""
 
-    dims: object = None
+    dims: tuple
 
 
 class Squeeze(Kernel):

@@ -109,10 +109,10 @@ def axis_range(dim: int, b: int, e: int, stride: int, bmask: bool, emask: bool, 
 
 @dataclass(frozen=True, eq=False)
 class StridedSliceParams:
-    """What strided_slice's prepare computes for eval."""
+    """The masks and the offset flag, applied to the run-time begin / end / strides."""
 
-    options: object = None
-    offset: object = None
+    options: dict
+    offset: bool
 
 
 class StridedSlice(Kernel):

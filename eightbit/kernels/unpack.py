@@ -18,11 +18,11 @@ UNPACK_TYPES = frozenset({"FLOAT32", "FLOAT16", "INT8", "UINT8", "INT16", "INT32
 
 @dataclass(frozen=True, eq=False)
 class UnpackParams:
-    """What unpack's prepare computes for eval."""
+    """UnpackOptions and the number of outputs (TFLite requires them equal)."""
 
-    axis: object = None
-    num: object = None
-    outputs: object = None
+    axis: int
+    num: int
+    outputs: int
 
 
 class Unpack(Kernel):

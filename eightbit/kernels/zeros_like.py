@@ -12,9 +12,9 @@ from eightbit.kernels.movement import require_same_type, require_type
 
 @dataclass(frozen=True, eq=False)
 class ZerosLikeParams:
-    """What zeros_like's prepare computes for eval."""
+    """The output type."""
 
-    dtype: object = None
+    dtype: object
 
 
 class ZerosLike(Kernel):
