@@ -10,16 +10,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from eightbit.errors import ModelError
-from eightbit.kernels.base import Kernel, OpContext
-from eightbit.kernels.movement import fail, require_same_type, require_type
+from eightbit.kernels.base import OpContext
+from eightbit.kernels.movement import Move, fail
 
 SPACE_DEPTH_TYPES = frozenset({"FLOAT32", "INT8", "UINT8", "INT32", "INT64"})
 
 
 def check_space_depth(op: OpContext) -> int:
     x = op.inputs[0]
-    require_type(op, x, SPACE_DEPTH_TYPES)
-    require_same_type(op, x, op.outputs[0])
     if len(x.shape) != 4:
         raise ModelError(f"{op.where()}: the input must be 4-D NHWC")
     b = int(op.options.get("block_size", 0))
@@ -35,11 +33,13 @@ class DepthToSpaceParams:
     b: int
 
 
-class SpaceDepthKernel(Kernel):
+class SpaceDepthKernel(Move):
     """DEPTH_TO_SPACE and SPACE_TO_DEPTH share their types and Prepare; only eval differs."""
 
+    allowed = SPACE_DEPTH_TYPES
+
     @staticmethod
-    def prepare(op: OpContext):
+    def check(op: OpContext):
         return DepthToSpaceParams(b=check_space_depth(op))
 
 

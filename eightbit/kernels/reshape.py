@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from eightbit.kernels.base import Kernel, OpContext
-from eightbit.kernels.movement import ANY_TYPE, as_ints, fail, require_same_type, require_type
+from eightbit.kernels.base import OpContext
+from eightbit.kernels.movement import Move, as_ints, fail
 
 
 def reshape_output_shape(num_input: int, input_shape, requested) -> tuple:
@@ -38,12 +38,9 @@ class ReshapeParams:
     opt_shape: tuple
 
 
-class Reshape(Kernel):
+class Reshape(Move):
     @staticmethod
-    def prepare(op: OpContext):
-        x, out = op.inputs[0], op.outputs[0]
-        require_type(op, x, ANY_TYPE)
-        require_same_type(op, x, out)
+    def check(op: OpContext):
         # The shape input wins when it is a 1-D int32 tensor (it may be computed at run time);
         # otherwise ReshapeOptions.new_shape, where the legacy [0] means a scalar.
         shape_in = op.inputs[1] if len(op.inputs) > 1 else None

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from eightbit.errors import ModelError
-from eightbit.kernels.base import Kernel, OpContext
-from eightbit.kernels.movement import ANY_TYPE, fail, require_same_type, require_type
+from eightbit.kernels.base import OpContext
+from eightbit.kernels.movement import Move, fail
 
 
 @dataclass(frozen=True, eq=False)
@@ -16,12 +16,10 @@ class SqueezeParams:
     dims: tuple
 
 
-class Squeeze(Kernel):
+class Squeeze(Move):
     @staticmethod
-    def prepare(op: OpContext):
+    def check(op: OpContext):
         x = op.inputs[0]
-        require_type(op, x, ANY_TYPE)
-        require_same_type(op, x, op.outputs[0])
         dims = [int(d) for d in (op.options.get("squeeze_dims") or [])]
         if len(x.shape) > 8:
             raise ModelError(f"{op.where()}: SQUEEZE supports at most 8 dimensions")

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from eightbit.kernels.base import Kernel, OpContext
-from eightbit.kernels.movement import require_same_type, require_type
+from eightbit.kernels.base import OpContext
+from eightbit.kernels.movement import Move
 
 
 @dataclass(frozen=True, eq=False)
@@ -17,12 +17,11 @@ class ZerosLikeParams:
     dtype: object
 
 
-class ZerosLike(Kernel):
+class ZerosLike(Move):
+    allowed = ("FLOAT32", "INT32", "INT64")
+
     @staticmethod
-    def prepare(op: OpContext):
-        x = op.inputs[0]
-        require_type(op, x, ("FLOAT32", "INT32", "INT64"))
-        require_same_type(op, x, op.outputs[0])
+    def check(op: OpContext):
         return ZerosLikeParams(dtype=op.outputs[0].dtype)
 
     @staticmethod
