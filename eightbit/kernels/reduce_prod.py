@@ -4,8 +4,8 @@ Axes from input 1 (int32; negative count from the end, duplicates ignored), Redu
 .keep_dims. The reference Reduce visits the input in row-major order and folds each element into
 its output, so each output's product is taken in the order of the reduced elements in memory.
 
-REDUCE_PROD: float32 (float32 products in that order), int32 / int64 (wrapping). Quantized int8
-and int16 (int16: zero points 0) as QuantizedReduceProd, integer-only: with n = input size /
+REDUCE_PROD: float32 (float32 products in that order), int32 / int64 and unquantized int8 /
+int16 (wrapping). Quantized int8 and int16 (int16: zero points 0) as QuantizedReduceProd, integer-only: with n = input size /
 output size, one multiplier M of input_scale / output_scale^(1/n) (QuantizeMultiplier of the
 double), the first element gives p = q - zp_in, every next one p = MBQM64(p * (q - zp_in), M),
 and the output is MBQM64(p, M) + zp_out, saturated (MBQM64: the int64 MultiplyByQuantizedMultiplier).
@@ -110,10 +110,10 @@ class ReduceProd(Kernel):
     def prepare(op: OpContext) -> ProdParams:
         x, out = _check(op, "REDUCE_PROD", PLAIN_PROD_TYPES + QUANTIZED_PROD_TYPES)
         keep = bool(op.options.get("keep_dims", False))
-        if x.type in PLAIN_PROD_TYPES:
+        if x.type in PLAIN_PROD_TYPES or not x.quantized:  # TFLite: no quantization, the plain product
             return ProdParams(keep, np.dtype(out.dtype))
-        if not (x.quantized and out.quantized):
-            raise op.unsupported(f"REDUCE_PROD on {x.type} needs quantized input and output")
+        if not out.quantized:
+            raise op.unsupported(f"quantized REDUCE_PROD on {x.type} needs a quantized output")
         if x.type == "INT16" and (x.zero_point or out.zero_point):
             raise ModelError(f"{op.where()}: int16 REDUCE_PROD needs zero points 0")
         return ProdParams(keep, np.dtype(out.dtype), True, x.zero_point, out.zero_point, x.scale, out.scale)

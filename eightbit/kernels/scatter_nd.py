@@ -3,8 +3,9 @@ shape with the updates added at the positions the last dimension of indices give
 the same position add up, in order.
 
 indices: int32; updates: float32, int8, uint8, int32, int64 (values added raw, so a quantized
-output keeps the updates' parameters, operator_property.cc's same-scale rule); shape: int32, a
-1-D tensor. An index outside the shape is a run-time error."""
+output keeps the updates' parameters, operator_property.cc's same-scale rule) or bool (repeated
+positions: true if any update is); shape: int32, a 1-D tensor. An index outside the shape is a
+run-time error."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from eightbit.kernels.base import Kernel, OpContext
 from eightbit.kernels.gather_nd import flat_offsets
 from eightbit.kernels.movement import as_ints, fail, require_type
 
-UPDATE_TYPES = ("FLOAT32", "INT8", "UINT8", "INT32", "INT64")
+UPDATE_TYPES = ("FLOAT32", "INT8", "UINT8", "INT32", "INT64", "BOOL")
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,7 @@ class ScatterNd(Kernel):
         offsets, slice_size = flat_offsets(out_shape, depth, indices)
         out = np.zeros(int(np.prod(out_shape, dtype=np.int64)), p.dtype)
         positions = (offsets[:, None] + np.arange(slice_size, dtype=np.int64)[None, :]).reshape(-1)
+        accumulate = np.logical_or if p.dtype == np.bool_ else np.add
         with np.errstate(over="ignore"):
-            np.add.at(out, positions, updates.reshape(-1))
+            accumulate.at(out, positions, updates.reshape(-1))
         return out.reshape(out_shape)

@@ -138,11 +138,12 @@ def _reduce(op):
         if kind in QUANTIZED:
             n = int(np.prod([shape[a] for a in resolved])) if resolved else 1
             # the product of n values in [-1, 1]-ish: an output scale near in_scale^n * typical |q|^n
-            out_q = (float(np.float32(min(max(in_q[0] ** n * g.loguniform(1.0, 64.0 ** n), 1e-6), 1e3))), g.zp(kind))
+            log_scale = n * np.log(in_q[0]) + g.rng.uniform(0.0, n * np.log(64.0))  # in log space: no overflow
+            out_q = (float(np.float32(np.exp(np.clip(log_scale, np.log(1e-6), np.log(1e3))))), g.zp(kind))
             if kind == "int16":
                 out_q = (out_q[0], 0)
         x = values(g, kind, shape, in_q[1] or 0, specials=kind == "float32")
-        if kind == "int32":
+        if kind in ("int32", "int64"):
             x = values(g, kind, shape, lo=-20, hi=20)
         ax, feeds = index_operand(g, axes)
         g.note(shape=shape, axes=axes, keep=keep, in_q=in_q, out_q=out_q)
@@ -351,12 +352,12 @@ GENERATORS = {
                   _division("FLOOR_MOD", {"float32": 1, "int8": 2, "int16": 2, "int32": 1, "int64": 1})),
     "LOGICAL_AND": (("bool",), _logical("LOGICAL_AND")),
     "LOGICAL_OR": (("bool",), _logical("LOGICAL_OR")),
-    "REDUCE_PROD": (("float32", "int8", "int16", "int32"), _reduce("REDUCE_PROD")),
+    "REDUCE_PROD": (("float32", "int8", "int16", "int32", "int64"), _reduce("REDUCE_PROD")),
     "REDUCE_ANY": (("bool",), _reduce("REDUCE_ANY")),
     "REDUCE_ALL": (("bool",), _reduce("REDUCE_ALL")),
     "MIRROR_PAD": (MOVE, mirror_pad),
     "GATHER_ND": (MOVE, gather_nd),
-    "SCATTER_ND": (("float32", "int8", "uint8", "int32", "int64"), scatter_nd),
+    "SCATTER_ND": (("float32", "int8", "uint8", "int32", "int64", "bool"), scatter_nd),
     "REVERSE_V2": (MOVE, reverse_v2),
     "TOPK_V2": (("float32", "int8", "uint8", "int16", "int32", "int64"), topk_v2),
     "ONE_HOT": (("float32", "int8", "uint8", "int32", "int64", "bool"), one_hot),

@@ -67,10 +67,10 @@ def scatter_model(idx_shape, upd_shape, dtype, out_shape, q=None, const_shape=Tr
                            [t(out_shape, dtype, *(q or ()))], {})
 
 
-@pytest.mark.parametrize("dtype", [F32, I8, U8, I32, I64])
+@pytest.mark.parametrize("dtype", [F32, I8, U8, I32, I64, np.bool_])
 def test_scatter_nd_types(dtype):
     idx = np.array([[0, 1], [2, 2], [1, 0], [0, 1]], I32)  # [0, 1] twice: the updates add up
-    upd = values((4, 3), dtype) // (4 if dtype != F32 else 1)
+    upd = values((4, 3), dtype) if dtype in (F32, np.bool_) else values((4, 3), dtype) // 4
     q = (0.1, 0) if dtype in (I8, U8) else None
     check(scatter_model(idx.shape, upd.shape, dtype, (3, 3, 3), q), [idx, upd], rtol=1e-6)
 

@@ -35,8 +35,9 @@ def test_float32(axes, keep):
     check(reduce_model("REDUCE_PROD", x.shape, F32, axes, keep), [x], rtol=1e-6)
 
 
-@pytest.mark.parametrize("dtype", [I32, I64])
+@pytest.mark.parametrize("dtype", [I32, I64, I8, I16])
 def test_integers_wrap(dtype):
+    """int32 / int64, and int8 / int16 without quantization parameters: the plain product."""
     x = RNG.integers(-40, 40, (4, 6, 3)).astype(dtype)
     for axes, keep in AXES[:5]:
         check(reduce_model("REDUCE_PROD", x.shape, dtype, axes, keep), [x])
