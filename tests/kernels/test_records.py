@@ -3,9 +3,9 @@ does): each record is an op, the element types it runs, a builder of its one-op 
 (inputs, outputs, options) and, where the data matters, a feed generator. Every (record, type)
 runs in LiteRT's reference kernels and in eightbit and must agree (integers exactly).
 
-Data-movement ops run every element type TFLite carries; elementwise ops run the types their op
-table entry lists (eightbit/ops/), so a new entry's types are tested here as soon as it has a
-record. Edge cases of each kernel stay in its own test file."""
+Data-movement ops run every element type TFLite carries; unary and binary (broadcasting)
+elementwise ops run the types their op table entry lists (eightbit/ops/), so a new entry's types
+are tested here as soon as it has a record. Edge cases of each kernel stay in its own test file."""
 
 from __future__ import annotations
 
@@ -82,7 +82,48 @@ def _unary(op: str) -> list:
 
 
 ELEMENTWISE = [r for op in ("ABS", "SQRT", "RSQRT", "LOG", "EXP", "NEG", "SQUARE") for r in _unary(op)]
-RECORDS = MOVE + ELEMENTWISE
+
+# Binary elementwise ops with broadcasting ((2, 3, 4) against (3, 4)), in the types of their table
+# entry: inputs and output with different parameters, except MAXIMUM / MINIMUM (raw values are
+# compared, so all three share them); int16 zero points 0. Comparisons output BOOL.
+_BINARY_Q = {
+    "int8": (I8, [(0.05, 3), (0.07, -2), (0.1, 1)]),
+    "uint8": (U8, [(0.05, 128), (0.07, 120), (0.1, 131)]),
+    "int16": (I16, [(0.0003, 0), (0.0005, 0), (0.0007, 0)]),  # not powers of two: the general int16 path
+}
+_COMPARE = ("LESS", "LESS_EQUAL", "GREATER", "GREATER_EQUAL", "EQUAL", "NOT_EQUAL")
+_BINARY = ("ADD", "SUB", "MUL", "DIV", "SQUARED_DIFFERENCE", "MAXIMUM", "MINIMUM") + _COMPARE
+
+
+def _binary(op: str) -> list:
+    out = []
+    for kind in TABLE[op].types:
+        dtype, qs = (F32, [(None, 0)] * 3) if kind == "float32" else _BINARY_Q.get(kind, (None, None))
+        if dtype is None:
+            continue
+        if op in ("MAXIMUM", "MINIMUM"):
+            qs = [qs[0]] * 3
+
+        def build(d, qs=qs):
+            out_t = t((2, 3, 4), np.bool_) if op in _COMPARE else t((2, 3, 4), d, *qs[2])
+            return [t((2, 3, 4), d, *qs[0]), t((3, 4), d, *qs[1])], [out_t]
+
+        def feeds(d, ins, divisor_zp=qs[1][1]):
+            if d == F32:
+                return [RNG.normal(0, 3, (2, 3, 4)).astype(F32), RNG.normal(0, 3, (3, 4)).astype(F32) + F32(0.5)]
+            info = np.iinfo(d)
+            x1 = RNG.integers(info.min, info.max, (2, 3, 4), endpoint=True).astype(d)
+            x2 = RNG.integers(info.min, info.max, (3, 4), endpoint=True)
+            if op == "DIV":  # a divisor equal to its zero point is a run-time error (tested in test_div.py)
+                x2 = np.where(x2 == divisor_zp, divisor_zp + 1, x2)
+            return [x1, x2.astype(d)]
+
+        out.append(Record(op, (dtype,), build, feeds=feeds))
+    return out
+
+
+BINARY = [r for op in _BINARY for r in _binary(op)]
+RECORDS = MOVE + ELEMENTWISE + BINARY
 
 
 def _cases():
@@ -96,11 +137,12 @@ def test_record_matches_litert(record: Record, dtype):
     ins, outs = record.build(dtype)
     feeds = record.feeds(dtype, ins) if record.feeds else None
     got = check(record.op, ins, outs, feeds, record.options, version=record.version)
-    assert got[0].dtype == np.dtype(dtype) and got[0].shape == tuple(outs[0]["shape"])
+    assert got[0].dtype == np.dtype(outs[0]["dtype"]) and got[0].shape == tuple(outs[0]["shape"])
 
 
 def test_every_elementwise_type_of_the_table_has_a_record():
-    for op in ("ABS", "SQRT", "RSQRT", "LOG", "EXP", "NEG", "SQUARE"):
-        want = {k for k in TABLE[op].types if k in _KIND}
-        have = {kind for kind, (d, _) in _KIND.items() for r in ELEMENTWISE if r.op == op and d in r.dtypes}
+    kinds = {"float32": F32, **{k: d for k, (d, _) in _BINARY_Q.items()}}
+    for op in ("ABS", "SQRT", "RSQRT", "LOG", "EXP", "NEG", "SQUARE") + _BINARY:
+        want = {kinds[k] for k in TABLE[op].types if k in kinds}
+        have = {d for r in RECORDS if r.op == op for d in r.dtypes}
         assert want == have, op
