@@ -10,8 +10,11 @@ from __future__ import annotations
 from eightbit.kernels import (
     activations,
     add,
+    add_n,
     arg_min_max,
+    atan2,
     batch_matmul,
+    broadcast_args,
     broadcast_to,
     cast,
     ceil,
@@ -24,6 +27,7 @@ from eightbit.kernels import (
     depthwise_conv,
     dequantize,
     div,
+    dynamic_update_slice,
     elementwise,
     elementwise_trig,
     exp,
@@ -50,6 +54,7 @@ from eightbit.kernels import (
     pow,
     quantize,
     range,
+    rank,
     reduce,
     reduce_prod,
     relu_0_to_1,
@@ -94,6 +99,7 @@ MODULES += (
     ceil, cumsum, elementwise_trig, floor, floor_div, floor_mod, gather_nd, local_response_norm,
     logical, mirror_pad, one_hot, pow, range, reduce_prod, relu_0_to_1, reverse,
     round, scatter_nd, sign, space_to_batch_nd, topk_v2, unidirectional_sequence_lstm, where,
+    add_n, atan2, broadcast_args, dynamic_update_slice, rank,
 )
 
 

@@ -70,3 +70,11 @@ ENTRIES = (
            ptq=("int8",),  # operator_property.cc: not int16
            doc="Move blocks of the batch back into the spatial dimensions, then crop."),
 )
+
+ENTRIES += (
+    # operator_property.cc does not list it: PTQ keeps it float.
+    OpSpec("DYNAMIC_UPDATE_SLICE", "DynamicUpdateSliceOptions", "dynamic_update_slice.DynamicUpdateSlice",
+           ("float32", "int8", "int16"), lambda s: 2 if s.type(2) == "INT64" else 1, {1: "2.9.0", 2: None},
+           newest=6, non_float_inputs=(2,), ptq=(),
+           doc="The operand with the update written at the start indices (clamped so that it fits)."),
+)

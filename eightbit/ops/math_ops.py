@@ -59,3 +59,16 @@ ENTRIES += (
            "local_response_norm.LocalResponseNormalization", _F, keep, {1: "1.5.0"}, newest=1,
            doc="x / (bias + alpha * sum of squares over 2 * radius + 1 channels) ** beta, float32."),
 )
+
+# More ops the importers emit (ONNX Sum / Atan / shape arithmetic); none is in operator_property.cc,
+# so PTQ keeps them float.
+ENTRIES += (
+    OpSpec("ADD_N", "AddNOptions", "add_n.AddN", _F, keep, {1: "1.14.0"}, newest=1,
+           doc="The sum of N inputs of one shape (float32, int32), added in input order."),
+    OpSpec("ATAN2", None, "atan2.Atan2", _F, keep, {1: "2.10.0"}, newest=1,
+           doc="atan2(y, x) elementwise (float32, float64), inputs of one shape."),
+    OpSpec("RANK", "RankOptions", "rank.Rank", ("float32", "int8", "uint8", "int16"), keep, {1: "1.14.0"},
+           newest=1, ptq=(), doc="The input's number of dimensions (int32 scalar)."),
+    OpSpec("BROADCAST_ARGS", None, "broadcast_args.BroadcastArgs", (), keep, {1: "2.6.0"}, newest=1,
+           doc="The shape two int32 / int64 shapes broadcast to."),
+)

@@ -335,6 +335,47 @@ def lrn(g: Gen, kind):
                      float_rtol=1e-4)  # LiteRT's optimized kernel, not a reference: its own float rounding
 
 
+def add_n(g: Gen, kind):
+    shape = shape_of(g, 0, 4)
+    n = g.int(2, 5)
+    g.note(shape=shape, n=n)
+    xs = [values(g, kind, shape, specials=True) if kind == "float32" else values(g, kind, shape) for _ in range(n)]
+    return make_case(g, "ADD_N", kind, [T(shape, kind)] * n, [T(shape, kind)], xs)
+
+
+def atan2(g: Gen, kind):
+    shape = shape_of(g, 0, 4)
+    g.note(shape=shape)
+    return make_case(g, "ATAN2", kind, [T(shape, kind), T(shape, kind)], [T(shape, kind)],
+                     [values(g, kind, shape, specials=True), values(g, kind, shape, specials=True)])
+
+
+def rank(g: Gen, kind):
+    shape = shape_of(g, 0, 6, 3)
+    q = qp(g, kind)
+    g.note(shape=shape)
+    return make_case(g, "RANK", kind, [QT(shape, kind, q)], [T((), "int32")], [values(g, kind, shape, q[1] or 0)])
+
+
+def broadcast_args(g: Gen, kind):
+    a, b, out = _pair(g)
+    g.note(a=a, b=b)
+    sa, sb = np.array(a, DT[kind]), np.array(b, DT[kind])
+    return make_case(g, "BROADCAST_ARGS", kind, [T(sa.shape, kind), T(sb.shape, kind)], [T((len(out),), kind)], [sa, sb])
+
+
+def dynamic_update_slice(g: Gen, kind):
+    shape = shape_of(g, 1, 4, 5)
+    upd = tuple(g.int(0 if g.coin(0.1) else 1, d) for d in shape)
+    start = [g.int(-2, d + 2) for d in shape]  # out-of-range starts are clamped
+    idx_kind = g.pick(["int32", "int64"])
+    q = qp(g, kind)
+    g.note(shape=shape, update=upd, start=start, idx_kind=idx_kind)
+    return make_case(g, "DYNAMIC_UPDATE_SLICE", kind, [QT(shape, kind, q), QT(upd, kind, q), T((len(shape),), idx_kind)],
+                     [QT(shape, kind, q)], [values(g, kind, shape, q[1] or 0), values(g, kind, upd, q[1] or 0),
+                                            np.array(start, DT[idx_kind])], version=2 if idx_kind == "int64" else 1)
+
+
 F = ("float32", "float16")
 MOVE = ("float32", "int8", "uint8", "int16", "int32", "int64", "bool")
 GENERATORS = {
@@ -368,6 +409,11 @@ GENERATORS = {
     "BATCH_TO_SPACE_ND": (MOVE, _space_batch("BATCH_TO_SPACE_ND")),
     "RELU_0_TO_1": (("float32", "int8", "uint8"), relu_0_to_1),
     "LOCAL_RESPONSE_NORMALIZATION": (("float32",), lrn),
+    "ADD_N": (("float32", "int32"), add_n),
+    "ATAN2": (("float32",), atan2),
+    "RANK": (("float32", "int8", "uint8", "int16", "bool", "int64"), rank),
+    "BROADCAST_ARGS": (("int32", "int64"), broadcast_args),
+    "DYNAMIC_UPDATE_SLICE": (("float32", "int8", "int16", "int32", "int64", "bool"), dynamic_update_slice),
 }
 
 
