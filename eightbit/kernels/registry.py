@@ -30,6 +30,7 @@ from eightbit.kernels import (
     dynamic_update_slice,
     elementwise,
     elementwise_trig,
+    embedding_lookup,
     exp,
     expand_dims,
     fill,
@@ -62,6 +63,7 @@ from eightbit.kernels import (
     resize_bilinear,
     resize_nearest_neighbor,
     reverse,
+    reverse_sequence,
     round,
     scatter_nd,
     select,
@@ -82,6 +84,7 @@ from eightbit.kernels import (
     transpose_conv,
     unidirectional_sequence_lstm,
     unpack,
+    unsorted_segment,
     where,
     zeros_like,
 )
@@ -99,7 +102,7 @@ MODULES += (
     ceil, cumsum, elementwise_trig, floor, floor_div, floor_mod, gather_nd, local_response_norm,
     logical, mirror_pad, one_hot, pow, range, reduce_prod, relu_0_to_1, reverse,
     round, scatter_nd, sign, space_to_batch_nd, topk_v2, unidirectional_sequence_lstm, where,
-    add_n, atan2, broadcast_args, dynamic_update_slice, rank,
+    add_n, atan2, broadcast_args, dynamic_update_slice, rank, embedding_lookup, reverse_sequence, unsorted_segment,
 )
 
 

@@ -78,3 +78,19 @@ ENTRIES += (
            newest=6, non_float_inputs=(2,), ptq=(),
            doc="The operand with the update written at the start indices (clamped so that it fits)."),
 )
+
+# Sequence and segment ops of RNN and embedding models; operator_property.cc lists none of them.
+ENTRIES += (
+    OpSpec("REVERSE_SEQUENCE", "ReverseSequenceOptions", "reverse_sequence.ReverseSequence",
+           ("float32", "uint8", "int16"), keep,
+           {1: "1.14.0"}, newest=1, non_float_inputs=(1,), ptq=(),
+           doc="Reverse the first seq_lengths[b] elements along seq_dim for each b along batch_dim."),
+    OpSpec("EMBEDDING_LOOKUP", None, "embedding_lookup.EmbeddingLookup", ("float32", "int8", "hybrid"), keep,
+           {1: "1.13.0", 2: "1.14.0", 3: "1.14.0"}, newest=5, non_float_inputs=(0,), ptq=(),
+           doc="Rows of the value tensor at the lookup ids; int8 / uint8 rows to float32 are dequantized."),
+) + tuple(
+    OpSpec(f"UNSORTED_SEGMENT_{kind.upper()}", f"UnsortedSegment{kind}Options", f"unsorted_segment.UnsortedSegment{kind}",
+           ("float32",), keep, {1: "2.11.0" if kind == "Min" else "2.10.0"}, newest=1, non_float_inputs=(1, 2),
+           doc=f"The {kind.lower()} of the data slices of each segment id (float32, int32).")
+    for kind in ("Sum", "Prod", "Max", "Min")
+)

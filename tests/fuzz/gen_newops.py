@@ -376,6 +376,47 @@ def dynamic_update_slice(g: Gen, kind):
                                             np.array(start, DT[idx_kind])], version=2 if idx_kind == "int64" else 1)
 
 
+def reverse_sequence(g: Gen, kind):
+    shape = shape_of(g, 2, 4, 5)
+    seq_dim, batch_dim = (int(v) for v in g.rng.choice(len(shape), 2, replace=False))
+    len_kind = g.pick(["int32", "int64"])
+    lengths = g.rng.integers(0, shape[seq_dim] + 1, shape[batch_dim]).astype(DT[len_kind])
+    q = qp(g, kind)
+    g.note(shape=shape, seq_dim=seq_dim, batch_dim=batch_dim, lengths=lengths.tolist())
+    return make_case(g, "REVERSE_SEQUENCE", kind, [QT(shape, kind, q), T(lengths.shape, len_kind)], [QT(shape, kind, q)],
+                     [values(g, kind, shape, q[1] or 0), lengths], {"seq_dim": seq_dim, "batch_dim": batch_dim})
+
+
+def _segment(op):
+    def gen(g: Gen, kind):
+        ids_shape = shape_of(g, 1, 2, 4)
+        data_shape = tuple(ids_shape) + tuple(shape_of(g, 0, 2, 3))
+        n = g.int(1, 6)
+        ids = g.rng.integers(0, n, ids_shape).astype(np.int32)
+        data = values(g, kind, data_shape, specials=True) if kind == "float32" else values(g, kind, data_shape, lo=-9, hi=9)
+        g.note(ids=ids_shape, data=data_shape, n=n)
+        return make_case(g, op, kind, [T(data_shape, kind), T(ids_shape, "int32"), T((), "int32", data=np.array(n, np.int32))],
+                         [T((n,) + data_shape[len(ids_shape):], kind)], [data, ids])
+    return gen
+
+
+def embedding_lookup(g: Gen, kind):
+    rows = g.int(1, 8)
+    shape = (rows,) + tuple(shape_of(g, 1, 2, 4))  # TFLite: at least 2-D
+    ids = g.rng.integers(0, rows, g.int(1, 6)).astype(np.int32)
+    vkind = "int8" if kind in ("int8", "hybrid") else "float32"
+    value = values(g, vkind, shape)
+    vq, oq, okind, version = (None, None), (None, None), vkind, 1
+    if kind == "int8":
+        vq = oq = (g.scale(), 0)
+    elif kind == "hybrid":
+        vq = ([g.scale() for _ in range(rows)], [0] * rows) if g.coin() else (g.scale(), 0)
+        okind, version = "float32", 3
+    g.note(shape=shape, ids=ids.tolist(), per_row=isinstance(vq[0], list))
+    return make_case(g, "EMBEDDING_LOOKUP", kind, [T(ids.shape, "int32"), QT(shape, vkind, vq, data=value)],
+                     [QT((ids.size,) + shape[1:], okind, oq)], [ids], version=version)
+
+
 F = ("float32", "float16")
 MOVE = ("float32", "int8", "uint8", "int16", "int32", "int64", "bool")
 GENERATORS = {
@@ -414,6 +455,10 @@ GENERATORS = {
     "RANK": (("float32", "int8", "uint8", "int16", "bool", "int64"), rank),
     "BROADCAST_ARGS": (("int32", "int64"), broadcast_args),
     "DYNAMIC_UPDATE_SLICE": (("float32", "int8", "int16", "int32", "int64", "bool"), dynamic_update_slice),
+    "REVERSE_SEQUENCE": (("float32", "uint8", "int16", "int32", "int64"), reverse_sequence),
+    "EMBEDDING_LOOKUP": (("float32", "int8", "hybrid"), embedding_lookup),
+    **{op: (("float32", "int32"), _segment(op)) for op in ("UNSORTED_SEGMENT_SUM", "UNSORTED_SEGMENT_PROD",
+                                                           "UNSORTED_SEGMENT_MAX", "UNSORTED_SEGMENT_MIN")},
 }
 
 
