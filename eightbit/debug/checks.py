@@ -1,4 +1,4 @@
-"""Static checks of a quantized model against TFLite's quantization spec (eightbit.ops SPECs).
+"""Static checks of a quantized model against TFLite's quantization spec (the op table, eightbit.ops).
 
 Kernels such as MAX_POOL_2D, RESHAPE or CONCATENATION (int8) copy integers without rescaling:
 they rely on the output sharing the input's scale and zero point. When a model breaks that
@@ -8,19 +8,9 @@ SOFTMAX, LOGISTIC, TANH... have a fixed output quantization the kernels assume.
 
 from __future__ import annotations
 
-import importlib
-from functools import cache
-
 from eightbit.debug.metrics import is_quantized
 from eightbit.ir import Model
-
-
-@cache
-def op_spec(op_type: str):
-    try:
-        return importlib.import_module(f"eightbit.ops.{op_type.lower()}").SPEC
-    except (ImportError, AttributeError):
-        return None
+from eightbit.ops.table import spec as op_spec
 
 
 def _params(t):

@@ -117,7 +117,8 @@ class SubgraphRunner:
         # is prepared with its inputs' new shapes, so none of the shape rules is written twice.
         # Intermediates are freed as in a normal run.
         values = dict(inputs)
-        values.update({i: v for i, v in self.values.items() if self.sg.tensors[i].is_variable})
+        # Copies: a kernel that updates its variables in place (LSTM state) must not change them here.
+        values.update({i: v.copy() for i, v in self.values.items() if self.sg.tensors[i].is_variable})
         with np.errstate(all="ignore"):
             for k, (op, kernel) in enumerate(zip(self.sg.operators, self.kernels)):
                 params = self._prepare_one(k, op, kernel)
@@ -237,7 +238,8 @@ class SubgraphRunner:
         if self.params is None or self.shapes_dirty:
             raise ValueError("call allocate_tensors() before invoke()")
         self._check_inputs_set()
-        keep = set(self.sg.outputs) | set(self.sg.inputs)
+        # Variable tensors (an LSTM's state) outlive the invoke: the next one continues from them.
+        keep = set(self.sg.outputs) | set(self.sg.inputs) | {i for i, t in enumerate(self.sg.tensors) if t.is_variable}
         for k, (op, kernel, params) in enumerate(zip(self.sg.operators, self.kernels, self.params)):
             args = [self._value(i, k) for i in op.inputs]
             for i, v in zip(op.outputs, self._eval_one(k, op, kernel, params, args)):

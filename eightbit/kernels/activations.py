@@ -14,6 +14,7 @@ Which arithmetic each quantized type uses (the *reference* kernel type):
 from __future__ import annotations
 
 import math
+from dataclasses import make_dataclass
 from functools import lru_cache
 
 import numpy as np
@@ -21,21 +22,12 @@ import numpy as np
 from eightbit.kernels import fixedpoint as fp
 from eightbit.kernels import gemmlowp as gl
 from eightbit.kernels import lut
-from eightbit.kernels.base import Kernel, OpContext
+from eightbit.kernels.base import Kernel, OpContext, Unary
 from eightbit.kernels.fixedpoint import multiply_by_quantized_multiplier, rounding_divide_by_pot, wrap_int32
+from eightbit.kernels.opdata import Plain
 
 F32 = np.float32
 _QTYPES = {"INT8": np.int8, "UINT8": np.uint8, "INT16": np.int16}
-
-
-def _io(op: OpContext, allowed: tuple):
-    """The input and output TensorInfo, after checking the type combination."""
-    x, y = op.inputs[0], op.outputs[0]
-    if x.type != y.type:
-        raise op.unsupported(f"input {x.type} and output {y.type} differ")
-    if x.type not in allowed:
-        raise op.unsupported(f"{x.type} is not supported (TFLite runs {', '.join(allowed)})")
-    return x, y
 
 
 def _f32_ratio(a: float, b: float) -> float:
@@ -45,11 +37,6 @@ def _f32_ratio(a: float, b: float) -> float:
 
 def _requantize(x, in_zp: int, multiplier: int, shift: int, out_zp: int) -> np.ndarray:
     return out_zp + multiply_by_quantized_multiplier(x.astype(np.int64) - in_zp, multiplier, shift)
-
-
-def _saturate(x, dtype) -> np.ndarray:
-    info = np.iinfo(dtype)
-    return np.clip(x, int(info.min), int(info.max)).astype(dtype)
 
 
 def _roundf_int(v) -> int:
@@ -69,18 +56,47 @@ def _quantize_multiplier(real: float) -> tuple[int, int]:
     return m, (s & 31 if s >= 32 else s)
 
 
+# ---- prepare results -------------------------------------------------------------------------
+
+def _data(doc: str, **fields):
+    """A frozen dataclass type for one kernel's prepare result (fields: name -> type)."""
+    cls = make_dataclass(doc.split(":")[0], list(fields.items()), frozen=True, eq=False)
+    cls.__doc__ = doc
+    return cls
+
+
+ReluQuant = _data("ReluQuant: requantize by in/out scale, clamp to the activation's [qmin, qmax]",
+                  m=int, s=int, in_zp=int, out_zp=int, qmin=int, qmax=int, dtype=object)
+LeakyFloat = _data("LeakyFloat: x if x > 0 else alpha * x in float32", alpha=object)
+LeakyQuant = _data("LeakyQuant: identity multiplier (mi, si) for x >= 0, alpha's (ma, sa) below",
+                   ma=int, sa=int, mi=int, si=int, in_zp=int, out_zp=int, dtype=object)
+PreluQuant = _data("PreluQuant: (m1, s1) for x >= 0, (m2, s2) for x * alpha below",
+                   m1=int, s1=int, m2=int, s2=int, in_zp=int, alpha_zp=int, out_zp=int, dtype=object)
+Lut8 = _data("Lut8: a 256-entry table of the 8-bit kernel (LUTPopulate)", table=object)
+Int16Sigmoid = _data("Int16Sigmoid: int16 LOGISTIC / TANH input multiplier and shift", m=int, shift=int)
+HardSwishQuant = _data("HardSwishQuant: int16 fixed-point multipliers of the output and the relu-ish part",
+                       in_zp=int, out_zp=int, out_m=int, out_exp=int, rel_m=int, rel_exp=int, dtype=object)
+SoftmaxFloat = _data("SoftmaxFloat: exp(beta * (x - max)) normalised", beta=object)
+SoftmaxInt16 = _data("SoftmaxInt16: input multiplier and the exp / reciprocal int16 LUTs",
+                     m=int, s=int, exp_lut=object, recip_lut=object)
+SoftmaxQ8 = _data("SoftmaxQ8: gemmlowp exp of the scaled differences, reciprocal of their sum",
+                  m=int, left_shift=int, diff_min=int, out_dtype=object)
+LogSoftmaxQ8 = _data("LogSoftmaxQ8: the difference scaling and its reverse, for the log of the sum",
+                     m=int, left_shift=int, rev_m=int, rev_shift=int, diff_min=int, dtype=object)
+
+
 # ---- RELU family -------------------------------------------------------------------------------
 
-class _ReluX(Kernel):
+class _ReluX(Unary):
     act_min = 0.0
     act_max = float("inf")
     quantized_types = ("INT8", "UINT8", "INT16")
 
     @classmethod
     def prepare(cls, op: OpContext):
-        x, y = _io(op, ("FLOAT32",) + cls.quantized_types)
+        x, y = Unary.check(op, ("FLOAT32",) + cls.quantized_types)
         if x.type == "FLOAT32":
-            return {"float": True, "lo": F32(cls.act_min), "hi": F32(cls.act_max)}
+            return Plain((F32(cls.act_min), F32(cls.act_max)))
         if x.type == "INT16" and (x.zero_point != 0 or y.zero_point != 0):
             raise op.unsupported("int16 RELU needs zero points 0")
         m, s = _quantize_multiplier(_f32_ratio(x.scale, y.scale))
@@ -92,28 +108,24 @@ class _ReluX(Kernel):
             hi = int(wrap_int32(y.zero_point + _roundf_int(F32(cls.act_max) / F32(y.scale))))
         qmin = max(int(info.min), lo)
         qmax = int(info.max) if cls.act_max == float("inf") else min(int(info.max), hi)
-        return {"float": False, "m": m, "s": s, "in_zp": x.zero_point, "out_zp": y.zero_point,
-                "qmin": qmin, "qmax": qmax, "dtype": dtype}
+        return ReluQuant(m, s, x.zero_point, y.zero_point, qmin, qmax, dtype)
 
     @staticmethod
     def eval(p, x):
-        if p["float"]:
-            return np.minimum(np.maximum(x, p["lo"]), p["hi"]).astype(np.float32)
-        v = _requantize(x, p["in_zp"], p["m"], p["s"], p["out_zp"])
-        return np.clip(v, p["qmin"], p["qmax"]).astype(p["dtype"])
+        if isinstance(p, Plain):
+            return np.minimum(np.maximum(x, p.clamp[0]), p.clamp[1]).astype(np.float32)
+        v = _requantize(x, p.in_zp, p.m, p.s, p.out_zp)
+        return np.clip(v, p.qmin, p.qmax).astype(p.dtype)
 
 
 class Relu(_ReluX):
-    types = ("float32", "int8", "uint8", "int16")
-
+    """max(0, x) (act_min 0, no upper bound)."""
 
 class Relu6(_ReluX):
-    types = ("float32", "int8", "uint8", "int16")
     act_max = 6.0
 
 
 class ReluN1To1(_ReluX):
-    types = ("float32", "int8", "uint8")
     act_min = -1.0
     act_max = 1.0
     quantized_types = ("INT8", "UINT8")
@@ -121,42 +133,37 @@ class ReluN1To1(_ReluX):
 
 # ---- LEAKY_RELU, PRELU -------------------------------------------------------------------------
 
-class LeakyRelu(Kernel):
-    types = ("float32", "int8", "uint8", "int16")
-
+class LeakyRelu(Unary):
     @staticmethod
     def prepare(op: OpContext):
-        x, y = _io(op, ("FLOAT32", "INT8", "UINT8", "INT16"))
+        x, y = Unary.check(op, ("FLOAT32", "INT8", "UINT8", "INT16"))
         alpha = F32(op.options.get("alpha", 0.2))
         if x.type == "FLOAT32":
-            return {"float": True, "alpha": alpha}
+            return LeakyFloat(alpha)
         if x.type == "INT16" and (x.zero_point != 0 or y.zero_point != 0):
             raise op.unsupported("int16 LEAKY_RELU needs zero points 0")
         ma, sa = _quantize_multiplier(float(F32(x.scale) * alpha / F32(y.scale)))
         mi, si = _quantize_multiplier(_f32_ratio(x.scale, y.scale))
-        return {"float": False, "ma": ma, "sa": sa, "mi": mi, "si": si, "in_zp": x.zero_point,
-                "out_zp": y.zero_point, "dtype": _QTYPES[x.type]}
+        return LeakyQuant(ma, sa, mi, si, x.zero_point, y.zero_point, _QTYPES[x.type])
 
     @staticmethod
     def eval(p, x):
-        if p["float"]:
-            return np.where(x > 0, x, x * p["alpha"]).astype(np.float32)
-        v = x.astype(np.int64) - p["in_zp"]
-        identity = multiply_by_quantized_multiplier(v, p["mi"], p["si"])
+        if isinstance(p, LeakyFloat):
+            return np.where(x > 0, x, x * p.alpha).astype(np.float32)
+        v = x.astype(np.int64) - p.in_zp
+        identity = multiply_by_quantized_multiplier(v, p.mi, p.si)
         # A negative alpha: scale by |multiplier| and negate (MultiplyByQuantizedMultiplier needs m >= 0).
-        scaled_alpha = multiply_by_quantized_multiplier(v, abs(p["ma"]), p["sa"])
-        if p["ma"] < 0:
+        scaled_alpha = multiply_by_quantized_multiplier(v, abs(p.ma), p.sa)
+        if p.ma < 0:
             scaled_alpha = -scaled_alpha
-        out = p["out_zp"] + np.where(v >= 0, identity, scaled_alpha)
-        return _saturate(out, p["dtype"])
+        out = p.out_zp + np.where(v >= 0, identity, scaled_alpha)
+        return fp.saturate(out, p.dtype)
 
 
 class Prelu(Kernel):
-    types = ("float32", "int8", "uint8")
-
     @staticmethod
     def prepare(op: OpContext):
-        x, y = _io(op, ("FLOAT32", "INT8", "UINT8"))
+        x, y = Unary.check(op, ("FLOAT32", "INT8", "UINT8"))
         alpha = op.inputs[1]
         if alpha is None or alpha.type != x.type:
             raise op.unsupported("alpha must have the input's type")
@@ -167,23 +174,22 @@ class Prelu(Kernel):
         if tuple(shape) != tuple(x.shape):
             raise op.unsupported(f"alpha shape {alpha.shape} would grow the output beyond {x.shape}")
         if x.type == "FLOAT32":
-            return {"float": True}
+            return Plain()
         m1, s1 = _quantize_multiplier(_f32_ratio(x.scale, y.scale))
         m2, s2 = _quantize_multiplier(float(F32(x.scale) * F32(alpha.scale) / F32(y.scale)))
-        return {"float": False, "m1": m1, "s1": s1, "m2": m2, "s2": s2, "in_zp": x.zero_point,
-                "alpha_zp": alpha.zero_point, "out_zp": y.zero_point, "dtype": _QTYPES[x.type]}
+        return PreluQuant(m1, s1, m2, s2, x.zero_point, alpha.zero_point, y.zero_point, _QTYPES[x.type])
 
     @staticmethod
     def eval(p, x, alpha):
-        if p["float"]:
+        if isinstance(p, Plain):
             return np.where(x >= 0, x, x * alpha).astype(np.float32)
-        v = x.astype(np.int64) - p["in_zp"]
-        a = alpha.astype(np.int64) - p["alpha_zp"]
+        v = x.astype(np.int64) - p.in_zp
+        a = alpha.astype(np.int64) - p.alpha_zp
         v, a = np.broadcast_arrays(v, a)
-        positive = multiply_by_quantized_multiplier(v, p["m1"], p["s1"])
-        negative = multiply_by_quantized_multiplier(wrap_int32(v * a), p["m2"], p["s2"])
-        out = p["out_zp"] + np.where(v >= 0, positive, negative)
-        return _saturate(out, p["dtype"]).reshape(x.shape)
+        positive = multiply_by_quantized_multiplier(v, p.m1, p.s1)
+        negative = multiply_by_quantized_multiplier(wrap_int32(v * a), p.m2, p.s2)
+        out = p.out_zp + np.where(v >= 0, positive, negative)
+        return fp.saturate(out, p.dtype).reshape(x.shape)
 
 
 # ---- lookup-table kernels: ELU, LOGISTIC, TANH -------------------------------------------------
@@ -191,7 +197,7 @@ class Prelu(Kernel):
 def _lut_params(op, x, y, transform):
     dtype = _QTYPES[x.type]
     table = lut.lut_8bit(transform, x.scale, x.zero_point, y.scale, y.zero_point, dtype)
-    return {"kind": "lut", "table": table}
+    return Lut8(table)
 
 
 def _expm1_or_identity():
@@ -204,44 +210,20 @@ def _sigmoid_f32():
     return lambda v: F32(1.0) / (F32(1.0) + expf(-v))
 
 
-class Elu(Kernel):
-    types = ("float32", "int8")
-
+class Elu(Unary):
     @staticmethod
     def prepare(op: OpContext):
-        x, y = _io(op, ("FLOAT32", "INT8"))
+        x, y = Unary.check(op, ("FLOAT32", "INT8"))
         if x.type == "FLOAT32":
-            return {"kind": "float"}
+            return Plain()
         return _lut_params(op, x, y, _expm1_or_identity())
 
     @staticmethod
     def eval(p, x):
-        if p["kind"] == "float":
+        if isinstance(p, Plain):
             with np.errstate(over="ignore"):
                 return np.where(x < 0, np.expm1(np.minimum(x, 0)), x).astype(np.float32)
-        return lut.lookup_8bit(p["table"], x)
-
-
-# Table of sigmoid(i / 24) in unsigned Q0.16, i = 0..255 (TFLite common.h sigmoid_table_uint16),
-# shared by the int16 LOGISTIC and TANH kernels (tanh(x) = 2 sigmoid(2x) - 1).
-_SIGMOID_TABLE_UINT16 = np.array([
-    32768, 33451, 34133, 34813, 35493, 36169, 36843, 37513, 38180, 38841, 39498, 40149, 40794, 41432, 42064, 42688,
-    43304, 43912, 44511, 45102, 45683, 46255, 46817, 47369, 47911, 48443, 48964, 49475, 49975, 50464, 50942, 51409,
-    51865, 52311, 52745, 53169, 53581, 53983, 54374, 54755, 55125, 55485, 55834, 56174, 56503, 56823, 57133, 57433,
-    57724, 58007, 58280, 58544, 58800, 59048, 59288, 59519, 59743, 59959, 60168, 60370, 60565, 60753, 60935, 61110,
-    61279, 61441, 61599, 61750, 61896, 62036, 62172, 62302, 62428, 62549, 62666, 62778, 62886, 62990, 63090, 63186,
-    63279, 63368, 63454, 63536, 63615, 63691, 63765, 63835, 63903, 63968, 64030, 64090, 64148, 64204, 64257, 64308,
-    64357, 64405, 64450, 64494, 64536, 64576, 64614, 64652, 64687, 64721, 64754, 64786, 64816, 64845, 64873, 64900,
-    64926, 64950, 64974, 64997, 65019, 65039, 65060, 65079, 65097, 65115, 65132, 65149, 65164, 65179, 65194, 65208,
-    65221, 65234, 65246, 65258, 65269, 65280, 65291, 65301, 65310, 65319, 65328, 65337, 65345, 65352, 65360, 65367,
-    65374, 65381, 65387, 65393, 65399, 65404, 65410, 65415, 65420, 65425, 65429, 65433, 65438, 65442, 65445, 65449,
-    65453, 65456, 65459, 65462, 65465, 65468, 65471, 65474, 65476, 65479, 65481, 65483, 65485, 65488, 65489, 65491,
-    65493, 65495, 65497, 65498, 65500, 65501, 65503, 65504, 65505, 65507, 65508, 65509, 65510, 65511, 65512, 65513,
-    65514, 65515, 65516, 65517, 65517, 65518, 65519, 65520, 65520, 65521, 65522, 65522, 65523, 65523, 65524, 65524,
-    65525, 65525, 65526, 65526, 65526, 65527, 65527, 65528, 65528, 65528, 65529, 65529, 65529, 65529, 65530, 65530,
-    65530, 65530, 65531, 65531, 65531, 65531, 65531, 65532, 65532, 65532, 65532, 65532, 65532, 65533, 65533, 65533,
-    65533, 65533, 65533, 65533, 65533, 65534, 65534, 65534, 65534, 65534, 65534, 65534, 65534, 65534, 65534, 65535,
-], dtype=np.int64)
+        return lut.lookup_8bit(p.table, x)
 
 
 def _int16_sigmoid_prepare(op, x, y, pot_shifts: tuple, name: str):
@@ -263,25 +245,33 @@ def _int16_sigmoid_prepare(op, x, y, pot_shifts: tuple, name: str):
         raise op.unsupported(f"int16 {name} output scale must be 1/32768")
     if multiplier == 0:  # power-of-two input scale: the kernel multiplies by 3 << shift
         multiplier, left_shift = 3 << left_shift, 0
-    return {"kind": "int16", "m": multiplier, "shift": left_shift}
+    return Int16Sigmoid(multiplier, left_shift)
 
 
 def _int16_scaled_input(p, x):
     """((x * multiplier + round) >> shift) in int32, and its absolute value."""
-    shift = p["shift"]
+    shift = p.shift
     rnd = (1 << (shift - 1)) if shift > 0 else 0
-    v = wrap_int32(x.astype(np.int64) * p["m"] + rnd) >> shift
+    v = wrap_int32(x.astype(np.int64) * p.m + rnd) >> shift
     return v, np.abs(v)
 
 
-class Logistic(Kernel):
-    types = ("float32", "int8", "uint8", "int16")
+def _sigmoid_table(a, frac_bits: int, saturated):
+    """sigmoid_table_uint16 at |input| a, linearly interpolated on its low frac_bits bits
+    (the int16 LOGISTIC uses 9, TANH 8); `saturated` past the table's end."""
+    uh = a >> frac_bits
+    idx = np.minimum(uh, 254)
+    ua = lut.SIGMOID_TABLE_UINT16[idx]
+    ub = lut.SIGMOID_TABLE_UINT16[idx + 1]
+    return np.where(uh >= 255, saturated, (ua << frac_bits) + (a & ((1 << frac_bits) - 1)) * (ub - ua))
 
+
+class Logistic(Unary):
     @staticmethod
     def prepare(op: OpContext):
-        x, y = _io(op, ("FLOAT32", "INT8", "UINT8", "INT16"))
+        x, y = Unary.check(op, ("FLOAT32", "INT8", "UINT8", "INT16"))
         if x.type == "FLOAT32":
-            return {"kind": "float"}
+            return Plain()
         if x.type == "INT16":
             if float(F32(y.scale)) != 1.0 / 32768:
                 raise op.unsupported("int16 LOGISTIC output scale must be 1/32768")
@@ -292,129 +282,77 @@ class Logistic(Kernel):
 
     @staticmethod
     def eval(p, x):
-        if p["kind"] == "float":
+        if isinstance(p, Plain):
             v = np.where(np.isnan(x), x, np.clip(x, -100.0, 100.0)).astype(np.float32)
             with np.errstate(over="ignore"):
                 return (F32(1.0) / (F32(1.0) + np.exp(-v))).astype(np.float32)
-        if p["kind"] == "lut":
-            return lut.lookup_8bit(p["table"], x)
+        if isinstance(p, Lut8):
+            return lut.lookup_8bit(p.table, x)
         v, a = _int16_scaled_input(p, x)
-        uh = a >> 9
-        saturated = uh >= 255
-        idx = np.minimum(uh, 254)
-        ua = _SIGMOID_TABLE_UINT16[idx]
-        ub = _SIGMOID_TABLE_UINT16[idx + 1]
-        result = np.where(saturated, 0x7FFF << 10, (ua << 9) + (a & 0x1FF) * (ub - ua))
+        result = _sigmoid_table(a, 9, 0x7FFF << 10)
         result = np.where(v >= 0, result + (1 << 9), (1 << 25) - result + (1 << 9) - 1)
         return (result >> 10).astype(np.int16)
 
 
-class Tanh(Kernel):
-    types = ("float32", "int8", "uint8", "int16")
-
+class Tanh(Unary):
     @staticmethod
     def prepare(op: OpContext):
-        x, y = _io(op, ("FLOAT32", "INT8", "UINT8", "INT16"))
+        x, y = Unary.check(op, ("FLOAT32", "INT8", "UINT8", "INT16"))
         if x.type == "FLOAT32":
-            return {"kind": "float"}
+            return Plain()
         if x.type == "INT16":
             return _int16_sigmoid_prepare(op, x, y, (0, 1), "TANH")
         return _lut_params(op, x, y, lut.libm_f32("tanhf"))
 
     @staticmethod
     def eval(p, x):
-        if p["kind"] == "float":
+        if isinstance(p, Plain):
             return np.tanh(x).astype(np.float32)
-        if p["kind"] == "lut":
-            return lut.lookup_8bit(p["table"], x)
+        if isinstance(p, Lut8):
+            return lut.lookup_8bit(p.table, x)
         v, a = _int16_scaled_input(p, x)
-        uh = a >> 8
-        saturated = uh >= 255
-        idx = np.minimum(uh, 254)
-        ua = _SIGMOID_TABLE_UINT16[idx]
-        ub = _SIGMOID_TABLE_UINT16[idx + 1]
-        result = np.where(saturated, 0xFFFF << 8, (ua << 8) + (a & 0xFF) * (ub - ua))
+        result = _sigmoid_table(a, 8, 0xFFFF << 8)
         result = np.where(v >= 0, result - (1 << 23) + (1 << 7), -result + (1 << 23) + (1 << 7) - 1)
         return (result >> 8).astype(np.int16)
 
 
 # ---- HARD_SWISH ------------------------------------------------------------------------------
 
-def _wrap16(x):
-    return ((np.asarray(x, np.int64) + 32768) & 0xFFFF) - 32768
-
-
-def _srdhm16(a, b):
-    """gemmlowp SaturatingRoundingDoublingHighMul on int16 values."""
-    a = np.asarray(a, np.int64)
-    b = np.asarray(b, np.int64)
-    ab = a * b
-    s = ab + np.where(ab >= 0, 1 << 14, 1 - (1 << 14))
-    q = np.where(s >= 0, s >> 15, -((-s) >> 15))  # C++ division truncates toward zero
-    return np.where((a == b) & (a == -32768), 32767, _wrap16(q))
-
-
-def _sdhm16(a, b):
-    """SaturatingDoublingHighMul on int16 (truncating, no rounding nudge)."""
-    a = np.asarray(a, np.int64)
-    b = np.asarray(b, np.int64)
-    ab = a * b
-    q = np.where(ab >= 0, ab >> 15, -((-ab) >> 15))
-    return np.where((a == b) & (a == -32768), 32767, _wrap16(q))
-
-
-def _rdbpot16(x, exponent: int):
-    """gemmlowp RoundingDivideByPOT on int16 (the mask is an int16 value too)."""
-    x = np.asarray(x, np.int64)
-    mask = int(_wrap16((1 << exponent) - 1))
-    remainder = x & mask
-    threshold = (mask >> 1) + (x < 0)
-    return _wrap16((x >> exponent) + (remainder > threshold))
-
-
-def _saturating_left_shift16(x, amount: int):
-    return np.clip(np.asarray(x, np.int64) * (1 << amount), -32768, 32767)
-
-
-class HardSwish(Kernel):
-    types = ("float32", "int8", "uint8")
-
+class HardSwish(Unary):
     @staticmethod
     def prepare(op: OpContext):
-        x, y = _io(op, ("FLOAT32", "INT8", "UINT8"))
+        x, y = Unary.check(op, ("FLOAT32", "INT8", "UINT8"))
         if x.type == "FLOAT32":
-            return {"float": True}
+            return Plain()
         hires_input_scale = F32(1.0 / 128.0) * F32(x.scale)
         reluish_scale = F32(3.0) / F32(32768.0)
         out_m32, out_exp = gl.quantize_multiplier(float(hires_input_scale / F32(y.scale)))
         if out_exp > 0:
             raise op.unsupported("HARD_SWISH needs input_scale / 128 < output_scale (TFLite Prepare check)")
         rel_m32, rel_exp = gl.quantize_multiplier(float(hires_input_scale / reluish_scale))
-        return {"float": False, "in_zp": x.zero_point, "out_zp": y.zero_point,
-                "out_m": gl.downscale_int32_to_int16_multiplier(out_m32), "out_exp": out_exp,
-                "rel_m": gl.downscale_int32_to_int16_multiplier(rel_m32), "rel_exp": rel_exp,
-                "dtype": _QTYPES[x.type]}
+        return HardSwishQuant(x.zero_point, y.zero_point, gl.downscale_int32_to_int16_multiplier(out_m32), out_exp,
+                              gl.downscale_int32_to_int16_multiplier(rel_m32), rel_exp, _QTYPES[x.type])
 
     @staticmethod
     def eval(p, x):
-        if p["float"]:
+        if isinstance(p, Plain):
             x = x.astype(np.float32)
             return (x * np.minimum(F32(6), np.maximum(F32(0), x + F32(3))) / F32(6)).astype(np.float32)
-        value = _wrap16(x.astype(np.int64) - p["in_zp"])
-        hires = _wrap16(value * (1 << 7))
-        preshift_output = _srdhm16(hires, p["out_m"])
+        value = fp.wrap_int16(x.astype(np.int64) - p.in_zp)
+        hires = fp.wrap_int16(value * (1 << 7))
+        preshift_output = fp.saturating_rounding_doubling_high_mul_int16(hires, p.out_m)
         reluish = hires
-        if p["rel_exp"] > 0:
-            reluish = _saturating_left_shift16(reluish, p["rel_exp"] - 1)
-        reluish = _srdhm16(reluish, p["rel_m"])
-        if p["rel_exp"] > 0:
-            reluish = _saturating_left_shift16(reluish, 1)
-        if p["rel_exp"] < 0:
-            reluish = _rdbpot16(reluish, -p["rel_exp"])
-        reluish = _wrap16((reluish + (1 << 15)) >> 1)
-        preshift = _sdhm16(reluish, preshift_output)
-        out = _wrap16(_rdbpot16(preshift, -p["out_exp"]) + p["out_zp"])
-        return _saturate(out, p["dtype"])
+        if p.rel_exp > 0:
+            reluish = fp.saturating_left_shift_int16(reluish, p.rel_exp - 1)
+        reluish = fp.saturating_rounding_doubling_high_mul_int16(reluish, p.rel_m)
+        if p.rel_exp > 0:
+            reluish = fp.saturating_left_shift_int16(reluish, 1)
+        if p.rel_exp < 0:
+            reluish = fp.rounding_divide_by_pot_int16(reluish, -p.rel_exp)
+        reluish = fp.wrap_int16((reluish + (1 << 15)) >> 1)
+        preshift = fp.saturating_doubling_high_mul_int16(reluish, preshift_output)
+        out = fp.wrap_int16(fp.rounding_divide_by_pot_int16(preshift, -p.out_exp) + p.out_zp)
+        return fp.saturate(out, p.dtype)
 
 
 # ---- SOFTMAX, LOG_SOFTMAX --------------------------------------------------------------------
@@ -439,8 +377,6 @@ def _rows(x):
 
 
 class Softmax(Kernel):
-    types = ("float32", "int8", "uint8", "int16")
-
     @staticmethod
     def prepare(op: OpContext):
         x, y = op.inputs[0], op.outputs[0]
@@ -448,7 +384,7 @@ class Softmax(Kernel):
         if len(x.shape) < 1:
             raise op.unsupported("SOFTMAX needs an input of rank >= 1")
         if x.type == "FLOAT32" and y.type == "FLOAT32":
-            return {"kind": "float", "beta": F32(beta)}
+            return SoftmaxFloat(F32(beta))
         if (x.type, y.type) not in _SOFTMAX_TYPES:
             raise op.unsupported(f"{x.type} input with {y.type} output is not supported")
         if x.type == "INT8" and y.type == "INT8":
@@ -461,27 +397,26 @@ class Softmax(Kernel):
                 raise op.unsupported("int16 SOFTMAX needs input zero point 0")
             m, s = gl.quantize_multiplier(float(F32(x.scale) * F32(beta)) / (10.0 / 65535.0))
             exp_lut, recip_lut = _softmax_int16_luts()
-            return {"kind": "int16", "m": m, "s": s, "exp_lut": exp_lut, "recip_lut": recip_lut}
+            return SoftmaxInt16(m, s, exp_lut, recip_lut)
         pre = gl.preprocess_softmax_scaling(beta, x.scale, 5)
         if pre is None:
             raise op.unsupported("beta * input_scale is too small for TFLite's quantized SOFTMAX")
         m, left_shift = pre
         out_dtype = _QTYPES[y.type]
-        return {"kind": "q8", "m": m, "left_shift": left_shift,
-                "diff_min": -gl.calculate_input_radius(5, left_shift), "out_dtype": out_dtype}
+        return SoftmaxQ8(m, left_shift, -gl.calculate_input_radius(5, left_shift), out_dtype)
 
     @staticmethod
     def eval(p, x):
         if x.size == 0:
-            return np.zeros(x.shape, np.float32 if p["kind"] == "float" else
-                            (np.int16 if p["kind"] == "int16" else p["out_dtype"]))
-        if p["kind"] == "float":
+            return np.zeros(x.shape, np.float32 if isinstance(p, SoftmaxFloat) else
+                            (np.int16 if isinstance(p, SoftmaxInt16) else p.out_dtype))
+        if isinstance(p, SoftmaxFloat):
             x = x.astype(np.float32)
             with np.errstate(invalid="ignore", over="ignore", divide="ignore"):  # inf / NaN inputs give NaN rows
                 mx = np.max(x, axis=-1, keepdims=True)
-                e = np.exp((x - mx) * p["beta"]).astype(np.float32)
+                e = np.exp((x - mx) * p.beta).astype(np.float32)
                 return (e / np.sum(e, axis=-1, keepdims=True, dtype=np.float32)).astype(np.float32)
-        if p["kind"] == "int16":
+        if isinstance(p, SoftmaxInt16):
             return _softmax_int16(p, x)
         return _softmax_q8(p, x)
 
@@ -489,48 +424,46 @@ class Softmax(Kernel):
 def _softmax_q8(p, x):
     rows = _rows(x)
     diff = rows - rows.max(axis=1, keepdims=True)
-    valid = diff >= p["diff_min"]
-    scaled = gl.mul(wrap_int32(diff << p["left_shift"]), p["m"])  # MultiplyByQuantizedMultiplierGreaterThanOne
+    valid = diff >= p.diff_min
+    scaled = gl.mul(wrap_int32(diff << p.left_shift), p.m)  # MultiplyByQuantizedMultiplierGreaterThanOne
     exps = gl.exp_on_negative_values(scaled, 5)
     total = wrap_int32(np.sum(np.where(valid, gl.rescale(exps, 0, 12), 0), axis=1, keepdims=True))
     shifted_scale, num_bits_over_unit = gl.get_reciprocal(total, 12)
-    out_dtype = p["out_dtype"]
+    out_dtype = p.out_dtype
     bits = np.iinfo(out_dtype).bits
     exponent = num_bits_over_unit + 31 - bits
     if np.any((exponent < 0) | (exponent > 31)):
         raise ValueError("SOFTMAX: sum of exponentials out of TFLite's supported range")
     out_min = int(np.iinfo(out_dtype).min)
     unsat = rounding_divide_by_pot(gl.mul(shifted_scale, exps), exponent)
-    out = np.where(valid, _saturate(unsat + out_min, out_dtype), out_min)
+    out = np.where(valid, fp.saturate(unsat + out_min, out_dtype), out_min)
     return out.astype(out_dtype).reshape(x.shape)
 
 
 def _softmax_int16(p, x):
     rows = _rows(x)
     diff = rows - rows.max(axis=1, keepdims=True)
-    scaled = multiply_by_quantized_multiplier(diff, p["m"], p["s"])
+    scaled = multiply_by_quantized_multiplier(diff, p.m, p.s)
     sym = np.clip(scaled + 32767, -32768, 32767)
-    exps = fp.lut_lookup_int16(sym, p["exp_lut"]).astype(np.int64)
+    exps = fp.lut_lookup_int16(sym, p.exp_lut).astype(np.int64)
     total = wrap_int32(np.sum(exps, axis=1, keepdims=True))
     headroom_plus_one = gl.count_leading_zeros32(total)
     shifted_sum = ((total << (headroom_plus_one - 1)) + (1 << 13)) >> 14
     sym_sum = np.clip(shifted_sum - ((1 << 15) + (1 << 16)), -32768, 32767)
-    reciprocal = fp.lut_lookup_int16(sym_sum, p["recip_lut"]).astype(np.int64)
+    reciprocal = fp.lut_lookup_int16(sym_sum, p.recip_lut).astype(np.int64)
     right_shift = 31 - headroom_plus_one
     result = wrap_int32((exps * reciprocal + (np.int64(1) << (right_shift - 1))) >> right_shift)
     return np.clip(result, 0, 32767).astype(np.int16).reshape(x.shape)
 
 
-class LogSoftmax(Kernel):
-    types = ("float32", "int8", "uint8")
-
+class LogSoftmax(Unary):
     @staticmethod
     def prepare(op: OpContext):
-        x, y = _io(op, ("FLOAT32", "INT8", "UINT8"))
+        x, y = Unary.check(op, ("FLOAT32", "INT8", "UINT8"))
         if len(x.shape) < 1:
             raise op.unsupported("LOG_SOFTMAX needs an input of rank >= 1")
         if x.type == "FLOAT32":
-            return {"kind": "float"}
+            return Plain()
         out_zp = 255 if x.type == "UINT8" else 127
         if float(F32(y.scale)) != 16.0 / 256 or y.zero_point != out_zp:
             raise op.unsupported(f"{x.type} LOG_SOFTMAX output must be scale 16/256, zero point {out_zp}")
@@ -538,31 +471,30 @@ class LogSoftmax(Kernel):
         if pre is None:
             raise op.unsupported("input scale out of the range TFLite's quantized LOG_SOFTMAX accepts")
         m, left_shift, rev_m, rev_shift = pre
-        return {"kind": "q8", "m": m, "left_shift": left_shift, "rev_m": rev_m, "rev_shift": rev_shift,
-                "diff_min": -gl.calculate_input_radius(5, left_shift), "dtype": _QTYPES[x.type]}
+        return LogSoftmaxQ8(m, left_shift, rev_m, rev_shift, -gl.calculate_input_radius(5, left_shift), _QTYPES[x.type])
 
     @staticmethod
     def eval(p, x):
-        if p["kind"] == "float":
+        if isinstance(p, Plain):
             if x.size == 0:
                 return x.astype(np.float32)
             x = x.astype(np.float32)
             mx = np.max(x, axis=-1, keepdims=True)
             s = np.sum(np.exp(x - mx), axis=-1, keepdims=True, dtype=np.float32)
             return (x - mx - np.log(s)).astype(np.float32)
-        dtype = p["dtype"]
+        dtype = p.dtype
         if x.size == 0:
             return x.astype(dtype)
         rows = _rows(x)
         diff = rows - rows.max(axis=1, keepdims=True)
-        diff_min = p["diff_min"]
-        scaled = multiply_by_quantized_multiplier(diff, p["m"], p["left_shift"])
+        diff_min = p.diff_min
+        scaled = multiply_by_quantized_multiplier(diff, p.m, p.left_shift)
         exps = gl.rescale(gl.exp_on_negative_values(scaled, 5), 0, 12)
         total = wrap_int32(np.sum(np.where(diff >= diff_min, exps, 0), axis=1, keepdims=True))
         log_sum = gl.log_x_for_x_greater_than_or_equal_to_1(total, 12, 5)
         rescaled_diff_min = wrap_int32(log_sum + gl.INT32_MIN)
         adjusted_diff_min = np.maximum(diff_min - 1,
-                                       multiply_by_quantized_multiplier(rescaled_diff_min, p["rev_m"], p["rev_shift"]))
+                                       multiply_by_quantized_multiplier(rescaled_diff_min, p.rev_m, p.rev_shift))
         info = np.iinfo(dtype)
         out = rounding_divide_by_pot(gl.sub(scaled, log_sum), 31 - 5 - 4) + int(info.max)
         out = np.where(diff > adjusted_diff_min, np.clip(out, int(info.min), int(info.max)), int(info.min))

@@ -10,26 +10,35 @@ is not a power of two; otherwise the power-of-two path: one input is right-shift
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from eightbit.kernels import binary_common as bc
 from eightbit.kernels import fixedpoint as fp
-from eightbit.kernels.base import Kernel, OpContext
+from eightbit.kernels.base import OpContext
+from eightbit.kernels.opdata import AddSubQuant, Plain
 
 
-def prepare_add_sub(op: OpContext, name: str) -> dict:
+@dataclass(frozen=True, eq=False)
+class Pot16:
+    """int16 power-of-two path: one input right-shifted (rounding) to the other's scale."""
+
+    shift1: int
+    shift2: int
+    lo: int
+    hi: int
+
+
+def prepare_add_sub(op: OpContext, name: str) -> Plain | Pot16 | AddSubQuant:
     big_out = name == "SUB"  # sub.cc accepts an output multiplier > 1, add.cc does not
-    bc.check_inputs(op, 2)
-    t = bc.same_input_types(op)
+    t = bc.binary_input_type(op)
     out = op.outputs[0]
-    if out.type != t:
-        raise op.unsupported(f"output type {out.type} differs from input type {t}")
-    bc.broadcast_shape(op, *op.inputs)
     act = bc.activation(op)
     if t in bc.FLOAT_TYPES:
-        return {"kind": "float", "clamp": fp.activation_range_float(act)}
+        return Plain(fp.activation_range_float(act))
     if t in bc.INT_TYPES:
-        return {"kind": "int", "clamp": bc.int_clamp(act, out.dtype)}
+        return Plain(bc.int_clamp(act, out.dtype))
     if t not in bc.QUANT_TYPES:
         raise op.unsupported(f"{name} has no kernel for {t}")
     in1, in2 = op.inputs
@@ -50,38 +59,43 @@ def prepare_add_sub(op: OpContext, name: str) -> dict:
                 raise op.unsupported(
                     "power-of-two int16 path needs one input at the output scale and the other finer"
                 )
-            return {"kind": "pot16", "shift1": -shift1, "shift2": -shift2, "act": bc.quantized_activation_range(op)}
-        return {"kind": "quant", **bc.add_sub_params(op, 15, big_out)}
+            return Pot16(-shift1, -shift2, *bc.quantized_activation_range(op))
+        return bc.add_sub_params(op, 15, big_out)
     bc.check_zero_points_in_range(op, out.dtype, in1, in2, out)
-    return {"kind": "quant", **bc.add_sub_params(op, 20, big_out)}
+    return bc.add_sub_params(op, 20, big_out)
 
 
-def eval_add_sub(params: dict, x1: np.ndarray, x2: np.ndarray, sign: int) -> np.ndarray:
-    kind = params["kind"]
-    if kind in ("float", "int"):
-        with np.errstate(over="ignore", invalid="ignore"):
-            y = x1 + x2 if sign > 0 else x1 - x2
-        return bc.clamp(y, *params["clamp"])
-    if kind == "pot16":
-        # One of the shifts is 0; RoundingDivideByPOT by 0 leaves the input as it is.
-        a = bc.rounding_divide_by_pot_int16(x1, params["shift1"])
-        b = bc.rounding_divide_by_pot_int16(x2, params["shift2"])
-        y = np.clip(a + b if sign > 0 else a - b, -32768, 32767)
-        return np.clip(y, *params["act"]).astype(np.int16)
-    ls = params["left_shift"]
-    off1, m1, s1 = params["in1"]
-    off2, m2, s2 = params["in2"]
-    a = bc.rescale_input(x1, off1, ls, m1, s1)
-    b = bc.rescale_input(x2, off2, ls, m2, s2)
+def _plain(p: Plain, x1, x2, sign: int):
+    with np.errstate(over="ignore", invalid="ignore"):
+        y = x1 + x2 if sign > 0 else x1 - x2
+    return bc.clamp(y, *p.clamp)
+
+
+def _pot16(p: Pot16, x1, x2, sign: int):
+    # One of the shifts is 0; RoundingDivideByPOT by 0 leaves the input as it is.
+    a = bc.rounding_divide_by_pot_int16(x1, p.shift1)
+    b = bc.rounding_divide_by_pot_int16(x2, p.shift2)
+    y = np.clip(a + b if sign > 0 else a - b, -32768, 32767)
+    return np.clip(y, p.lo, p.hi).astype(np.int16)
+
+
+def _quant(p: AddSubQuant, x1, x2, sign: int):
+    a = bc.rescaled(x1, p.in1, p.left_shift)
+    b = bc.rescaled(x2, p.in2, p.left_shift)
     raw = a + b if sign > 0 else a - b
     return bc.requantize_output_smaller_than_one_exp(
-        raw, params["out"], params["act"], params["dtype"], elementwise=bc.same_extended_shapes(x1, x2)
-    )
+        raw, p.out.as_tuple, p.out.act, p.out.dtype, elementwise=bc.same_extended_shapes(x1, x2))
 
 
-class Add(Kernel):
-    types = ("float32", "int8", "uint8", "int16")
+def eval_add_sub(params, x1: np.ndarray, x2: np.ndarray, sign: int) -> np.ndarray:
+    if isinstance(params, Plain):
+        return _plain(params, x1, x2, sign)
+    if isinstance(params, Pot16):
+        return _pot16(params, x1, x2, sign)
+    return _quant(params, x1, x2, sign)
 
+
+class Add(bc.Binary):
     @staticmethod
     def prepare(op: OpContext):
         return prepare_add_sub(op, "ADD")

@@ -12,6 +12,8 @@ compiled kernel does not always (its loops appear to be reordered), so NaN input
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from eightbit.kernels.base import Kernel, OpContext
@@ -33,7 +35,7 @@ def _prepare(op: OpContext):
         raise op.unsupported(f"output_type option {op.options.get('output_type')} does not match the {y.type} output")
     if len(x.shape) < 1:
         raise op.unsupported("input must have at least one dimension")
-    return {"dtype": y.dtype}
+    return ArgMinMaxParams(dtype=y.dtype)
 
 
 def _axis(axis, ndim: int) -> int:
@@ -50,19 +52,25 @@ def _arg(is_max: bool, p, x, axis):
     if x.shape[a] == 0:
         raise ValueError("ARG_MIN/ARG_MAX over an empty axis")
     if x.size == 0:
-        return np.zeros(shape, p["dtype"])
+        return np.zeros(shape, p.dtype)
     fn = np.argmax if is_max else np.argmin
     if np.issubdtype(x.dtype, np.floating) and np.isnan(x).any():
         # The reference never moves to a NaN (comparisons are false) and never leaves a
         # leading one; numpy would stop at the first NaN.
         idx = fn(np.where(np.isnan(x), -np.inf if is_max else np.inf, x), axis=a)
         first_nan = np.isnan(np.take(x, 0, axis=a))
-        return np.asarray(np.where(first_nan, 0, idx), p["dtype"])
-    return np.asarray(fn(x, axis=a), p["dtype"])
+        return np.asarray(np.where(first_nan, 0, idx), p.dtype)
+    return np.asarray(fn(x, axis=a), p.dtype)
+
+
+@dataclass(frozen=True, eq=False)
+class ArgMinMaxParams:
+    """The index type of the output (int32 or int64)."""
+
+    dtype: object
 
 
 class _ArgMinMax(Kernel):
-    types = ("float32", "int8", "uint8")
     is_max = True
 
     @staticmethod

@@ -16,8 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from eightbit.errors import ModelError
-
-TYPES = ("float32", "int8", "uint8", "int16", "hybrid")
+from eightbit.ops.base import TYPES  # noqa: F401 - re-exported: the kernel types of the op table
 
 
 class UnsupportedTypeError(ModelError):
@@ -88,4 +87,48 @@ class Kernel:
 
     @staticmethod
     def eval(params, *inputs):
+        raise NotImplementedError
+
+
+class Unary(Kernel):
+    """One input, one output of the same type and shape, elementwise (TFLite's GenericPrepare).
+
+    `check(op, allowed)` is the shared prepare check; the fuzzer and the generic tests treat every
+    subclass as an elementwise op of one input."""
+
+    @staticmethod
+    def check(op: OpContext, allowed: tuple) -> tuple:
+        x, out = op.inputs[0], op.outputs[0]
+        if x.type not in allowed:
+            raise op.unsupported(f"{op.op_type} runs {', '.join(allowed)}, not {x.type}")
+        if out.type != x.type:
+            raise op.unsupported(f"{op.op_type} output type {out.type} differs from input type {x.type}")
+        return x, out
+
+    @staticmethod
+    def check_quantized(op: OpContext) -> tuple:
+        """Quantized int8 / int16 input and output of one type (int16: zero points 0, as TFLite's
+        elementwise kernels require)."""
+        x, out = Unary.check(op, ("INT8", "INT16"))
+        if not (x.quantized and out.quantized):
+            raise op.unsupported(f"{op.op_type} {x.type} needs quantized input and output")
+        if x.type == "INT16" and (x.zero_point != 0 or out.zero_point != 0):
+            raise op.unsupported(f"{op.op_type} int16 needs zero points 0")
+        return x, out
+
+
+class FloatUnary(Unary):
+    """A float32-only elementwise op: subclasses give `float_eval(x) -> float32 array`."""
+
+    @classmethod
+    def prepare(cls, op: OpContext):
+        cls.check(op, ("FLOAT32",))
+
+    @classmethod
+    def eval(cls, params, x):
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            return np.asarray(cls.float_eval(x), np.float32)
+
+    @staticmethod
+    def float_eval(x):
         raise NotImplementedError

@@ -15,7 +15,9 @@ import numpy as np
 
 from eightbit.errors import ModelError
 from eightbit.kernels import fixedpoint as fp
-from eightbit.kernels.base import OpContext
+from eightbit.kernels import gemmlowp as gl
+from eightbit.kernels.base import Kernel, OpContext
+from eightbit.kernels.opdata import AddSubQuant, Output, Rescale
 
 FLOAT_TYPES = ("FLOAT32",)
 INT_TYPES = ("INT32", "INT64")
@@ -44,6 +46,27 @@ def same_input_types(op: OpContext) -> str:
     if a != b:
         raise op.unsupported(f"input types differ ({a} vs {b})")
     return a
+
+
+def binary_input_type(op: OpContext, output: str | None = "same") -> str:
+    """The shared Prepare checks of the binary elementwise kernels: two inputs of one type, one
+    output of that type (`output="same"`), of a fixed type (e.g. "BOOL"), or unchecked (None),
+    and input shapes that broadcast. Returns the input type."""
+    check_inputs(op, 2)
+    t = same_input_types(op)
+    want = t if output == "same" else output
+    out = op.outputs[0]
+    if want is not None and out.type != want:
+        raise op.unsupported(f"output type {out.type} differs from input type {t}" if output == "same"
+                             else f"output type {out.type}; {op.op_type} produces {want}")
+    broadcast_shape(op, *op.inputs)
+    return t
+
+
+class Binary(Kernel):
+    """A binary elementwise kernel with broadcasting: `input_type(op)` does the shared checks."""
+
+    input_type = staticmethod(binary_input_type)
 
 
 def activation(op: OpContext) -> int:
@@ -102,7 +125,17 @@ def rescale_input(x, offset: int, left_shift: int, multiplier: int, shift: int) 
     return fp.multiply_by_quantized_multiplier(v, multiplier, shift)
 
 
-def add_sub_params(op: OpContext, left_shift: int, allow_big_output_multiplier: bool = False) -> dict:
+def rescale_inputs(op: OpContext, left_shift: int) -> tuple[float, Rescale, Rescale]:
+    """(2*max(s1, s2), Rescale of input 1, of input 2): the common-scale setup of ADD, SUB and
+    SQUARED_DIFFERENCE (add.cc / sub.cc / squared_difference.cc Prepare)."""
+    in1, in2 = op.inputs[:2]
+    twice_max = 2.0 * max(in1.scale, in2.scale)
+    m1, sh1 = fp.quantize_multiplier(in1.scale / twice_max)
+    m2, sh2 = fp.quantize_multiplier(in2.scale / twice_max)
+    return twice_max, Rescale(-in1.zero_point, m1, sh1), Rescale(-in2.zero_point, m2, sh2)
+
+
+def add_sub_params(op: OpContext, left_shift: int, allow_big_output_multiplier: bool = False) -> AddSubQuant:
     """Shared quantized setup of ADD and SUB (general rescaling path, add.cc / sub.cc Prepare).
 
     Both inputs are brought to a common scale 2*max(s1, s2) / 2^left_shift, added or
@@ -110,12 +143,9 @@ def add_sub_params(op: OpContext, left_shift: int, allow_big_output_multiplier: 
     multiplier to be < 1 (TFLite aborts otherwise); SUB accepts a larger one (tiny output
     scales), see `requantize_output`.
     """
-    in1, in2 = op.inputs
     out = op.outputs[0]
-    s1, s2, so = in1.scale, in2.scale, out.scale
-    twice_max = 2.0 * max(s1, s2)
-    m1, sh1 = fp.quantize_multiplier(s1 / twice_max)
-    m2, sh2 = fp.quantize_multiplier(s2 / twice_max)
+    so = out.scale
+    twice_max, r1, r2 = rescale_inputs(op, left_shift)
     real_out = twice_max / ((1 << left_shift) * so)
     if real_out >= 1.0 and not allow_big_output_multiplier:
         raise op.unsupported(
@@ -123,14 +153,11 @@ def add_sub_params(op: OpContext, left_shift: int, allow_big_output_multiplier: 
         )
     mo, sho = fp.quantize_multiplier(real_out)
     lo, hi = quantized_activation_range(op)
-    return {
-        "left_shift": left_shift,
-        "in1": (-in1.zero_point, m1, sh1),
-        "in2": (-in2.zero_point, m2, sh2),
-        "out": (out.zero_point, mo, sho),
-        "act": (lo, hi),
-        "dtype": out.dtype,
-    }
+    return AddSubQuant(left_shift, r1, r2, Output(out.zero_point, mo, sho, lo, hi, out.dtype))
+
+
+def rescaled(x, r: Rescale, left_shift: int) -> np.ndarray:
+    return rescale_input(x, r.offset, left_shift, r.multiplier, r.shift)
 
 
 def requantize_output(raw: np.ndarray, out: tuple, act: tuple, dtype) -> np.ndarray:
@@ -188,12 +215,7 @@ def same_extended_shapes(a: np.ndarray, b: np.ndarray) -> bool:
     return (1,) * (n - a.ndim) + a.shape == (1,) * (n - b.ndim) + b.shape
 
 
-def checked_log2(x: float) -> tuple[bool, int]:
-    """TFLite's CheckedLog2 (float arithmetic): (is a power of two within 1e-3, rounded log2)."""
-    x_log2 = np.float32(np.log(np.float32(x))) * (np.float32(1.0) / np.float32(np.log(np.float32(2.0))))
-    rounded = np.float32(fp.round_half_away(np.float32(x_log2)))
-    frac = np.float32(x_log2 - rounded)
-    return bool(abs(frac) < np.float32(1e-3)), int(rounded)
+checked_log2 = gl.checked_log2  # CheckedLog2: one implementation, in gemmlowp.py
 
 
 def rounding_divide_by_pot_int16(x, exponent: int) -> np.ndarray:

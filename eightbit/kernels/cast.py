@@ -10,6 +10,8 @@ anything -> bool is != 0, as numpy's astype does.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from eightbit.kernels.base import Kernel, OpContext
@@ -28,19 +30,26 @@ def _float_to_integer(x: np.ndarray, dtype: np.dtype) -> np.ndarray:
     return np.where(high, info.max, np.where(low, info.min, out)).astype(dtype)
 
 
-class Cast(Kernel):
-    types = ("float32", "int8", "uint8", "int16")
+@dataclass(frozen=True, eq=False)
+class CastParams:
+    """Source and destination types (C++ static_cast semantics per pair)."""
 
+    src: str
+    dst: str
+    dtype: object
+
+
+class Cast(Kernel):
     @staticmethod
     def prepare(op: OpContext):
         x, out = op.inputs[0], op.outputs[0]
         if x.type not in _TYPES or out.type not in _TYPES:
             raise op.unsupported(f"CAST {x.type} -> {out.type} is not supported")
-        return {"src": x.type, "dst": out.type, "dtype": np.dtype(out.dtype)}
+        return CastParams(src=x.type, dst=out.type, dtype=np.dtype(out.dtype))
 
     @staticmethod
     def eval(params, x):
-        src, dst, dtype = params["src"], params["dst"], params["dtype"]
+        src, dst, dtype = params.src, params.dst, params.dtype
         x = np.asarray(x)
         with np.errstate(over="ignore", invalid="ignore"):
             if dst == "FLOAT16":

@@ -11,35 +11,40 @@ and the two int32 results are compared.
 from __future__ import annotations
 
 import operator
+from dataclasses import dataclass
 
 import numpy as np
 
 from eightbit.kernels import binary_common as bc
 from eightbit.kernels import fixedpoint as fp
-from eightbit.kernels.base import Kernel, OpContext
+from eightbit.kernels.base import OpContext
+from eightbit.kernels.opdata import Rescale
 
 _PLAIN = ("FLOAT32", "INT32", "INT64")
-_KERNEL_TYPES = ("float32", "int8", "uint8")
 _LEFT_SHIFT = 8
 
 
-def _prepare(op: OpContext, name: str, fn, allow_bool: bool) -> dict:
-    bc.check_inputs(op, 2)
-    t = bc.same_input_types(op)
-    if op.outputs[0].type != "BOOL":
-        raise op.unsupported(f"output type {op.outputs[0].type}; comparisons produce BOOL")
-    bc.broadcast_shape(op, *op.inputs)
+@dataclass(frozen=True, eq=False)
+class Compare:
+    """fn on the raw values, or (quantized) on both inputs rescaled to a common scale (left shift 8)."""
+
+    fn: object
+    quant: tuple | None = None  # (Rescale of input 1, of input 2)
+
+
+def _prepare(op: OpContext, name: str, fn, allow_bool: bool) -> Compare:
+    t = bc.binary_input_type(op, output="BOOL")
     if t in _PLAIN or (allow_bool and t == "BOOL"):
-        return {"fn": fn, "quant": None}
+        return Compare(fn)
     if t == "INT16":
         # What LiteRT 2.3.0's reference does with int16 (measured, no source at hand): the
         # ordering comparisons compare raw values whatever the scales; EQUAL compares raw values
         # when unquantized. Quantized EQUAL / NOT_EQUAL rescale in a way we do not reproduce
         # exactly, and unquantized NOT_EQUAL leaves its output unwritten: both refused.
         if name not in ("EQUAL", "NOT_EQUAL"):
-            return {"fn": fn, "quant": None}
+            return Compare(fn)
         if name == "EQUAL" and not any(inp.quantized for inp in op.inputs):
-            return {"fn": fn, "quant": None}
+            return Compare(fn)
         raise op.unsupported(f"{name} on int16 is not reproducible against TFLite's reference")
     if t not in ("INT8", "UINT8"):
         raise op.unsupported(f"{name} has no kernel for {t}")
@@ -48,22 +53,20 @@ def _prepare(op: OpContext, name: str, fn, allow_bool: bool) -> dict:
         if not inp.quantized or not 0.0 < inp.scale < 1.0:
             raise op.unsupported(f"quantized {name} needs input scales in (0, 1), got {inp.scale}")
         m, s = fp.quantize_multiplier(inp.scale)
-        quant.append((-inp.zero_point, m, s))
-    return {"fn": fn, "quant": quant}
+        quant.append(Rescale(-inp.zero_point, m, s))
+    return Compare(fn, tuple(quant))
 
 
 def _eval(params, x1, x2):
-    if params["quant"] is not None:
-        (off1, m1, s1), (off2, m2, s2) = params["quant"]
-        x1 = bc.rescale_input(x1, off1, _LEFT_SHIFT, m1, s1)
-        x2 = bc.rescale_input(x2, off2, _LEFT_SHIFT, m2, s2)
-    return np.asarray(params["fn"](x1, x2), dtype=np.bool_)
+    if params.quant is not None:
+        x1 = bc.rescaled(x1, params.quant[0], _LEFT_SHIFT)
+        x2 = bc.rescaled(x2, params.quant[1], _LEFT_SHIFT)
+    return np.asarray(params.fn(x1, x2), dtype=np.bool_)
 
 
-class _Comparison(Kernel):
+class _Comparison(bc.Binary):
     """One comparison kernel: the subclasses differ only in op name, operator and bool support."""
 
-    types = _KERNEL_TYPES
     name = ""
     fn = None
     allow_bool = False

@@ -9,12 +9,14 @@ That map has only 256 inputs, so prepare tabulates it and eval is a table lookup
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from eightbit.errors import ModelError
 from eightbit.kernels.base import Kernel, OpContext
 from eightbit.kernels.fixedpoint import round_half_away
-from eightbit.kernels.movement import MOVE_KERNEL_TYPES, require_same_quantization, require_type
+from eightbit.kernels.movement import require_same_quantization, require_type
 
 CONCAT_TYPES = frozenset({
     "FLOAT32", "FLOAT16", "BFLOAT16", "INT8", "UINT8", "INT16", "UINT16", "INT32", "UINT32", "INT64", "BOOL",
@@ -32,9 +34,15 @@ def _uint8_requant_table(in_scale: float, in_zp: int, out_scale: float, out_zp: 
     return np.clip(rounded.astype(np.int64) + out_zp, 0, 255).astype(np.uint8)
 
 
-class Concatenation(Kernel):
-    types = MOVE_KERNEL_TYPES
+@dataclass(frozen=True, eq=False)
+class ConcatenationParams:
+    """The axis and, for uint8 inputs with other parameters, their requantization tables."""
 
+    axis: int
+    tables: list
+
+
+class Concatenation(Kernel):
     @staticmethod
     def prepare(op: OpContext):
         out = op.outputs[0]
@@ -71,11 +79,11 @@ class Concatenation(Kernel):
             ]
             if all(tb is None for tb in tables):
                 tables = None
-        return {"axis": axis, "tables": tables}
+        return ConcatenationParams(axis=axis, tables=tables)
 
     @staticmethod
     def eval(params, *xs):
-        tables = params["tables"]
+        tables = params.tables
         if tables is not None:
             xs = [x if tb is None else tb[x] for x, tb in zip(xs, tables)]
-        return np.concatenate(xs, axis=params["axis"])
+        return np.concatenate(xs, axis=params.axis)

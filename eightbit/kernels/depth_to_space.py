@@ -5,19 +5,19 @@ out[n, h*b + i, w*b + j, c] = in[n, h, w, (i*b + j)*C_out + c].
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from eightbit.errors import ModelError
-from eightbit.kernels.base import Kernel, OpContext
-from eightbit.kernels.movement import fail, require_same_type, require_type
+from eightbit.kernels.base import OpContext
+from eightbit.kernels.movement import Move, fail
 
 SPACE_DEPTH_TYPES = frozenset({"FLOAT32", "INT8", "UINT8", "INT32", "INT64"})
 
 
 def check_space_depth(op: OpContext) -> int:
     x = op.inputs[0]
-    require_type(op, x, SPACE_DEPTH_TYPES)
-    require_same_type(op, x, op.outputs[0])
     if len(x.shape) != 4:
         raise ModelError(f"{op.where()}: the input must be 4-D NHWC")
     b = int(op.options.get("block_size", 0))
@@ -26,20 +26,27 @@ def check_space_depth(op: OpContext) -> int:
     return b
 
 
-class SpaceDepthKernel(Kernel):
+@dataclass(frozen=True, eq=False)
+class DepthToSpaceParams:
+    """block_size."""
+
+    b: int
+
+
+class SpaceDepthKernel(Move):
     """DEPTH_TO_SPACE and SPACE_TO_DEPTH share their types and Prepare; only eval differs."""
 
-    types = ("float32", "int8", "uint8")
+    allowed = SPACE_DEPTH_TYPES
 
     @staticmethod
-    def prepare(op: OpContext):
-        return {"b": check_space_depth(op)}
+    def check(op: OpContext):
+        return DepthToSpaceParams(b=check_space_depth(op))
 
 
 class DepthToSpace(SpaceDepthKernel):
     @staticmethod
     def eval(params, x):
-        b = params["b"]
+        b = params.b
         n, h, w, c = x.shape
         if c % (b * b):
             raise fail(f"DEPTH_TO_SPACE: depth {c} is not divisible by block_size^2 = {b * b}")

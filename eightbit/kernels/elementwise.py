@@ -1,4 +1,4 @@
-"""ABS, SQRT, RSQRT, LOG (TFLite kernels/elementwise.cc).
+"""ABS, SQRT, RSQRT, LOG, SQUARE (TFLite kernels/elementwise.cc).
 
 float32: the C library function per element. Quantized int8 / int16 (int16 needs zero points 0):
 prepare evaluates the reference arithmetic once for every representable input value and eval
@@ -11,6 +11,7 @@ looks the inputs up in that table, so eval is integer-only and bit-exact:
   1 / (sqrtf(in_scale) * out_scale); q == zp_in gives 127; q < zp_in is an error.
   RSQRT int16: LUTPopulate<int16_t> of 1/sqrt (32767 * out_scale where x <= 0).
 - LOG: LUTPopulate of log, the output minimum where x <= 0.
+- SQUARE: float32 only (SquareEval is EvalNumeric: x * x in float).
 """
 
 from __future__ import annotations
@@ -18,9 +19,8 @@ from __future__ import annotations
 import numpy as np
 
 from eightbit.kernels import fixedpoint as fp
-from eightbit.kernels.base import Kernel, OpContext
-
-_UNSIGNED = {np.dtype(np.int8): np.uint8, np.dtype(np.int16): np.uint16}
+from eightbit.kernels.base import FloatUnary, OpContext, Unary
+from eightbit.kernels.opdata import Plain, full_table
 
 
 def _f32(fn):
@@ -34,39 +34,9 @@ def _f32(fn):
     return wrapped
 
 
-def _quantized(op: OpContext, name: str):
-    """Input/output TensorInfo of a quantized int8/int16 elementwise op, checked as GenericPrepare does."""
-    x, out = op.inputs[0], op.outputs[0]
-    if out.type != x.type:
-        raise op.unsupported(f"{name} output type {out.type} differs from input type {x.type}")
-    if not (x.quantized and out.quantized):
-        raise op.unsupported(f"{name} {x.type} needs quantized input and output")
-    if x.type == "INT16" and (x.zero_point != 0 or out.zero_point != 0):
-        raise op.unsupported(f"{name} int16 needs zero points 0")
-    return x, out
-
-
 def _values(dtype) -> np.ndarray:
     info = np.iinfo(dtype)
     return np.arange(info.min, info.max + 1, dtype=np.int64)
-
-
-def _table_params(table: np.ndarray, dtype, min_valid=None, message=None) -> dict:
-    """A full lookup table (entry k for input min + k) reordered so eval indexes it with the raw
-    bits of the input (x viewed as unsigned)."""
-    dtype = np.dtype(dtype)
-    vals = _values(dtype)
-    bits = vals & (np.iinfo(_UNSIGNED[dtype]).max)
-    by_bits = np.empty(vals.size, dtype)
-    by_bits[bits] = np.asarray(table).astype(dtype)
-    return {"mode": "table", "table": by_bits, "unsigned": _UNSIGNED[dtype], "min_valid": min_valid, "message": message}
-
-
-def _eval_table(params, x):
-    x = np.asarray(x)
-    if params["min_valid"] is not None and x.size and int(x.min()) < params["min_valid"]:
-        raise ValueError(params["message"])
-    return np.asarray(params["table"][x.view(params["unsigned"])])
 
 
 def _float_only(op: OpContext, name: str):
@@ -75,19 +45,17 @@ def _float_only(op: OpContext, name: str):
         raise op.unsupported(f"{name} runs float32, int8 and int16, not {x.type} -> {out.type}")
 
 
-class Abs(Kernel):
-    types = ("float32", "int8", "int16")
-
+class Abs(Unary):
     @staticmethod
     def prepare(op: OpContext):
         x, out = op.inputs[0], op.outputs[0]
         if x.type in ("FLOAT32", "INT32") or (x.type == "INT16" and not x.quantized):
             if out.type != x.type:
                 raise op.unsupported(f"ABS output type {out.type} differs from input type {x.type}")
-            return {"mode": "plain"}
+            return Plain()
         if x.type not in ("INT8", "INT16"):
             raise op.unsupported(f"ABS does not run {x.type}")
-        x, out = _quantized(op, "ABS")
+        x, out = Unary.check_quantized(op)
         dtype = np.dtype(out.dtype)
         info = np.iinfo(dtype)
         value = np.abs(_values(dtype) - x.zero_point)
@@ -95,34 +63,33 @@ class Abs(Kernel):
         if in_s != out_s:
             mult, shift = fp.quantize_multiplier(float(in_s / out_s))
             value = fp.multiply_by_quantized_multiplier(value, mult, shift)
-        return _table_params(np.clip(value + out.zero_point, info.min, info.max), dtype)
+        return full_table(np.clip(value + out.zero_point, info.min, info.max), dtype)
 
     @staticmethod
     def eval(params, x):
-        if params["mode"] == "plain":
+        if isinstance(params, Plain):
             return np.asarray(np.abs(x), x.dtype)
-        return _eval_table(params, x)
+        return params.lookup(x)
 
 
-class _FloatOrTable(Kernel):
+class _FloatOrTable(Unary):
     """SQRT, RSQRT, LOG: float32 through `float_eval`, int8/int16 through a table from `table`."""
 
-    types = ("float32", "int8", "int16")
     name = ""
 
     @classmethod
     def prepare(cls, op: OpContext):
         if op.inputs[0].type not in ("INT8", "INT16"):
             _float_only(op, cls.name)
-            return {"mode": "float"}
-        x, out = _quantized(op, cls.name)
+            return Plain()
+        x, out = Unary.check_quantized(op)
         return cls.table(x, out, np.dtype(out.dtype))
 
     @classmethod
     def eval(cls, params, x):
-        if params["mode"] == "float":
+        if isinstance(params, Plain):
             return cls.float_eval(x)
-        return _eval_table(params, x)
+        return params.lookup(x)
 
 
 class Sqrt(_FloatOrTable):
@@ -138,7 +105,7 @@ class Sqrt(_FloatOrTable):
         q = fp.wrap_int32(q + out.zero_point)
         negative = vals[real < 0]
         min_valid = int(negative.max()) + 1 if negative.size else None
-        return _table_params(np.clip(q, info.min, info.max), dtype, min_valid,
+        return full_table(np.clip(q, info.min, info.max), dtype, min_valid,
                              "SQRT: Sqrt is only defined for non-negative values")
 
     @staticmethod
@@ -163,7 +130,7 @@ class Rsqrt(_FloatOrTable):
                 return np.where(v <= 0, limit, r).astype(np.float32)
 
             lut = fp.lut_populate_int16(x.scale, in_zp, out.scale, out.zero_point, rsqrt)
-            return _table_params(fp.lut_lookup_int16(_values(dtype), lut), dtype, in_zp, message)
+            return full_table(fp.lut_lookup_int16(_values(dtype), lut), dtype, in_zp, message)
         value = _values(dtype) - in_zp
         k_shift = 20  # keeps the intermediate 1/sqrt an integer
         sqrt_in = np.sqrt(np.float32(x.scale))  # std::sqrt(float) is float
@@ -172,7 +139,7 @@ class Rsqrt(_FloatOrTable):
         data = fp.multiply_by_quantized_multiplier(1, inv_mult, inv_shift + k_shift)
         q = fp.multiply_by_quantized_multiplier(data, mult, shift - k_shift) + out.zero_point
         q = np.where(value == 0, info.max, np.clip(q, info.min, info.max))
-        return _table_params(q, dtype, in_zp, message)
+        return full_table(q, dtype, in_zp, message)
 
     @staticmethod
     def float_eval(x):
@@ -198,9 +165,17 @@ class Log(_FloatOrTable):
         else:
             lut = fp.lut_populate_int16(x.scale, x.zero_point, out.scale, out.zero_point, log_or_min)
             table = fp.lut_lookup_int16(_values(dtype), lut)
-        return _table_params(table, dtype)
+        return full_table(table, dtype)
 
     @staticmethod
     def float_eval(x):
         with np.errstate(divide="ignore", invalid="ignore"):
             return _f32(np.log)(x)
+
+
+class Square(FloatUnary):
+    """x * x in float32 (one IEEE multiply, as TFLite's lambda); TFLite has no quantized SQUARE."""
+
+    @staticmethod
+    def float_eval(x):
+        return np.multiply(x, x, dtype=np.float32)

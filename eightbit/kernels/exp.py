@@ -6,9 +6,8 @@ from __future__ import annotations
 import numpy as np
 
 from eightbit.kernels import fixedpoint as fp
-from eightbit.kernels.base import Kernel, OpContext
-
-_UNSIGNED = {np.dtype(np.int8): np.uint8, np.dtype(np.int16): np.uint16}
+from eightbit.kernels.base import OpContext, Unary
+from eightbit.kernels.opdata import Plain, full_table
 
 
 def _expf(v):
@@ -16,22 +15,13 @@ def _expf(v):
         return np.asarray(np.exp(np.asarray(v, np.float64)), np.float32)
 
 
-class Exp(Kernel):
-    types = ("float32", "int8", "int16")
-
+class Exp(Unary):
     @staticmethod
     def prepare(op: OpContext):
-        x, out = op.inputs[0], op.outputs[0]
-        if out.type != x.type:
-            raise op.unsupported(f"EXP output type {out.type} differs from input type {x.type}")
+        x, out = Unary.check(op, ("FLOAT32", "INT8", "INT16"))
         if x.type == "FLOAT32":
-            return {"mode": "float"}
-        if x.type not in ("INT8", "INT16"):
-            raise op.unsupported(f"EXP runs float32, int8 and int16, not {x.type}")
-        if not (x.quantized and out.quantized):
-            raise op.unsupported(f"EXP {x.type} needs quantized input and output")
-        if x.type == "INT16" and (x.zero_point != 0 or out.zero_point != 0):
-            raise op.unsupported("EXP int16 needs zero points 0 (LiteRT 2.3)")
+            return Plain()
+        x, out = Unary.check_quantized(op)
         dtype = np.dtype(out.dtype)
         info = np.iinfo(dtype)
         vals = np.arange(info.min, info.max + 1, dtype=np.int64)
@@ -40,13 +30,10 @@ class Exp(Kernel):
         else:
             lut = fp.lut_populate_int16(x.scale, x.zero_point, out.scale, out.zero_point, _expf)
             table = fp.lut_lookup_int16(vals, lut)
-        unsigned = _UNSIGNED[dtype]
-        by_bits = np.empty(vals.size, dtype)
-        by_bits[vals & np.iinfo(unsigned).max] = table
-        return {"mode": "table", "table": by_bits, "unsigned": unsigned}
+        return full_table(table, dtype)
 
     @staticmethod
     def eval(params, x):
-        if params["mode"] == "float":
+        if isinstance(params, Plain):
             return _expf(x)
-        return np.asarray(params["table"][np.asarray(x).view(params["unsigned"])])
+        return params.lookup(x)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from eightbit.errors import ModelError
 from eightbit.kernels.base import Kernel, OpContext
 from eightbit.kernels.movement import (
     ANY_TYPE,
-    MOVE_KERNEL_TYPES,
     QUANTIZED_TYPES,
     as_ints,
     fail,
@@ -18,9 +19,14 @@ from eightbit.kernels.movement import (
 )
 
 
-class Fill(Kernel):
-    types = MOVE_KERNEL_TYPES
+@dataclass(frozen=True, eq=False)
+class FillParams:
+    """The output type."""
 
+    dtype: object
+
+
+class Fill(Kernel):
     @staticmethod
     def prepare(op: OpContext):
         index_operand(op, 0, what="dims")
@@ -32,7 +38,7 @@ class Fill(Kernel):
             raise ModelError(f"{op.where()}: the value must be a scalar")
         if value.type in QUANTIZED_TYPES:
             require_same_quantization(op, value, out, "the value")
-        return {"dtype": out.dtype}
+        return FillParams(dtype=out.dtype)
 
     @staticmethod
     def eval(params, dims, value):
@@ -41,4 +47,4 @@ class Fill(Kernel):
             raise fail("FILL: dims must be 1-D")
         if np.any(shape < 0):
             raise fail(f"FILL: negative dimension in {shape.tolist()}")
-        return np.full(shape.tolist(), np.asarray(value).reshape(-1)[0], dtype=params["dtype"])
+        return np.full(shape.tolist(), np.asarray(value).reshape(-1)[0], dtype=params.dtype)

@@ -365,3 +365,42 @@ def lut_lookup_int16(x, lut) -> np.ndarray:
     slope = ((lut[index + 1] - base + 32768) & 0xFFFF) - 32768  # stored as int16_t
     delta = (slope * offset + 64) >> 7
     return (((base + delta + 32768) & 0xFFFF) - 32768).astype(np.int16)
+
+
+# ---- int16 fixed point (gemmlowp on int16_t raw values; MUL int16 -> int8, HARD_SWISH) ----------
+
+def wrap_int16(x) -> np.ndarray:
+    """Two's-complement wrap of int64 values to the int16 range (static_cast<int16_t>)."""
+    return ((np.asarray(x, np.int64) + 32768) & 0xFFFF) - 32768
+
+
+def _high_mul_int16(a, b, nudge: bool) -> np.ndarray:
+    a = np.asarray(a, np.int64)
+    b = np.asarray(b, np.int64)
+    ab = a * b
+    s = ab + np.where(ab >= 0, 1 << 14, 1 - (1 << 14)) if nudge else ab
+    q = np.where(s >= 0, s >> 15, -((-s) >> 15))  # C++ division truncates toward zero
+    return np.where((a == b) & (a == -32768), 32767, wrap_int16(q))
+
+
+def saturating_rounding_doubling_high_mul_int16(a, b) -> np.ndarray:
+    """gemmlowp SaturatingRoundingDoublingHighMul on int16 values."""
+    return _high_mul_int16(a, b, nudge=True)
+
+
+def saturating_doubling_high_mul_int16(a, b) -> np.ndarray:
+    """SaturatingDoublingHighMul on int16 (truncating, no rounding nudge)."""
+    return _high_mul_int16(a, b, nudge=False)
+
+
+def rounding_divide_by_pot_int16(x, exponent: int) -> np.ndarray:
+    """gemmlowp RoundingDivideByPOT on int16 for exponents 0..15 (the mask is an int16 value too)."""
+    x = np.asarray(x, np.int64)
+    mask = int(wrap_int16((1 << exponent) - 1))
+    remainder = x & mask
+    threshold = (mask >> 1) + (x < 0)
+    return wrap_int16((x >> exponent) + (remainder > threshold))
+
+
+def saturating_left_shift_int16(x, amount: int) -> np.ndarray:
+    return np.clip(np.asarray(x, np.int64) * (1 << amount), -32768, 32767)

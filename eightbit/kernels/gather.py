@@ -7,18 +7,26 @@ TFLite's kernel fail (negative ones included), so they raise here too.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from eightbit.errors import ModelError
 from eightbit.kernels.base import Kernel, OpContext
-from eightbit.kernels.movement import MOVE_KERNEL_TYPES, fail, index_operand, require_type
+from eightbit.kernels.movement import fail, index_operand, require_type
 
 GATHER_TYPES = frozenset({"FLOAT32", "FLOAT16", "INT8", "UINT8", "INT16", "INT32", "INT64", "BOOL"})
 
 
-class Gather(Kernel):
-    types = MOVE_KERNEL_TYPES
+@dataclass(frozen=True, eq=False)
+class GatherParams:
+    """GatherOptions."""
 
+    axis: int
+    batch_dims: int
+
+
+class Gather(Kernel):
     @staticmethod
     def prepare(op: OpContext):
         x, out = op.inputs[0], op.outputs[0]
@@ -26,20 +34,20 @@ class Gather(Kernel):
         index_operand(op, 1, ("INT16", "INT32", "INT64"), "positions")
         if out.type != x.type:
             raise ModelError(f"{op.where()}: output is {out.type}, input {x.type}")
-        return {"axis": int(op.options.get("axis", 0)), "batch_dims": int(op.options.get("batch_dims", 0))}
+        return GatherParams(axis=int(op.options.get("axis", 0)), batch_dims=int(op.options.get("batch_dims", 0)))
 
     @staticmethod
     def eval(params, x, positions):
         pos = np.asarray(positions).astype(np.int64)
-        axis, bd = params["axis"], params["batch_dims"]
+        axis, bd = params.axis, params.batch_dims
         if axis < 0:
             axis += x.ndim
         if bd < 0:
             bd += pos.ndim
         if not 0 <= axis < x.ndim:
-            raise fail(f"GATHER: axis {params['axis']} out of range for rank {x.ndim}")
+            raise fail(f"GATHER: axis {params.axis} out of range for rank {x.ndim}")
         if not 0 <= bd <= axis or bd > pos.ndim:
-            raise fail(f"GATHER: batch_dims {params['batch_dims']} must be in [0, axis] and at most the positions' rank")
+            raise fail(f"GATHER: batch_dims {params.batch_dims} must be in [0, axis] and at most the positions' rank")
         if x.shape[:bd] != pos.shape[:bd]:
             raise fail(f"GATHER: batch dimensions differ: {x.shape[:bd]} vs {pos.shape[:bd]}")
         axis_size = x.shape[axis]

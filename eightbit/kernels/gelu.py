@@ -8,11 +8,13 @@ int16: the 513-entry interpolated table (LUTPopulate<int16_t>, float32 generator
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
 from eightbit.kernels import fixedpoint as fp
 from eightbit.kernels import lut
+from eightbit.kernels.activations import Lut8
 from eightbit.kernels.base import Kernel, OpContext
 
 F32 = np.float32
@@ -37,9 +39,19 @@ def _gelu_transform_approximate():
     return f
 
 
-class Gelu(Kernel):
-    types = ("float32", "int8", "uint8", "int16")
+@dataclass(frozen=True, eq=False)
+class GeluFloat:
+    approximate: bool  # tanh approximation instead of erf
 
+
+@dataclass(frozen=True, eq=False)
+class Lut16:
+    """LUTPopulate<int16_t>'s 513-entry interpolated table."""
+
+    table: np.ndarray
+
+
+class Gelu(Kernel):
     @staticmethod
     def prepare(op: OpContext):
         x, y = op.inputs[0], op.outputs[0]
@@ -47,25 +59,25 @@ class Gelu(Kernel):
             raise op.unsupported(f"input {x.type} and output {y.type} differ")
         approximate = bool(op.options.get("approximate", False))
         if x.type == "FLOAT32":
-            return {"kind": "float", "approximate": approximate}
+            return GeluFloat(approximate)
         if x.type not in _QTYPES:
             raise op.unsupported(f"{x.type} is not supported (float32, int8, uint8, int16)")
         transform = _gelu_transform_approximate() if approximate else _gelu_transform()
         if x.type == "INT16":
             table = lut.lut_int16(transform, x.scale, x.zero_point, y.scale, y.zero_point, np.float32)
-            return {"kind": "int16", "table": table}
+            return Lut16(table)
         table = lut.lut_8bit(transform, x.scale, x.zero_point, y.scale, y.zero_point, _QTYPES[x.type])
-        return {"kind": "lut", "table": table}
+        return Lut8(table)
 
     @staticmethod
     def eval(p, x):
-        if p["kind"] == "lut":
-            return lut.lookup_8bit(p["table"], x)
-        if p["kind"] == "int16":
-            return fp.lut_lookup_int16(x, p["table"])
+        if isinstance(p, Lut8):
+            return lut.lookup_8bit(p.table, x)
+        if isinstance(p, Lut16):
+            return fp.lut_lookup_int16(x, p.table)
         v = x.astype(np.float64)
         with np.errstate(invalid="ignore", over="ignore"):  # +-inf inputs: inf * 0 is NaN, as in C++
-            if p["approximate"]:
+            if p.approximate:
                 out = 0.5 * v * (1.0 + np.tanh(math.sqrt(2.0 / math.pi) * (v + 0.044715 * v ** 3)))
             else:
                 out = 0.5 * v * _erfc(-v / math.sqrt(2.0))

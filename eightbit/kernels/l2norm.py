@@ -9,6 +9,8 @@ int8 zero point 0). The uint8 and int8 kernels round differently: uint8 multipli
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from eightbit.kernels import gemmlowp as gl
@@ -18,13 +20,18 @@ from eightbit.kernels.fixedpoint import (
     multiply_by_quantized_multiplier,
     wrap_int32,
 )
+from eightbit.kernels.opdata import Plain
 
 F32 = np.float32
 
 
-class L2Normalization(Kernel):
-    types = ("float32", "int8", "uint8")
+@dataclass(frozen=True, eq=False)
+class L2Quant:
+    uint8: bool  # uint8 (zero point 128) or int8 output
+    in_zp: int
 
+
+class L2Normalization(Kernel):
     @staticmethod
     def prepare(op: OpContext):
         x, y = op.inputs[0], op.outputs[0]
@@ -37,15 +44,15 @@ class L2Normalization(Kernel):
         if op.options.get("fused_activation_function", 0) != 0:
             raise op.unsupported("TFLite's L2_NORMALIZATION kernels support no fused activation")
         if x.type == "FLOAT32":
-            return {"type": "FLOAT32"}
+            return Plain()
         want_zp = 128 if x.type == "UINT8" else 0
         if float(F32(y.scale)) != 1.0 / 128 or y.zero_point != want_zp:
             raise op.unsupported(f"{x.type} L2_NORMALIZATION output must be scale 1/128, zero point {want_zp}")
-        return {"type": x.type, "in_zp": x.zero_point}
+        return L2Quant(x.type == "UINT8", x.zero_point)
 
     @staticmethod
     def eval(p, x):
-        if p["type"] == "FLOAT32":
+        if isinstance(p, Plain):
             x = x.astype(np.float32)
             if x.size == 0:
                 return x.copy()
@@ -57,9 +64,9 @@ class L2Normalization(Kernel):
         if x.size == 0:
             return x.copy()
         depth = x.shape[-1]
-        diff = x.reshape(-1, depth).astype(np.int64) - p["in_zp"]
+        diff = x.reshape(-1, depth).astype(np.int64) - p.in_zp
         acc = wrap_int32(np.sum(diff * diff, axis=1, keepdims=True))
-        if p["type"] == "UINT8":
+        if p.uint8:
             m, shift = get_inv_sqrt_quantized_multiplier_exp(acc, -1)
             # MultiplyByQuantizedMultiplierSmallerThanOneExp(128 * diff, m, shift), shift <= 0
             rescaled = gl.rounding_divide_by_pot(gl.mul(128 * diff, m), -shift)

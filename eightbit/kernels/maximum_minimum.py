@@ -7,46 +7,42 @@ reference, max(a, b) = a if a > b else b, so a NaN in a loses to b and a NaN in 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from eightbit.kernels import binary_common as bc
-from eightbit.kernels.base import Kernel, OpContext
+from eightbit.kernels.base import OpContext
 
 _TYPES = ("FLOAT32", "INT8", "UINT8", "INT16", "INT32", "INT64")
 
 
-def _prepare(op: OpContext, name: str) -> dict:
-    bc.check_inputs(op, 2)
-    t = bc.same_input_types(op)
-    if t not in _TYPES:
-        raise op.unsupported(f"{name} has no kernel for {t}")
-    if op.outputs[0].type != t:
-        raise op.unsupported(f"output type {op.outputs[0].type} differs from input type {t}")
-    bc.broadcast_shape(op, *op.inputs)
-    return {"dtype": op.outputs[0].dtype}
+@dataclass(frozen=True, eq=False)
+class MaximumMinimumParams:
+    dtype: object  # the output's
 
 
-class Maximum(Kernel):
-    types = ("float32", "int8", "uint8", "int16")
+class _MaximumMinimum(bc.Binary):
+    """MAXIMUM / MINIMUM: raw values compared, so the subclasses differ only in the comparison."""
+
+    pick = None  # (x1, x2) -> where x1 wins
 
     @staticmethod
     def prepare(op: OpContext):
-        return _prepare(op, "MAXIMUM")
+        t = bc.binary_input_type(op)
+        if t not in _TYPES:
+            raise op.unsupported(f"{op.op_type} has no kernel for {t}")
+        return MaximumMinimumParams(op.outputs[0].dtype)
 
-    @staticmethod
-    def eval(params, x1, x2):
+    @classmethod
+    def eval(cls, params, x1, x2):
         with np.errstate(invalid="ignore"):
-            return np.asarray(np.where(x1 > x2, x1, x2), dtype=params["dtype"])
+            return np.asarray(np.where(cls.pick(x1, x2), x1, x2), dtype=params.dtype)
 
 
-class Minimum(Kernel):
-    types = ("float32", "int8", "uint8", "int16")
+class Maximum(_MaximumMinimum):
+    pick = staticmethod(np.greater)
 
-    @staticmethod
-    def prepare(op: OpContext):
-        return _prepare(op, "MINIMUM")
 
-    @staticmethod
-    def eval(params, x1, x2):
-        with np.errstate(invalid="ignore"):
-            return np.asarray(np.where(x1 < x2, x1, x2), dtype=params["dtype"])
+class Minimum(_MaximumMinimum):
+    pick = staticmethod(np.less)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from eightbit.errors import ModelError
-from eightbit.kernels.base import OpContext
+from eightbit.kernels.base import Kernel, OpContext
 
 # Element types a byte-moving kernel can carry (everything numpy represents as fixed-size values;
 # STRING and the handle types are not data, INT4 is unpacked on read so TFLite's packed copies differ).
@@ -19,7 +19,6 @@ ANY_TYPE = frozenset({
     "INT64", "UINT64", "BOOL", "COMPLEX64", "COMPLEX128",
 })
 QUANTIZED_TYPES = ("INT8", "UINT8", "INT16")
-MOVE_KERNEL_TYPES = ("float32", "int8", "uint8", "int16")
 
 
 def require_type(op: OpContext, tensor, allowed, what: str = "input") -> None:
@@ -59,3 +58,26 @@ def as_ints(a) -> np.ndarray:
 def fail(message: str):
     """A run-time error of an operator (TFLite's kernel returns kTfLiteError)."""
     return ValueError(message)
+
+
+class Move(Kernel):
+    """A byte-moving kernel: input 0 of any element type TFLite carries (`allowed`), the output of
+    the same type, and index/shape operands `indices` = ((position, what, allowed types), ...)
+    checked as TFLite's Prepare does. Subclasses hold only their math (`eval`) and any extra
+    check (`check(op) -> params`, default None)."""
+
+    allowed = ANY_TYPE
+    indices: tuple = ()
+
+    @classmethod
+    def prepare(cls, op: OpContext):
+        x = op.inputs[0]
+        require_type(op, x, cls.allowed)
+        require_same_type(op, x, op.outputs[0])
+        for k, what, types in cls.indices:
+            index_operand(op, k, types, what)
+        return cls.check(op)
+
+    @staticmethod
+    def check(op: OpContext):
+        return None

@@ -10,64 +10,68 @@ down to 8 bits (divide by 2^8), clamped, plus the output zero point.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from eightbit.kernels import binary_common as bc
 from eightbit.kernels import fixedpoint as fp
-from eightbit.kernels.base import Kernel, OpContext
+from eightbit.kernels.base import OpContext
+from eightbit.kernels.opdata import Output, Plain
 
 
-def _srdhm_int16(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """gemmlowp SaturatingRoundingDoublingHighMul on int16 raw values."""
-    a = bc.as_int64(a)
-    b = bc.as_int64(b)
-    ab = a * b
-    nudge = np.where(ab >= 0, 1 << 14, 1 - (1 << 14))
-    s = ab + nudge
-    high = np.where(s >= 0, s >> 15, -((-s) >> 15))  # C++ division truncates toward zero
-    high = ((high + (1 << 15)) & 0xFFFF) - (1 << 15)  # static_cast<int16_t>
-    return np.where((a == b) & (a == -32768), 32767, high)
+@dataclass(frozen=True, eq=False)
+class MulQuant:
+    """(x1 - zp1) * (x2 - zp2) requantized by s1 * s2 / so."""
+
+    off1: int
+    off2: int
+    out: Output
+
+
+@dataclass(frozen=True, eq=False)
+class Mul16To8:
+    """int16 inputs, int8 / uint8 output (the LSTM path): Q0.15 product divided by 2^8."""
+
+    zero_point: int
+    lo: int
+    hi: int
+    dtype: object
 
 
 def _eval(params, x1, x2):
-    kind = params["kind"]
-    if kind in ("float", "int"):
+    if isinstance(params, Plain):
         with np.errstate(over="ignore", invalid="ignore"):
             y = x1 * x2
-        return bc.clamp(y, *params["clamp"])
-    if kind == "int16_to_8":
-        prod = _srdhm_int16(x1, x2)
+        return bc.clamp(y, *params.clamp)
+    if isinstance(params, Mul16To8):
+        prod = fp.saturating_rounding_doubling_high_mul_int16(x1, x2)
         y = bc.rounding_divide_by_pot(prod, 8)
-        zp = params["zp"]
-        lo, hi = params["act"]
-        return (np.clip(y, lo - zp, hi - zp) + zp).astype(params["dtype"])
-    prod = (bc.as_int64(x1) + params["off1"]) * (bc.as_int64(x2) + params["off2"])
-    return bc.requantize_output(prod, params["out"], params["act"], params["dtype"])
+        zp = params.zero_point
+        return (np.clip(y, params.lo - zp, params.hi - zp) + zp).astype(params.dtype)
+    prod = (bc.as_int64(x1) + params.off1) * (bc.as_int64(x2) + params.off2)
+    return bc.requantize_output(prod, params.out.as_tuple, params.out.act, params.out.dtype)
 
 
-class Mul(Kernel):
-    types = ("float32", "int8", "uint8", "int16")
-
+class Mul(bc.Binary):
     @staticmethod
     def prepare(op: OpContext):
-        bc.check_inputs(op, 2)
-        t = bc.same_input_types(op)
+        t = bc.binary_input_type(op, output=None)  # int16 inputs may give an 8-bit output
         out = op.outputs[0]
-        bc.broadcast_shape(op, *op.inputs)
         act = bc.activation(op)
         if t in bc.FLOAT_TYPES + bc.INT_TYPES:
             if out.type != t:
                 raise op.unsupported(f"output type {out.type} differs from input type {t}")
             if t in bc.FLOAT_TYPES:
-                return {"kind": "float", "clamp": fp.activation_range_float(act)}
-            return {"kind": "int", "clamp": bc.int_clamp(act, out.dtype)}
+                return Plain(fp.activation_range_float(act))
+            return Plain(bc.int_clamp(act, out.dtype))
         if t not in bc.QUANT_TYPES:
             raise op.unsupported(f"MUL has no kernel for {t}")
         in1, in2 = op.inputs
         bc.require_quantized(op, in1, in2, out)
         lo, hi = bc.quantized_activation_range(op)
         if t == "INT16" and out.type in ("INT8", "UINT8"):
-            return {"kind": "int16_to_8", "zp": out.zero_point, "act": (lo, hi), "dtype": out.dtype}
+            return Mul16To8(out.zero_point, lo, hi, out.dtype)
         if out.type != t:
             raise op.unsupported(f"output type {out.type} with {t} inputs")
         if t == "INT16" and (in1.zero_point or in2.zero_point or out.zero_point):
@@ -75,14 +79,7 @@ class Mul(Kernel):
         # input1.scale * input2.scale / output.scale is float arithmetic in mul.cc.
         real = np.float32(np.float32(in1.scale) * np.float32(in2.scale)) / np.float32(out.scale)
         m, s = fp.quantize_multiplier(float(np.float32(real)))
-        return {
-            "kind": "quant",
-            "off1": -in1.zero_point,
-            "off2": -in2.zero_point,
-            "out": (out.zero_point, m, s),
-            "act": (lo, hi),
-            "dtype": out.dtype,
-        }
+        return MulQuant(-in1.zero_point, -in2.zero_point, Output(out.zero_point, m, s, lo, hi, out.dtype))
 
     @staticmethod
     def eval(params, x1, x2):

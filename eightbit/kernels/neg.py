@@ -7,22 +7,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from eightbit.kernels.base import Kernel, OpContext
+from eightbit.kernels.base import OpContext, Unary
 
 _TYPES = ("FLOAT32", "FLOAT16", "INT32", "INT64", "INT8", "INT16")
 
 
-class Neg(Kernel):
-    types = ("float32", "int8", "int16")
-
+class Neg(Unary):
     @staticmethod
     def prepare(op: OpContext):
-        x, out = op.inputs[0], op.outputs[0]
-        if x.type not in _TYPES:
-            raise op.unsupported(f"NEG does not run {x.type}")
-        if out.type != x.type:
-            raise op.unsupported(f"NEG output type {out.type} differs from input type {x.type}")
-        return None
+        Unary.check(op, _TYPES)
 
     @staticmethod
     def eval(params, x):

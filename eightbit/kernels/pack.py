@@ -6,18 +6,25 @@ packing is a copy for every type.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from eightbit.errors import ModelError
 from eightbit.kernels.base import Kernel, OpContext
-from eightbit.kernels.movement import MOVE_KERNEL_TYPES, QUANTIZED_TYPES, fail, require_same_quantization, require_type
+from eightbit.kernels.movement import QUANTIZED_TYPES, fail, require_same_quantization, require_type
 
 PACK_TYPES = frozenset({"FLOAT32", "INT8", "UINT8", "INT16", "INT32", "INT64", "UINT32"})
 
 
-class Pack(Kernel):
-    types = MOVE_KERNEL_TYPES
+@dataclass(frozen=True, eq=False)
+class PackParams:
+    """PackOptions.axis."""
 
+    axis: int
+
+
+class Pack(Kernel):
     @staticmethod
     def prepare(op: OpContext):
         out = op.outputs[0]
@@ -33,16 +40,16 @@ class Pack(Kernel):
                 require_same_quantization(op, t, out, f"input {k}")
         if out.type != ins[0].type:
             raise ModelError(f"{op.where()}: output is {out.type}, inputs {ins[0].type}")
-        return {"axis": int(op.options.get("axis", 0))}
+        return PackParams(axis=int(op.options.get("axis", 0)))
 
     @staticmethod
     def eval(params, *xs):
         rank = xs[0].ndim
-        axis = params["axis"]
+        axis = params.axis
         if axis < 0:
             axis += rank + 1
         if not 0 <= axis <= rank:
-            raise fail(f"PACK: axis {params['axis']} out of range for rank {rank}")
+            raise fail(f"PACK: axis {params.axis} out of range for rank {rank}")
         if any(x.shape != xs[0].shape for x in xs):
             raise fail(f"PACK: inputs differ in shape: {[x.shape for x in xs]}")
         return np.stack(xs, axis=axis)

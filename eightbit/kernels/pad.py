@@ -6,12 +6,13 @@ and zero point, TFLite checks), else 0, which for a quantized tensor is the outp
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from eightbit.errors import ModelError
 from eightbit.kernels.base import Kernel, OpContext
 from eightbit.kernels.movement import (
-    MOVE_KERNEL_TYPES,
     QUANTIZED_TYPES,
     as_ints,
     fail,
@@ -42,7 +43,7 @@ def _prepare(op: OpContext, with_constant: bool):
         if x.type in QUANTIZED_TYPES:
             require_same_quantization(op, const, out, "the constant value")
     default = out.zero_point if x.type in QUANTIZED_TYPES else 0
-    return {"default": np.array(default).astype(out.dtype), "dtype": out.dtype}
+    return PadParams(default=np.array(default).astype(out.dtype), dtype=out.dtype)
 
 
 def _pad(params, x, paddings, constant=None):
@@ -53,15 +54,21 @@ def _pad(params, x, paddings, constant=None):
     p = p.reshape(n, 2)
     if np.any(p < 0):
         raise fail(f"PAD: negative padding {p.tolist()}")
-    value = params["default"] if constant is None else np.asarray(constant).reshape(-1)[0]
-    out = np.full([int(d + a + b) for d, (a, b) in zip(x.shape, p)], value, dtype=params["dtype"])
+    value = params.default if constant is None else np.asarray(constant).reshape(-1)[0]
+    out = np.full([int(d + a + b) for d, (a, b) in zip(x.shape, p)], value, dtype=params.dtype)
     out[tuple(slice(int(a), int(a) + d) for d, (a, _) in zip(x.shape, p))] = x
     return out
 
 
-class Pad(Kernel):
-    types = MOVE_KERNEL_TYPES
+@dataclass(frozen=True, eq=False)
+class PadParams:
+    """The padding value when PADV2 has no constant one (the output zero point or 0)."""
 
+    default: np.ndarray
+    dtype: object
+
+
+class Pad(Kernel):
     @staticmethod
     def prepare(op: OpContext):
         return _prepare(op, with_constant=False)
@@ -72,8 +79,6 @@ class Pad(Kernel):
 
 
 class PadV2(Kernel):
-    types = MOVE_KERNEL_TYPES
-
     @staticmethod
     def prepare(op: OpContext):
         return _prepare(op, with_constant=True)

@@ -27,6 +27,8 @@ QuantizedMeanOrSum with the right element type, which is what this kernel comput
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
+
 import numpy as np
 
 from eightbit.kernels.base import Kernel, OpContext
@@ -55,7 +57,24 @@ def _out_shape(shape: tuple, axes: tuple, keep_dims: bool) -> tuple:
     return tuple(d for i, d in enumerate(shape) if i not in axes)
 
 
-def _common_prepare(op: OpContext, allowed: tuple):
+@dataclass(frozen=True, eq=False)
+class Reducer:
+    """What every reduction keeps; MEAN / SUM on int8 / uint8 / int16 add the requantization
+    (multiplier, shift, zero points), REDUCE_MAX / MIN their numpy reducer and neutral value."""
+
+    keep_dims: bool
+    type: str
+    dtype: object
+    quant: bool = False
+    multiplier: int = 0
+    shift: int = 0
+    zp_in: int = 0
+    zp_out: int = 0
+    reduce: object = None
+    neutral: object = None
+
+
+def reduction_checks(op: OpContext, allowed: tuple) -> Reducer:
     x, y = op.inputs[0], op.outputs[0]
     if x.type not in allowed:
         raise op.unsupported(f"input type {x.type} (supported: {', '.join(allowed)})")
@@ -66,16 +85,22 @@ def _common_prepare(op: OpContext, allowed: tuple):
         raise op.unsupported("the axis input must be int32")
     if x.type == "INT16" and (x.zero_point != 0 or y.zero_point != 0):
         raise op.unsupported("int16 reductions need zero points of 0")
-    return {"keep_dims": bool(op.options.get("keep_dims", False)), "type": x.type, "dtype": y.dtype}
+    return Reducer(bool(op.options.get("keep_dims", False)), x.type, y.dtype)
 
 
-def _requant_prepare(op: OpContext, p: dict) -> dict:
+class Reduction(Kernel):
+    """A reduction over the axes of input 1 (int32): `check(op, allowed)` is the shared Prepare
+    (input type in allowed, output of the same type, int16 zero points 0) and gives the Reducer."""
+
+    check = staticmethod(reduction_checks)
+
+
+def _requant_prepare(op: OpContext, p: Reducer) -> Reducer:
     x, y = op.inputs[0], op.outputs[0]
     if not (x.quantized and y.quantized):
         raise op.unsupported(f"{x.type} input and output must be quantized")
     mult, shift = quantize_multiplier(float(x.scale) / float(y.scale))
-    p.update(quant=True, multiplier=mult, shift=shift, zp_in=x.zero_point, zp_out=y.zero_point)
-    return p
+    return replace(p, quant=True, multiplier=mult, shift=shift, zp_in=x.zero_point, zp_out=y.zero_point)
 
 
 def _sequential_sum_f32(x: np.ndarray, axes: tuple) -> np.ndarray:
@@ -94,55 +119,60 @@ def _sequential_sum_f32(x: np.ndarray, axes: tuple) -> np.ndarray:
 
 def _quantized_mean_or_sum(p, x, axes, out_shape, compute_sum: bool):
     """Reference QuantizedMeanOrSum (integer-only)."""
-    dtype = p["dtype"]
+    dtype = p.dtype
     if x.size == 0:
         return np.zeros(out_shape, dtype)
     n = 1  # no axes: n = 1 and the values are still requantized (LiteRT 2.3.0)
     for a in axes:
         n *= x.shape[a]
     total = wrap_int32(np.sum(x, axis=axes, dtype=np.int64))
-    mult, shift = p["multiplier"], p["shift"]
+    mult, shift = p.multiplier, p.shift
     if not compute_sum:
         s = min(n.bit_length() - 1, 32, 31 + shift)
         mult = (mult << s) // n
         shift -= s
-    shifted = wrap_int32(total - p["zp_in"] * n)
-    out = multiply_by_quantized_multiplier(shifted, mult, shift) + p["zp_out"]
+    shifted = wrap_int32(total - p.zp_in * n)
+    out = multiply_by_quantized_multiplier(shifted, mult, shift) + p.zp_out
     info = np.iinfo(dtype)
     return np.asarray(np.clip(out, info.min, info.max), dtype).reshape(out_shape)
 
 
-def _mean_or_sum_prepare(op: OpContext) -> dict:
+def _mean_or_sum_prepare(op: OpContext) -> Reducer:
     """MEAN and SUM: float32 / int32 / int64 reduce directly; int8 / uint8 / int16 requantize."""
-    p = _common_prepare(op, ("FLOAT32", "INT32", "INT64", "INT8", "UINT8", "INT16"))
-    if p["type"] in _QUANTIZED:
-        return _requant_prepare(op, p)
-    p["quant"] = False
-    return p
+    p = reduction_checks(op, ("FLOAT32", "INT32", "INT64", "INT8", "UINT8", "INT16"))
+    return _requant_prepare(op, p) if p.type in _QUANTIZED else p
 
 
-class Mean(Kernel):
-    types = ("float32", "int8", "uint8", "int16")
+class _MeanOrSum(Reduction):
+    """MEAN and SUM: the shared prepare and the quantized path; `plain` reduces the other types."""
+
+    compute_sum = False
 
     @staticmethod
     def prepare(op: OpContext):
         return _mean_or_sum_prepare(op)
 
-    @staticmethod
-    def eval(p, x, axis):
+    @classmethod
+    def eval(cls, p, x, axis):
         axes = _axes(axis, x.ndim)
-        out_shape = _out_shape(x.shape, axes, p["keep_dims"])
-        dtype = p["dtype"]
-        if p["quant"]:
-            return _quantized_mean_or_sum(p, x, axes, out_shape, compute_sum=False)
+        out_shape = _out_shape(x.shape, axes, p.keep_dims)
+        if p.quant:
+            return _quantized_mean_or_sum(p, x, axes, out_shape, compute_sum=cls.compute_sum)
+        return cls.plain(p, x, axes, out_shape)
+
+
+class Mean(_MeanOrSum):
+    @staticmethod
+    def plain(p, x, axes, out_shape):
+        dtype = p.dtype
         if len(axes) == 0:
             return x.reshape(out_shape).astype(dtype, copy=True)
         if x.size == 0:
-            return np.full(out_shape, np.nan if p["type"] == "FLOAT32" else 0, dtype)
+            return np.full(out_shape, np.nan if p.type == "FLOAT32" else 0, dtype)
         n = 1
         for a in axes:
             n *= x.shape[a]
-        if p["type"] == "FLOAT32":
+        if p.type == "FLOAT32":
             total = _sequential_sum_f32(x, axes)
             with np.errstate(invalid="ignore"):
                 return np.asarray(total / np.float32(n), np.float32).reshape(out_shape)
@@ -151,21 +181,13 @@ class Mean(Kernel):
         return np.asarray(q, dtype).reshape(out_shape)
 
 
-class Sum(Kernel):
-    types = ("float32", "int8", "uint8", "int16")
+class Sum(_MeanOrSum):
+    compute_sum = True
 
     @staticmethod
-    def prepare(op: OpContext):
-        return _mean_or_sum_prepare(op)
-
-    @staticmethod
-    def eval(p, x, axis):
-        axes = _axes(axis, x.ndim)
-        out_shape = _out_shape(x.shape, axes, p["keep_dims"])
-        if p["quant"]:
-            return _quantized_mean_or_sum(p, x, axes, out_shape, compute_sum=True)
-        dtype = p["dtype"]
-        if p["type"] == "FLOAT32":
+    def plain(p, x, axes, out_shape):
+        dtype = p.dtype
+        if p.type == "FLOAT32":
             if len(axes) == 0:
                 return np.array(x, np.float32).reshape(out_shape)
             return np.asarray(_sequential_sum_f32(x, axes), np.float32).reshape(out_shape)
@@ -182,37 +204,34 @@ def _check_same_params(op: OpContext):
         raise op.unsupported(f"{op.op_type} on {x.type} needs the same input and output scale and zero point")
 
 
-def _minmax_prepare(op: OpContext, is_max: bool) -> dict:
-    p = _common_prepare(op, ("FLOAT32", "INT32", "INT64", "INT8", "UINT8", "INT16", "BOOL"))
+def _minmax_prepare(op: OpContext, is_max: bool) -> Reducer:
+    p = reduction_checks(op, ("FLOAT32", "INT32", "INT64", "INT8", "UINT8", "INT16", "BOOL"))
     _check_same_params(op)
-    dtype = p["dtype"]
+    dtype = p.dtype
     if dtype == np.bool_:
         neutral = not is_max
     elif np.issubdtype(dtype, np.floating):  # numeric_limits<float>::lowest(), not -inf
         neutral = np.finfo(dtype).min if is_max else np.finfo(dtype).max
     else:
         neutral = np.iinfo(dtype).min if is_max else np.iinfo(dtype).max
-    p.update(reduce=np.max if is_max else np.min, neutral=neutral)
-    return p
+    return replace(p, reduce=np.max if is_max else np.min, neutral=neutral)
 
 
 def _minmax_eval(p, x, axis):
     axes = _axes(axis, x.ndim)
-    out_shape = _out_shape(x.shape, axes, p["keep_dims"])
+    out_shape = _out_shape(x.shape, axes, p.keep_dims)
     if x.size and len(axes) == x.ndim and np.issubdtype(x.dtype, np.floating):
         # Reduce-all: the first element is the starting value; later NaNs are skipped.
         first = x.reshape(-1)[0]
         if np.isnan(first):
-            return np.full(out_shape, np.nan, p["dtype"])
-        return np.asarray(p["reduce"](np.where(np.isnan(x), first, x)), p["dtype"]).reshape(out_shape)
+            return np.full(out_shape, np.nan, p.dtype)
+        return np.asarray(p.reduce(np.where(np.isnan(x), first, x)), p.dtype).reshape(out_shape)
     if np.issubdtype(x.dtype, np.floating):
-        x = np.where(np.isnan(x), p["neutral"], x)
-    return np.asarray(p["reduce"](x, axis=axes, initial=p["neutral"]), p["dtype"]).reshape(out_shape)
+        x = np.where(np.isnan(x), p.neutral, x)
+    return np.asarray(p.reduce(x, axis=axes, initial=p.neutral), p.dtype).reshape(out_shape)
 
 
-class ReduceMax(Kernel):
-    types = ("float32", "int8", "uint8", "int16")
-
+class ReduceMax(Reduction):
     @staticmethod
     def prepare(op: OpContext):
         return _minmax_prepare(op, True)
@@ -222,9 +241,7 @@ class ReduceMax(Kernel):
         return _minmax_eval(p, x, axis)
 
 
-class ReduceMin(Kernel):
-    types = ("float32", "int8", "uint8", "int16")
-
+class ReduceMin(Reduction):
     @staticmethod
     def prepare(op: OpContext):
         return _minmax_prepare(op, False)

@@ -1,124 +1,136 @@
-"""The one list of builtin operators eightbit runs.
+"""The kernel of every op of the op table (eightbit/ops/table.py).
 
-Each line: builtin name, kernel module under eightbit/kernels, kernel class. The op's
-spec (options table, quantization constraints) lives in eightbit/ops/<name lowercased>.py
-as SPEC. Adding an op = its ops file, its kernel, one line here, and its test.
+Each table entry names its kernel as "module.Class"; the modules are imported here, explicitly,
+and every entry is resolved once at import: a missing module or class is an error at import, not
+at run time. `get_kernel` / `get_spec` are the lookups the rest of eightbit uses.
 """
 
 from __future__ import annotations
 
-import importlib
-from functools import cache
+from eightbit.kernels import (
+    activations,
+    add,
+    add_n,
+    arg_min_max,
+    atan2,
+    batch_matmul,
+    broadcast_args,
+    broadcast_to,
+    cast,
+    ceil,
+    comparisons,
+    concatenation,
+    conv,
+    cumsum,
+    densify,
+    depth_to_space,
+    depthwise_conv,
+    dequantize,
+    div,
+    dynamic_update_slice,
+    elementwise,
+    elementwise_trig,
+    embedding_lookup,
+    exp,
+    expand_dims,
+    fill,
+    floor,
+    floor_div,
+    floor_mod,
+    fully_connected,
+    gather,
+    gather_nd,
+    gelu,
+    l2norm,
+    local_response_norm,
+    logical,
+    maximum_minimum,
+    mirror_pad,
+    mul,
+    neg,
+    one_hot,
+    pack,
+    pad,
+    pooling,
+    pow,
+    quantize,
+    range,
+    rank,
+    reduce,
+    reduce_prod,
+    relu_0_to_1,
+    reshape,
+    resize_bilinear,
+    resize_nearest_neighbor,
+    reverse,
+    reverse_sequence,
+    round,
+    scatter_nd,
+    select,
+    shape,
+    sign,
+    slice,
+    space_to_batch_nd,
+    space_to_depth,
+    split,
+    split_v,
+    squared_difference,
+    squeeze,
+    strided_slice,
+    sub,
+    tile,
+    topk_v2,
+    transpose,
+    transpose_conv,
+    unidirectional_sequence_lstm,
+    unpack,
+    unsorted_segment,
+    where,
+    zeros_like,
+)
+from eightbit.ops.table import OP_NAMES, TABLE
 
-REGISTRY = [
-    # convolution and matrix products
-    ("CONV_2D", "conv", "Conv2D"),
-    ("DEPTHWISE_CONV_2D", "depthwise_conv", "DepthwiseConv2D"),
-    ("TRANSPOSE_CONV", "transpose_conv", "TransposeConv"),
-    ("FULLY_CONNECTED", "fully_connected", "FullyConnected"),
-    ("BATCH_MATMUL", "batch_matmul", "BatchMatMul"),
-    # elementwise binary
-    ("ADD", "add", "Add"),
-    ("SUB", "sub", "Sub"),
-    ("MUL", "mul", "Mul"),
-    ("DIV", "div", "Div"),
-    ("SQUARED_DIFFERENCE", "squared_difference", "SquaredDifference"),
-    ("MAXIMUM", "maximum_minimum", "Maximum"),
-    ("MINIMUM", "maximum_minimum", "Minimum"),
-    ("LESS", "comparisons", "Less"),
-    ("LESS_EQUAL", "comparisons", "LessEqual"),
-    ("GREATER", "comparisons", "Greater"),
-    ("GREATER_EQUAL", "comparisons", "GreaterEqual"),
-    ("EQUAL", "comparisons", "Equal"),
-    ("NOT_EQUAL", "comparisons", "NotEqual"),
-    ("SELECT", "select", "Select"),
-    ("SELECT_V2", "select", "SelectV2"),
-    # activations
-    ("RELU", "activations", "Relu"),
-    ("RELU6", "activations", "Relu6"),
-    ("RELU_N1_TO_1", "activations", "ReluN1To1"),
-    ("LEAKY_RELU", "activations", "LeakyRelu"),
-    ("PRELU", "activations", "Prelu"),
-    ("ELU", "activations", "Elu"),
-    ("HARD_SWISH", "activations", "HardSwish"),
-    ("LOGISTIC", "activations", "Logistic"),
-    ("TANH", "activations", "Tanh"),
-    ("SOFTMAX", "activations", "Softmax"),
-    ("LOG_SOFTMAX", "activations", "LogSoftmax"),
-    ("GELU", "gelu", "Gelu"),
-    ("L2_NORMALIZATION", "l2norm", "L2Normalization"),
-    # elementwise unary
-    ("ABS", "elementwise", "Abs"),
-    ("SQRT", "elementwise", "Sqrt"),
-    ("RSQRT", "elementwise", "Rsqrt"),
-    ("LOG", "elementwise", "Log"),
-    ("EXP", "exp", "Exp"),
-    ("NEG", "neg", "Neg"),
-    # pooling, reductions, resizing
-    ("AVERAGE_POOL_2D", "pooling", "AveragePool2D"),
-    ("MAX_POOL_2D", "pooling", "MaxPool2D"),
-    ("MEAN", "reduce", "Mean"),
-    ("SUM", "reduce", "Sum"),
-    ("REDUCE_MAX", "reduce", "ReduceMax"),
-    ("REDUCE_MIN", "reduce", "ReduceMin"),
-    ("ARG_MAX", "arg_min_max", "ArgMax"),
-    ("ARG_MIN", "arg_min_max", "ArgMin"),
-    ("RESIZE_BILINEAR", "resize_bilinear", "ResizeBilinear"),
-    ("RESIZE_NEAREST_NEIGHBOR", "resize_nearest_neighbor", "ResizeNearestNeighbor"),
-    # quantization
-    ("QUANTIZE", "quantize", "Quantize"),
-    ("DEQUANTIZE", "dequantize", "Dequantize"),
-    # shape and data movement
-    ("RESHAPE", "reshape", "Reshape"),
-    ("SQUEEZE", "squeeze", "Squeeze"),
-    ("EXPAND_DIMS", "expand_dims", "ExpandDims"),
-    ("TRANSPOSE", "transpose", "Transpose"),
-    ("CONCATENATION", "concatenation", "Concatenation"),
-    ("SPLIT", "split", "Split"),
-    ("SPLIT_V", "split_v", "SplitV"),
-    ("STRIDED_SLICE", "strided_slice", "StridedSlice"),
-    ("SLICE", "slice", "Slice"),
-    ("PAD", "pad", "Pad"),
-    ("PADV2", "pad", "PadV2"),
-    ("GATHER", "gather", "Gather"),
-    ("PACK", "pack", "Pack"),
-    ("UNPACK", "unpack", "Unpack"),
-    ("SHAPE", "shape", "Shape"),
-    ("TILE", "tile", "Tile"),
-    ("CAST", "cast", "Cast"),
-    ("FILL", "fill", "Fill"),
-    ("ZEROS_LIKE", "zeros_like", "ZerosLike"),
-    ("BROADCAST_TO", "broadcast_to", "BroadcastTo"),
-    ("DEPTH_TO_SPACE", "depth_to_space", "DepthToSpace"),
-    ("SPACE_TO_DEPTH", "space_to_depth", "SpaceToDepth"),
-    ("DENSIFY", "densify", "Densify"),
-]
-
-OP_NAMES = [name for name, _, _ in REGISTRY]
+MODULES = (
+    activations, add, arg_min_max, batch_matmul, broadcast_to, cast, comparisons, concatenation, conv, densify,
+    depth_to_space, depthwise_conv, dequantize, div, elementwise, exp, expand_dims, fill, fully_connected, gather,
+    gelu, l2norm, maximum_minimum, mul, neg, pack, pad, pooling, quantize, reduce, reshape, resize_bilinear,
+    resize_nearest_neighbor, select, shape, slice, space_to_depth, split, split_v, squared_difference, squeeze,
+    strided_slice, sub, tile, transpose, transpose_conv, unpack, zeros_like,
+)
+# Kernels added for real models and the importers (issue 7).
+MODULES += (
+    ceil, cumsum, elementwise_trig, floor, floor_div, floor_mod, gather_nd, local_response_norm,
+    logical, mirror_pad, one_hot, pow, range, reduce_prod, relu_0_to_1, reverse,
+    round, scatter_nd, sign, space_to_batch_nd, topk_v2, unidirectional_sequence_lstm, where,
+    add_n, atan2, broadcast_args, dynamic_update_slice, rank, embedding_lookup, reverse_sequence, unsorted_segment,
+)
 
 
-def spec_module_name(op_name: str) -> str:
-    return f"eightbit.ops.{op_name.lower()}"
+def _resolve() -> dict:
+    by_module = {m.__name__.rpartition(".")[2]: m for m in MODULES}
+    kernels = {}
+    for name, spec in TABLE.items():
+        module = by_module.get(spec.kernel_module)
+        cls = getattr(module, spec.kernel_class, None) if module is not None else None
+        if cls is None:
+            raise ImportError(f"op table: {name}'s kernel {spec.kernel!r} is not in kernels/registry.py MODULES")
+        kernels[name] = cls
+    return kernels
 
 
-@cache
+KERNELS: dict = _resolve()
+# (name, module, class) per op, in table order: the shape the old registry list had.
+REGISTRY = [(name, spec.kernel_module, spec.kernel_class) for name, spec in TABLE.items()]
+
+
 def get_kernel(op_name: str):
     """The kernel class for a builtin, or None when eightbit has none."""
-    for name, module, cls in REGISTRY:
-        if name == op_name:
-            try:
-                mod = importlib.import_module(f"eightbit.kernels.{module}")
-            except ModuleNotFoundError as e:
-                if e.name != f"eightbit.kernels.{module}":
-                    raise
-                return None
-            return getattr(mod, cls, None)
-    return None
+    return KERNELS.get(op_name)
 
 
-@cache
 def get_spec(op_name: str):
-    """The OpSpec of a builtin we know, or None."""
-    if op_name not in OP_NAMES:
-        return None
-    return importlib.import_module(spec_module_name(op_name)).SPEC
+    """The op table entry (OpSpec) of a builtin we know, or None."""
+    return TABLE.get(op_name)
+
+
+__all__ = ["KERNELS", "OP_NAMES", "REGISTRY", "get_kernel", "get_spec"]

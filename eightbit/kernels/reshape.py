@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
-from eightbit.kernels.base import Kernel, OpContext
-from eightbit.kernels.movement import ANY_TYPE, MOVE_KERNEL_TYPES, as_ints, fail, require_same_type, require_type
+from eightbit.kernels.base import OpContext
+from eightbit.kernels.movement import Move, as_ints, fail
 
 
 def reshape_output_shape(num_input: int, input_shape, requested) -> tuple:
@@ -28,14 +30,17 @@ def reshape_output_shape(num_input: int, input_shape, requested) -> tuple:
     return tuple(shape)
 
 
-class Reshape(Kernel):
-    types = MOVE_KERNEL_TYPES
+@dataclass(frozen=True, eq=False)
+class ReshapeParams:
+    """Shape from input 1 (a 1-D int32 tensor) or from the new_shape option."""
 
+    use_input: bool
+    opt_shape: tuple
+
+
+class Reshape(Move):
     @staticmethod
-    def prepare(op: OpContext):
-        x, out = op.inputs[0], op.outputs[0]
-        require_type(op, x, ANY_TYPE)
-        require_same_type(op, x, out)
+    def check(op: OpContext):
         # The shape input wins when it is a 1-D int32 tensor (it may be computed at run time);
         # otherwise ReshapeOptions.new_shape, where the legacy [0] means a scalar.
         shape_in = op.inputs[1] if len(op.inputs) > 1 else None
@@ -44,9 +49,9 @@ class Reshape(Kernel):
         opt = [int(d) for d in opt] if opt is not None else []
         if len(opt) == 1 and opt[0] == 0:
             opt = []
-        return {"use_input": use_input, "opt_shape": tuple(opt)}
+        return ReshapeParams(use_input=use_input, opt_shape=tuple(opt))
 
     @staticmethod
     def eval(params, x, shape=None):
-        requested = as_ints(shape) if params["use_input"] else params["opt_shape"]
+        requested = as_ints(shape) if params.use_input else params.opt_shape
         return np.reshape(x, reshape_output_shape(x.size, x.shape, requested))

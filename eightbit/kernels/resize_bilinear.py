@@ -18,6 +18,7 @@ fractional bits and is rounded to nearest, halves away from zero.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
@@ -62,9 +63,17 @@ def _integer_coords(in_size: int, out_size: int, align_corners: bool, half_pixel
     return lo, hi, frac
 
 
-class ResizeBilinear(Kernel):
-    types = ("float32", "int8", "uint8", "int16")
+@dataclass(frozen=True, eq=False)
+class ResizeBilinearParams:
+    """ResizeBilinearOptions, and whether the integer path (int8 / int16) runs."""
 
+    align_corners: bool
+    half_pixel_centers: bool
+    integer: bool
+    dtype: object
+
+
+class ResizeBilinear(Kernel):
     @staticmethod
     def prepare(op: OpContext):
         x, size, y = op.inputs[0], op.inputs[1], op.outputs[0]
@@ -80,8 +89,7 @@ class ResizeBilinear(Kernel):
         half = bool(op.options.get("half_pixel_centers", False))
         if align and half:
             raise op.unsupported("align_corners and half_pixel_centers cannot both be set")
-        return {"align_corners": align, "half_pixel_centers": half, "integer": x.type in _INTEGER_PATH,
-                "dtype": y.dtype}
+        return ResizeBilinearParams(align_corners=align, half_pixel_centers=half, integer=x.type in _INTEGER_PATH, dtype=y.dtype)
 
     @staticmethod
     def eval(p, x, size):
@@ -89,10 +97,10 @@ class ResizeBilinear(Kernel):
         if out_h <= 0 or out_w <= 0:
             raise ValueError(f"output size must be positive, got {out_h}x{out_w}")
         _, h, w, _ = x.shape
-        flags = (p["align_corners"], p["half_pixel_centers"])
-        if p["integer"]:
-            return _resize_integer(x, h, w, out_h, out_w, flags, p["dtype"])
-        return _resize_float(x, h, w, out_h, out_w, flags, p["dtype"])
+        flags = (p.align_corners, p.half_pixel_centers)
+        if p.integer:
+            return _resize_integer(x, h, w, out_h, out_w, flags, p.dtype)
+        return _resize_float(x, h, w, out_h, out_w, flags, p.dtype)
 
 
 def _resize_float(x, h, w, out_h, out_w, flags, dtype):

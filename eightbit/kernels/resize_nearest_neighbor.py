@@ -11,6 +11,7 @@ Pure data movement: any dtype, scale and zero point unchanged.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
@@ -41,9 +42,15 @@ def nearest_indices(in_size: int, out_size: int, align_corners: bool, half_pixel
     return idx
 
 
-class ResizeNearestNeighbor(Kernel):
-    types = ("float32", "int8", "uint8", "int16")
+@dataclass(frozen=True, eq=False)
+class ResizeNearestNeighborParams:
+    """ResizeNearestNeighborOptions."""
 
+    align_corners: bool
+    half_pixel_centers: bool
+
+
+class ResizeNearestNeighbor(Kernel):
     @staticmethod
     def prepare(op: OpContext):
         x, size, y = op.inputs[0], op.inputs[1], op.outputs[0]
@@ -55,10 +62,7 @@ class ResizeNearestNeighbor(Kernel):
             raise op.unsupported(f"input must be 4-D (NHWC), got shape {x.shape}")
         if size is None or size.type != "INT32" or len(size.shape) != 1 or size.shape[0] != 2:
             raise op.unsupported("size must be an int32 tensor of 2 elements")
-        return {
-            "align_corners": bool(op.options.get("align_corners", False)),
-            "half_pixel_centers": bool(op.options.get("half_pixel_centers", False)),
-        }
+        return ResizeNearestNeighborParams(align_corners=bool(op.options.get("align_corners", False)), half_pixel_centers=bool(op.options.get("half_pixel_centers", False)))
 
     @staticmethod
     def eval(p, x, size):
@@ -66,6 +70,6 @@ class ResizeNearestNeighbor(Kernel):
         if out_h <= 0 or out_w <= 0:
             raise ValueError(f"output size must be positive, got {out_h}x{out_w}")
         _, h, w, _ = x.shape
-        iy = nearest_indices(h, out_h, p["align_corners"], p["half_pixel_centers"])
-        ix = nearest_indices(w, out_w, p["align_corners"], p["half_pixel_centers"])
+        iy = nearest_indices(h, out_h, p.align_corners, p.half_pixel_centers)
+        ix = nearest_indices(w, out_w, p.align_corners, p.half_pixel_centers)
         return np.ascontiguousarray(x[:, iy][:, :, ix])

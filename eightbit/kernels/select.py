@@ -10,6 +10,8 @@ When every tensor has one element, TFLite keeps the output's declared shape.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from eightbit.errors import ModelError
@@ -41,21 +43,28 @@ def _prepare(op: OpContext, v2: bool) -> dict:
                 f"{op.where()}: condition {shapes[0]} must match x {shapes[1]}, be a scalar, "
                 "or be rank 1 along x's first dimension"
             )
-    return {"v2": v2, "out_shape": tuple(out.shape), "dtype": out.dtype}
+    return SelectParams(v2=v2, out_shape=tuple(out.shape), dtype=out.dtype)
 
 
 def _eval(params, cond, x, y):
     cond = np.asarray(cond, dtype=np.bool_)
-    if cond.size == 1 and x.size == 1 and y.size == 1 and int(np.prod(params["out_shape"])) == 1:
-        return np.asarray(np.where(cond, x, y), dtype=params["dtype"]).reshape(params["out_shape"])
-    if not params["v2"] and cond.ndim == 1 and x.ndim > 1:
+    if cond.size == 1 and x.size == 1 and y.size == 1 and int(np.prod(params.out_shape)) == 1:
+        return np.asarray(np.where(cond, x, y), dtype=params.dtype).reshape(params.out_shape)
+    if not params.v2 and cond.ndim == 1 and x.ndim > 1:
         cond = cond.reshape(cond.shape + (1,) * (x.ndim - 1))  # rank-1 condition selects rows
-    return np.asarray(np.where(cond, x, y), dtype=params["dtype"])
+    return np.asarray(np.where(cond, x, y), dtype=params.dtype)
+
+
+@dataclass(frozen=True, eq=False)
+class SelectParams:
+    """SELECT_V2 broadcasting (or SELECT's rank-1 condition), the output shape and type."""
+
+    v2: bool
+    out_shape: tuple
+    dtype: object
 
 
 class Select(Kernel):
-    types = ("float32", "int8", "uint8", "int16")
-
     @staticmethod
     def prepare(op: OpContext):
         return _prepare(op, v2=False)
@@ -64,8 +73,6 @@ class Select(Kernel):
 
 
 class SelectV2(Kernel):
-    types = ("float32", "int8", "uint8", "int16")
-
     @staticmethod
     def prepare(op: OpContext):
         return _prepare(op, v2=True)

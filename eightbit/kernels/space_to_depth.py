@@ -14,7 +14,7 @@ from eightbit.kernels.movement import fail
 class SpaceToDepth(SpaceDepthKernel):
     @staticmethod
     def eval(params, x):
-        b = params["b"]
+        b = params.b
         n, h, w, c = x.shape
         if h % b or w % b:
             raise fail(f"SPACE_TO_DEPTH: height {h} and width {w} must be divisible by block_size {b}")

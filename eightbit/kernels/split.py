@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from eightbit.errors import ModelError
 from eightbit.kernels.base import Kernel, OpContext
-from eightbit.kernels.movement import MOVE_KERNEL_TYPES, as_ints, fail, index_operand, require_type
+from eightbit.kernels.movement import as_ints, fail, index_operand, require_type
 
 SPLIT_TYPES = frozenset({"FLOAT32", "INT8", "UINT8", "INT16", "INT32", "INT64"})
 
 
-class Split(Kernel):
-    types = MOVE_KERNEL_TYPES
+@dataclass(frozen=True, eq=False)
+class SplitParams:
+    """num_splits (= the number of outputs)."""
 
+    n: int
+
+
+class Split(Kernel):
     @staticmethod
     def prepare(op: OpContext):
         index_operand(op, 0, what="axis")
@@ -25,7 +32,7 @@ class Split(Kernel):
         for t in op.outputs:
             if t.type != x.type:
                 raise ModelError(f"{op.where()}: output type {t.type} differs from the input's {x.type}")
-        return {"n": n}
+        return SplitParams(n=n)
 
     @staticmethod
     def eval(params, axis, x):
@@ -37,7 +44,7 @@ class Split(Kernel):
             k += x.ndim
         if not 0 <= k < x.ndim:
             raise fail(f"SPLIT: axis {int(a[0])} out of range for rank {x.ndim}")
-        n = params["n"]
+        n = params.n
         if x.shape[k] % n:
             raise fail(f"SPLIT: dimension {x.shape[k]} is not divisible by num_splits {n}")
         return tuple(np.ascontiguousarray(p) for p in np.split(x, n, axis=k))

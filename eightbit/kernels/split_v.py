@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from eightbit.errors import ModelError
 from eightbit.kernels.base import Kernel, OpContext
-from eightbit.kernels.movement import MOVE_KERNEL_TYPES, as_ints, fail, index_operand, require_type
+from eightbit.kernels.movement import as_ints, fail, index_operand, require_type
 from eightbit.kernels.split import SPLIT_TYPES
 
 
-class SplitV(Kernel):
-    types = MOVE_KERNEL_TYPES
+@dataclass(frozen=True, eq=False)
+class SplitVParams:
+    """The number of outputs."""
 
+    n: int
+
+
+class SplitV(Kernel):
     @staticmethod
     def prepare(op: OpContext):
         x = op.inputs[0]
@@ -22,7 +29,7 @@ class SplitV(Kernel):
         for t in op.outputs:
             if t.type != x.type:
                 raise ModelError(f"{op.where()}: output type {t.type} differs from the input's {x.type}")
-        return {"n": len(op.outputs)}
+        return SplitVParams(n=len(op.outputs))
 
     @staticmethod
     def eval(params, x, size_splits, axis):
@@ -35,7 +42,7 @@ class SplitV(Kernel):
         if not 0 <= k < x.ndim:
             raise fail(f"SPLIT_V: axis {int(a[0])} out of range for rank {x.ndim}")
         sizes = as_ints(size_splits).copy()
-        n = params["n"]
+        n = params.n
         if sizes.size != n:
             raise fail(f"SPLIT_V: {sizes.size} size_splits for {n} outputs")
         dim = x.shape[k]

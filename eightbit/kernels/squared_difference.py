@@ -12,50 +12,37 @@ import numpy as np
 
 from eightbit.kernels import binary_common as bc
 from eightbit.kernels import fixedpoint as fp
-from eightbit.kernels.base import Kernel, OpContext
+from eightbit.kernels.base import OpContext
+from eightbit.kernels.opdata import AddSubQuant, Output, Plain
 
 
 def _eval(params, x1, x2):
-    if params["kind"] == "plain":
+    if isinstance(params, Plain):
         with np.errstate(over="ignore", invalid="ignore"):
             d = x1 - x2
             return d * d
-    ls = params["left_shift"]
-    off1, m1, s1 = params["in1"]
-    off2, m2, s2 = params["in2"]
-    d = bc.rescale_input(x1, off1, ls, m1, s1) - bc.rescale_input(x2, off2, ls, m2, s2)
-    return bc.requantize_output(fp.wrap_int32(d * d), params["out"], params["act"], np.int8)
+    ls = params.left_shift
+    d = bc.rescaled(x1, params.in1, ls) - bc.rescaled(x2, params.in2, ls)
+    return bc.requantize_output(fp.wrap_int32(d * d), params.out.as_tuple, params.out.act, np.int8)
 
 
-class SquaredDifference(Kernel):
-    types = ("float32", "int8")
-
+class SquaredDifference(bc.Binary):
     @staticmethod
     def prepare(op: OpContext):
-        bc.check_inputs(op, 2)
-        t = bc.same_input_types(op)
+        t = bc.binary_input_type(op)
         out = op.outputs[0]
-        if out.type != t:
-            raise op.unsupported(f"output type {out.type} differs from input type {t}")
-        bc.broadcast_shape(op, *op.inputs)
         if t in ("FLOAT32", "INT32"):
-            return {"kind": "plain"}
+            return Plain()
         if t != "INT8":
             raise op.unsupported(f"SQUARED_DIFFERENCE has no kernel for {t}")
         in1, in2 = op.inputs
         bc.require_quantized(op, in1, in2, out)
         bc.check_zero_points_in_range(op, np.int8, in1, in2, out)
         left_shift = 7
-        twice_max = 2.0 * max(in1.scale, in2.scale)
-        m1, s1 = fp.quantize_multiplier(in1.scale / twice_max)
-        m2, s2 = fp.quantize_multiplier(in2.scale / twice_max)
+        twice_max, r1, r2 = bc.rescale_inputs(op, left_shift)
         # (1 << 14) * output.scale is a float product in the C++; exact (power of two).
         mo, so = fp.quantize_multiplier((twice_max * twice_max) / ((1 << (2 * left_shift)) * out.scale))
-        return {
-            "kind": "quant", "left_shift": left_shift,
-            "in1": (-in1.zero_point, m1, s1), "in2": (-in2.zero_point, m2, s2),
-            "out": (out.zero_point, mo, so), "act": (-128, 127),
-        }
+        return AddSubQuant(left_shift, r1, r2, Output(out.zero_point, mo, so, -128, 127, np.int8))
 
     @staticmethod
     def eval(params, x1, x2):

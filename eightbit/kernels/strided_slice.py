@@ -22,13 +22,14 @@ axes), and neither do we.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from eightbit.errors import ModelError
 from eightbit.kernels.base import Kernel, OpContext
 from eightbit.kernels.movement import (
     ANY_TYPE,
-    MOVE_KERNEL_TYPES,
     as_ints,
     fail,
     index_operand,
@@ -106,9 +107,15 @@ def axis_range(dim: int, b: int, e: int, stride: int, bmask: bool, emask: bool, 
     return start, stop
 
 
-class StridedSlice(Kernel):
-    types = MOVE_KERNEL_TYPES
+@dataclass(frozen=True, eq=False)
+class StridedSliceParams:
+    """The masks and the offset flag, applied to the run-time begin / end / strides."""
 
+    options: dict
+    offset: bool
+
+
+class StridedSlice(Kernel):
     @staticmethod
     def prepare(op: OpContext):
         x = op.inputs[0]
@@ -126,26 +133,26 @@ class StridedSlice(Kernel):
             or op.inputs[1].shape[0] != len(x.shape)
         ):
             raise op.unsupported("offset=True with an ellipsis, new axes or a partial spec (TFLite misindexes it)")
-        return {"options": dict(op.options), "offset": offset}
+        return StridedSliceParams(options=dict(op.options), offset=offset)
 
     @staticmethod
     def eval(params, x, begin, end, strides):
         b, e, s = as_ints(begin), as_ints(end), as_ints(strides)
         if not b.size == e.size == s.size:
             raise fail("STRIDED_SLICE: begin, end and strides differ in length")
-        axes = effective_spec(params["options"], x.shape, b, e, s)
+        axes = effective_spec(params.options, x.shape, b, e, s)
         xe = x.reshape([a[0] for a in axes])
         index, out_shape = [], []
         for dim, bb, ee, stride, bmask, emask, shrink in axes:
             if stride == 0:
                 raise fail("STRIDED_SLICE: stride value has to be non-zero")
-            start, stop = axis_range(dim, bb, ee, stride, bmask, emask, shrink, params["offset"])
+            start, stop = axis_range(dim, bb, ee, stride, bmask, emask, shrink, params.offset)
             idx = np.arange(start, stop, stride)
             if shrink:
                 if idx.size != 1:  # TFLite allocates the element but writes nothing
                     raise fail(f"STRIDED_SLICE: shrink index {bb} (stride {stride}) out of range for dimension {dim}")
             else:
-                if params["offset"] and idx.size != max(0, -(-ee // stride)):
+                if params.offset and idx.size != max(0, -(-ee // stride)):
                     raise fail(f"STRIDED_SLICE: offset size {ee} from {bb} does not fit dimension {dim}")
                 out_shape.append(idx.size)
             index.append(idx)

@@ -10,12 +10,11 @@ from __future__ import annotations
 import numpy as np
 
 from eightbit.kernels.add import eval_add_sub, prepare_add_sub
-from eightbit.kernels.base import Kernel, OpContext
+from eightbit.kernels.base import OpContext
+from eightbit.kernels.binary_common import Binary
 
 
-class Sub(Kernel):
-    types = ("float32", "int8", "uint8", "int16")
-
+class Sub(Binary):
     @staticmethod
     def prepare(op: OpContext):
         return prepare_add_sub(op, "SUB")

@@ -4,28 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from eightbit.kernels.base import Kernel, OpContext
-from eightbit.kernels.movement import (
-    ANY_TYPE,
-    MOVE_KERNEL_TYPES,
-    as_ints,
-    fail,
-    index_operand,
-    require_same_type,
-    require_type,
-)
+from eightbit.kernels.movement import Move, as_ints, fail
 
 
-class Tile(Kernel):
-    types = MOVE_KERNEL_TYPES
-
-    @staticmethod
-    def prepare(op: OpContext):
-        x = op.inputs[0]
-        require_type(op, x, ANY_TYPE)
-        require_same_type(op, x, op.outputs[0])
-        index_operand(op, 1, what="multiples")
-        return {}
+class Tile(Move):
+    indices = ((1, "multiples", ("INT32", "INT64")),)
 
     @staticmethod
     def eval(params, x, multiples):

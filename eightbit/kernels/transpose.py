@@ -4,29 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from eightbit.kernels.base import Kernel, OpContext
-from eightbit.kernels.movement import (
-    ANY_TYPE,
-    MOVE_KERNEL_TYPES,
-    as_ints,
-    fail,
-    index_operand,
-    require_same_type,
-    require_type,
-)
+from eightbit.kernels.movement import Move, as_ints, fail
 
 
-class Transpose(Kernel):
-    types = MOVE_KERNEL_TYPES
-
-    @staticmethod
-    def prepare(op: OpContext):
-        x = op.inputs[0]
-        require_type(op, x, ANY_TYPE)
-        require_same_type(op, x, op.outputs[0])
-        # TFLite reads perm as int32 whatever its declared type (int64 perms come out garbled).
-        index_operand(op, 1, ("INT32",), "perm")
-        return {}
+class Transpose(Move):
+    indices = ((1, "perm", ("INT32",)),)  # TFLite reads perm as int32 whatever its declared type
 
     @staticmethod
     def eval(params, x, perm):

@@ -2,22 +2,28 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
-from eightbit.kernels.base import Kernel, OpContext
-from eightbit.kernels.movement import require_same_type, require_type
+from eightbit.kernels.base import OpContext
+from eightbit.kernels.movement import Move
 
 
-class ZerosLike(Kernel):
-    types = ("float32",)
+@dataclass(frozen=True, eq=False)
+class ZerosLikeParams:
+    """The output type."""
+
+    dtype: object
+
+
+class ZerosLike(Move):
+    allowed = ("FLOAT32", "INT32", "INT64")
 
     @staticmethod
-    def prepare(op: OpContext):
-        x = op.inputs[0]
-        require_type(op, x, ("FLOAT32", "INT32", "INT64"))
-        require_same_type(op, x, op.outputs[0])
-        return {"dtype": op.outputs[0].dtype}
+    def check(op: OpContext):
+        return ZerosLikeParams(dtype=op.outputs[0].dtype)
 
     @staticmethod
     def eval(params, x):
-        return np.zeros(x.shape, params["dtype"])
+        return np.zeros(x.shape, params.dtype)

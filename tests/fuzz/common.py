@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from eightbit.ops.table import TABLE
 from tests.fuzz.known import KNOWN
 from tests.oracle import single_op_model
 
@@ -21,21 +22,10 @@ DTYPE = {"float32": np.float32, "hybrid": np.float32, "int8": np.int8, "uint8": 
 NONE, RELU, RELU_N1_TO_1, RELU6, TANH, SIGN_BIT = 0, 1, 2, 3, 4, 5
 SAME, VALID = 0, 1
 
-# The newest version LiteRT 2.3.0's BUILTIN_REF resolver registers for each op (probed); eightbit's
-# kernels do not depend on the version, LiteRT's only through the registration.
-MAX_VERSION = {
-    "CONV_2D": 8, "DEPTHWISE_CONV_2D": 6, "TRANSPOSE_CONV": 5, "FULLY_CONNECTED": 13, "BATCH_MATMUL": 4,
-    "ADD": 5, "SUB": 5, "MUL": 7, "DIV": 2, "SQUARED_DIFFERENCE": 2, "MAXIMUM": 4, "MINIMUM": 4, "LESS": 3,
-    "LESS_EQUAL": 2, "GREATER": 2, "GREATER_EQUAL": 3, "EQUAL": 5, "NOT_EQUAL": 4, "SELECT": 4, "SELECT_V2": 2,
-    "RELU": 3, "RELU6": 3, "RELU_N1_TO_1": 1, "LEAKY_RELU": 2, "PRELU": 1, "ELU": 1, "HARD_SWISH": 1,
-    "LOGISTIC": 3, "TANH": 3, "SOFTMAX": 3, "LOG_SOFTMAX": 2, "GELU": 2, "L2_NORMALIZATION": 2, "ABS": 3,
-    "SQRT": 2, "RSQRT": 3, "LOG": 2, "EXP": 2, "NEG": 1, "AVERAGE_POOL_2D": 3, "MAX_POOL_2D": 3, "MEAN": 3,
-    "SUM": 2, "REDUCE_MAX": 3, "REDUCE_MIN": 3, "ARG_MAX": 2, "ARG_MIN": 2, "RESIZE_BILINEAR": 4,
-    "RESIZE_NEAREST_NEIGHBOR": 4, "QUANTIZE": 6, "DEQUANTIZE": 9, "RESHAPE": 1, "SQUEEZE": 1, "EXPAND_DIMS": 1,
-    "TRANSPOSE": 8, "CONCATENATION": 7, "SPLIT": 5, "SPLIT_V": 3, "STRIDED_SLICE": 4, "SLICE": 8, "PAD": 6,
-    "PADV2": 6, "GATHER": 8, "PACK": 5, "UNPACK": 6, "SHAPE": 1, "TILE": 2, "CAST": 9, "FILL": 5,
-    "ZEROS_LIKE": 1, "BROADCAST_TO": 4, "DEPTH_TO_SPACE": 1, "SPACE_TO_DEPTH": 2, "DENSIFY": 1,
-}
+# The newest version LiteRT 2.3.0's BUILTIN_REF resolver registers for each op (probed; the op
+# table's `newest`); eightbit's kernels do not depend on the version, LiteRT's only through the
+# registration.
+MAX_VERSION = {name: spec.newest for name, spec in TABLE.items()}
 
 
 @dataclass

@@ -37,6 +37,11 @@ def _unary(g: Gen, op: str, kind: str, out_q=None, options=None, in_q=None, shap
                      resolver=resolver, **kw)
 
 
+def generic(g, kind, op):
+    """Any elementwise op of one input (the registry uses it for table ops without their own)."""
+    return _unary(g, op, kind, "free")
+
+
 def relu(g, kind):
     return _unary(g, "RELU", kind, "free")
 

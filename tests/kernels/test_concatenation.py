@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.kernels.test_reshape import ALL_DTYPES, F32, I8, I16, U8, check, check_both_fail, data, t
+from tests.kernels.helpers import ALL_DTYPES, F32, I8, I16, U8, check, check_both_fail, data, t
 
 S = (2, 3, 4)
 

@@ -1,4 +1,4 @@
-"""ABS, SQRT, RSQRT, LOG against LiteRT's reference kernels: float32, int32 / raw int16 ABS,
+"""ABS, SQRT, RSQRT, LOG, SQUARE against LiteRT's reference kernels: float32, int32 / raw int16 ABS,
 quantized int8 and int16 over every representable input (same and different scales, zero-point
 extremes, scale ratios far from one), batch resize, empty tensors, and the run-time errors on
 negative inputs that TFLite raises for quantized SQRT / RSQRT."""
@@ -91,6 +91,11 @@ CASES = [
     q(ALL_I8, I8, 10.0, -100, 0.1, -128, "LOG", "log_i8_large"),
     q(ALL_I16, I16, 0.01, 0, 0.0005, 0, "LOG", "log_i16"),
     q(ALL_I16, I16, 1e-4, 0, 4e-4, 0, "LOG", "log_i16_small"),
+    # SQUARE: float32 only; huge values overflow to inf, NaN and -0.0 pass through
+    case("square_f32", "SQUARE", t(FLOATS.shape), t(FLOATS.shape), FLOATS),
+    case("square_f32_specials", "SQUARE", t((6,)), t((6,)), [np.inf, -np.inf, np.nan, -0.0, 1e20, 1.5e-23]),
+    case("square_f32_batch", "SQUARE", t((1, 4)), t((1, 4)), None, feed=RNG.normal(0, 1, (3, 4))),
+    case("square_f32_empty", "SQUARE", t((0, 4)), t((0, 4)), np.zeros((0, 4))),
 ]
 
 
@@ -111,6 +116,17 @@ def test_negative_quantized_input_is_an_error(op, x, scale, zp):
     with pytest.raises(RuntimeError):
         run_litert(model, [x])
     with pytest.raises(RuntimeError):
+        run_eightbit(model, [x])
+
+
+@pytest.mark.parametrize("dtype,scale", [(I8, 0.1), (I16, 0.01), (I32, None)], ids=["i8", "i16", "i32"])
+def test_square_refuses_non_float(dtype, scale):
+    """TFLite's SQUARE is float32 only: LiteRT refuses the model, and so does eightbit."""
+    model = single_op_model("SQUARE", [t((3,), dtype, scale)], [t((3,), dtype, scale)])
+    x = np.array([1, 2, 3], dtype)
+    with pytest.raises(Exception):  # noqa: B017 - LiteRT raises RuntimeError or ValueError
+        run_litert(model, [x])
+    with pytest.raises(Exception):  # noqa: B017 - UnsupportedTypeError at allocate
         run_eightbit(model, [x])
 
 

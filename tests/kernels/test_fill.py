@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.kernels.test_reshape import ALL_DTYPES, F32, I8, I16, I32, I64, U8, c, check, check_both_fail, data, t
+from tests.kernels.helpers import ALL_DTYPES, F32, I8, I16, I32, I64, U8, c, check, check_both_fail, data, t
 
 
 @pytest.mark.parametrize("dims", [[2, 3], [4], [2, 0, 3], [1, 2, 1, 2, 3]], ids=["2d", "1d", "empty", "5d"])

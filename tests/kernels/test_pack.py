@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.kernels.test_reshape import F32, I8, I16, I32, I64, U8, U32, check, check_both_fail, data, t
+from tests.kernels.helpers import F32, I8, I16, I32, I64, U8, U32, check, check_both_fail, data, t
 
 PACK_DTYPES = (F32, I8, U8, I16, I32, I64, U32)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.kernels.test_reshape import ALL_DTYPES, F32, I8, I32, I64, check, check_both_fail, data, t
+from tests.kernels.helpers import ALL_DTYPES, F32, I8, I32, I64, check, check_both_fail, data, t
 from tests.oracle import run_eightbit, single_op_model
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.kernels.test_reshape import F32, I8, I16, I32, I64, U8, check, check_both_fail, data, t
+from tests.kernels.helpers import F32, I8, I16, I32, I64, U8, check, check_both_fail, data, t
 
 CASES = [
     ("b2_c1", (1, 4, 4, 1), 2),

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.kernels.test_reshape import ALL_DTYPES, F32, I8, I32, U8, c, check, data, t
+from tests.kernels.helpers import ALL_DTYPES, F32, I8, I32, U8, c, check, data, t
 from tests.oracle import run_eightbit, single_op_model
 
 S = (4, 5, 6)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.kernels.test_reshape import ALL_DTYPES, I32, I64, U8, c, check, data, t
+from tests.kernels.helpers import I32, I64, U8, c, check, data, t
 
 CASES = [
     ("1d", (3,), [4]),
@@ -23,11 +23,6 @@ CASES = [
 @pytest.mark.parametrize("mtype", [I32, I64], ids=["i32", "i64"])
 def test_tile(shape, mult, mtype):
     check("TILE", [t(shape), c(mult, mtype)], [t((1,))], None)
-
-
-@pytest.mark.parametrize("dtype", ALL_DTYPES, ids=lambda d: np.dtype(d).name)
-def test_every_type(dtype):
-    check("TILE", [t((2, 3), dtype), c([2, 2])], [t((4, 6), dtype)], None)
 
 
 def test_quantized_run_time_multiples():

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.kernels.test_reshape import BOOL, F16, F32, I8, I16, I32, I64, U8, check, check_both_fail, data, t
+from tests.kernels.helpers import BOOL, F16, F32, I8, I16, I32, I64, U8, check, check_both_fail, data, t
 
 UNPACK_DTYPES = (F32, F16, I8, U8, I16, I32, BOOL)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.kernels.test_reshape import F32, I8, I32, I64, U8, check, check_both_fail, data, t
+from tests.kernels.helpers import F32, I8, I32, I64, U8, check, check_both_fail, data, t
 
 
 @pytest.mark.parametrize("dtype", [F32, I32, I64], ids=lambda d: np.dtype(d).name)

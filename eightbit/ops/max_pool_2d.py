@@ -1,5 +1,0 @@
-"""MAX_POOL_2D: maximum over a 2-D window (NHWC); output shares the input's scale and zero point."""
-
-from eightbit.ops.base import OpSpec
-
-SPEC = OpSpec("MAX_POOL_2D", options="Pool2DOptions", same_scale=True)

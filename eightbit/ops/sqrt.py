@@ -1,5 +1,0 @@
-"""SQRT: elementwise square root (no options table)."""
-
-from eightbit.ops.base import OpSpec
-
-SPEC = OpSpec("SQRT")
