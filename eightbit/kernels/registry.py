@@ -92,6 +92,13 @@ REGISTRY = [
     ("DEPTH_TO_SPACE", "depth_to_space", "DepthToSpace"),
     ("SPACE_TO_DEPTH", "space_to_depth", "SpaceToDepth"),
     ("DENSIFY", "densify", "Densify"),
+    # ---- REALMODELS (issue 7): multi-subgraph and resource-variable ops, bound to the session ----
+    ("CALL_ONCE", "control_flow", "CallOnce"),
+    ("IF", "control_flow", "If"),
+    ("WHILE", "control_flow", "While"),
+    ("VAR_HANDLE", "variables", "VarHandle"),
+    ("READ_VARIABLE", "variables", "ReadVariable"),
+    ("ASSIGN_VARIABLE", "variables", "AssignVariable"),
 ]
 
 OP_NAMES = [name for name, _, _ in REGISTRY]

@@ -1,0 +1,5 @@
+"""ASSIGN_VARIABLE: multi-subgraph / resource-variable op, run through the interpreter's session; kept float by PTQ."""
+
+from eightbit.ops.base import OpSpec
+
+SPEC = OpSpec("ASSIGN_VARIABLE", options="AssignVariableOptions", quantizable=False, int16=False)

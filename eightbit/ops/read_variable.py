@@ -1,0 +1,5 @@
+"""READ_VARIABLE: multi-subgraph / resource-variable op, run through the interpreter's session; kept float by PTQ."""
+
+from eightbit.ops.base import OpSpec
+
+SPEC = OpSpec("READ_VARIABLE", options="ReadVariableOptions", quantizable=False, int16=False)
