@@ -58,3 +58,14 @@ def matmul_sequential(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         for t in range(a.shape[1]):
             out += (a[:, t, None] * b[None, t, :]).astype(F32)
     return out
+
+
+def batched_matmul_sequential(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """np.matmul's broadcasting over leading dimensions, each product summed as matmul_sequential."""
+    batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    a = np.broadcast_to(a, (*batch, *a.shape[-2:])).reshape(-1, *a.shape[-2:])
+    b = np.broadcast_to(b, (*batch, *b.shape[-2:])).reshape(-1, *b.shape[-2:])
+    out = np.empty((a.shape[0], a.shape[1], b.shape[2]), F32)
+    for i in range(a.shape[0]):
+        out[i] = matmul_sequential(a[i], b[i])
+    return out.reshape(*batch, a.shape[1], b.shape[2])

@@ -67,3 +67,26 @@ def test_float_conv_sums_in_reference_order():
     for t in range(300):  # the reference loop, one float32 rounding per product and per sum
         want = (want + (a[:, t, None] * b[None, t, :]).astype(np.float32)).astype(np.float32)
     np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("op, shapes", [
+    ("FULLY_CONNECTED", [(4, 1280), (100, 1280)]),
+    ("BATCH_MATMUL", [(2, 30, 200), (2, 200, 20)]),
+    ("BATCH_MATMUL", [(3, 1, 16, 64), (5, 64, 8)]),  # broadcast batch dimensions
+])
+def test_float_matrix_products_are_bit_exact(op, shapes):
+    from tests.oracle import single_op_model
+
+    rng = np.random.default_rng(len(shapes[0]))
+    a = (rng.normal(size=shapes[0]) * 3).astype(np.float32)
+    b = rng.normal(size=shapes[1]).astype(np.float32)
+    if op == "FULLY_CONNECTED":
+        model = single_op_model(op, [dict(shape=a.shape), dict(shape=b.shape, data=b)],
+                                [dict(shape=(a.shape[0], b.shape[0]))], {"fused_activation_function": 0})
+        inputs = [a]
+    else:
+        out = np.matmul(a, b).shape
+        model = single_op_model(op, [dict(shape=a.shape), dict(shape=b.shape)], [dict(shape=out)],
+                                {"adj_x": False, "adj_y": False})
+        inputs = [a, b]
+    np.testing.assert_array_equal(run_eightbit(model, inputs)[0], run_litert(model, inputs)[0])
