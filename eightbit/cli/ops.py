@@ -31,7 +31,8 @@ def coverage() -> dict:
     for name, _module, _cls in REGISTRY:
         try:
             kernel = get_kernel(name)
-        except Exception:  # noqa: BLE001 - a kernel module that fails to import counts as missing
+        except Exception as e:  # noqa: BLE001 - a kernel module that fails to import counts as missing
+            print(f"eightbit: warning: the {name} kernel cannot be imported: {type(e).__name__}: {e}", file=sys.stderr)
             kernel = None
         types = set(getattr(kernel, "types", ()) or ()) if kernel is not None else None
         out[name] = None if types is None else {t: t in types for t in TYPES}
