@@ -8,6 +8,8 @@ therefore sums in TFLite's reference order (kernels/float_sequential.py)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -90,3 +92,36 @@ def test_float_matrix_products_are_bit_exact(op, shapes):
                                 {"adj_x": False, "adj_y": False})
         inputs = [a, b]
     np.testing.assert_array_equal(run_eightbit(model, inputs)[0], run_litert(model, inputs)[0])
+
+
+BENCH = Path(__file__).resolve().parents[3] / "shared" / "bench" / "mobilenetv2_1.0_224_float32.tflite"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not BENCH.exists(), reason="shared/bench is not beside the repository")
+def test_dynamic_range_mobilenet_v2_every_tensor_bit_exact():
+    """The issue's case: dynamic-range MobileNetV2 on inputs unlike the corpus samples; every
+    tensor up to the float SOFTMAX equals LiteRT's reference kernels bit for bit."""
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType
+
+    import eightbit
+
+    conv = TFLiteConverter.from_tflite(str(BENCH))
+    conv.optimizations = [Optimize.DEFAULT]
+    model = conv.convert()
+    ref = Interpreter(model_content=model, experimental_op_resolver_type=OpResolverType.BUILTIN_REF,
+                      experimental_preserve_all_tensors=True)
+    ours = eightbit.Interpreter(model_content=model, experimental_preserve_all_tensors=True)
+    for it in (ref, ours):
+        it.allocate_tensors()
+    sg = eightbit.load(model).main
+    checked = [op.outputs[0] for op in sg.operators if op.op_type != "SOFTMAX"]
+    rng = np.random.default_rng(11)
+    for k in range(3):
+        x = [rng.uniform(-1, 1, (1, 224, 224, 3)), rng.uniform(0, 255, (1, 224, 224, 3)),
+             rng.normal(0, 2, (1, 224, 224, 3))][k].astype(np.float32)
+        for it in (ref, ours):
+            it.set_tensor(it.get_input_details()[0]["index"], x)
+            it.invoke()
+        for i in checked:
+            np.testing.assert_array_equal(ours.get_tensor(i), ref.get_tensor(i), err_msg=f"input {k}, tensor {i}")
