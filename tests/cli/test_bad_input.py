@@ -193,3 +193,12 @@ def test_bias_overflow_warns_once_with_the_list(caplog):
     overflow = [m for m in conv.report.warnings if "overflow" in m]
     assert len(overflow) == 1 and "in 3 operator(s)" in overflow[0]
     assert all(f"op {k} FULLY_CONNECTED" in overflow[0] for k in range(3))
+
+
+def test_converter_rejects_misspelled_options_and_accepts_tf_ones():
+    conv = TFLiteConverter.from_tflite(str(CNN))
+    with pytest.raises(AttributeError, match=r"no option 'optimisations'; its options are \[.*'optimizations'"):
+        conv.optimisations = [Optimize.DEFAULT]
+    conv.experimental_enable_resource_variables = True  # TF's, accepted and ignored
+    conv.optimizations = [Optimize.DEFAULT]
+    assert eightbit.load(conv.convert())
