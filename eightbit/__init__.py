@@ -3,9 +3,10 @@
 from eightbit.errors import ModelError, UnsupportedOpError
 from eightbit.interpreter import Interpreter
 from eightbit.ir import Model, load
+from eightbit.kernels.custom import register_custom_op, unregister_custom_op
 from eightbit.quantize.converter import OpsSet, Optimize, TFLiteConverter
 
 __version__ = "0.1.0"
 
 __all__ = ["Interpreter", "Model", "ModelError", "Optimize", "OpsSet", "TFLiteConverter", "UnsupportedOpError", "load",
-           "__version__"]
+           "register_custom_op", "unregister_custom_op", "__version__"]

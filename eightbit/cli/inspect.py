@@ -145,6 +145,17 @@ def _table(rows, header, flexible: int | None = None, indent: int = 2):
     return [line(header), *(line(r) for r in rows)]
 
 
+_SUBGRAPH_OPTIONS = {"then_subgraph_index": "then", "else_subgraph_index": "else", "cond_subgraph_index": "cond",
+                     "body_subgraph_index": "body", "init_subgraph_index": "init"}
+
+
+def _calls(o) -> str:
+    """' (init: subgraph 1)' for operators that run other subgraphs (CALL_ONCE, IF, WHILE)."""
+    opts = o.get("options") or {}
+    parts = [f"{label}: subgraph {opts[k]}" for k, label in _SUBGRAPH_OPTIONS.items() if k in opts]
+    return f" ({', '.join(parts)})" if parts else ""
+
+
 def _shape_text(t) -> str:
     """The shape, with TF's -1 for each dynamic dimension (from shape_signature)."""
     dims = t["shape_signature"] if t["shape_signature"] else t["shape"]
@@ -181,7 +192,7 @@ def print_text(d, show_tensors=True, file=None):
         if dynamic:
             _wrapped(w, "dynamic inputs (-1: set with resize_tensor_input / run -i): " + ", ".join(dynamic))
         w("operators:")
-        rows = [(o["index"], shorten(o["op"], 32), f"v{o['version']}", f"{o['inputs']} -> {o['outputs']}")
+        rows = [(o["index"], shorten(o["op"], 32), f"v{o['version']}", f"{o['inputs']} -> {o['outputs']}" + _calls(o))
                 for o in sg["operators"]]
         for line in _table(rows, ("#", "op", "version", "inputs -> outputs"), flexible=3):
             w("  " + line)

@@ -21,6 +21,13 @@ def add_parser(subparsers):
     p.set_defaults(func=run)
 
 
+def custom_coverage() -> dict:
+    """custom_code -> {type: bool} for the custom ops that run (shipped or registered)."""
+    from eightbit.kernels.custom import custom_ops
+
+    return {name: {t: t in set(getattr(k, "types", ()) or ()) for t in TYPES} for name, k in custom_ops().items()}
+
+
 def coverage() -> dict:
     """op name -> {type: bool} for ops with a kernel, None for ops whose kernel is missing."""
     out = {}
@@ -44,8 +51,9 @@ def run(args) -> int:
         sys.stdout.write(markdown())
         return 0
     cov = coverage()
+    custom = custom_coverage()
     if args.json:
-        json.dump(cov, sys.stdout, indent=1)
+        json.dump(cov, sys.stdout, indent=1)  # builtins only: the format tools already read
         print()
         return 0
     width = max(len(n) for n in cov)
@@ -59,4 +67,10 @@ def run(args) -> int:
     have = sum(v is not None for v in cov.values())
     print(f"{have} of {len(cov)} operators have kernels; "
           + ", ".join(f"{t}: {sum(bool(v and v[t]) for v in cov.values())}" for t in TYPES))
+    if custom:
+        print()
+        print("custom ops (CUSTOM operators by custom_code; add your own with eightbit.register_custom_op):")
+        cw = max(len(n) for n in custom)
+        for name, types in custom.items():
+            print(name.ljust(cw) + "  " + "  ".join(t for t in TYPES if types[t]))
     return 0

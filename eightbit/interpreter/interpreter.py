@@ -233,7 +233,8 @@ class Interpreter:
                 raise ValueError(f'Invalid signature_key provided: "{signature_key}"; the model has '
                                  f"{[s['signature_key'] for s in sigs]}")
             sd = matches[0]
-        runner = self._runner if sd["subgraph_index"] == 0 else SubgraphRunner(self._model, sd["subgraph_index"], self._preserve)
+        runner = self._runner if sd["subgraph_index"] == 0 else SubgraphRunner(
+            self._model, sd["subgraph_index"], self._preserve, session=self._runner.session)
         return SignatureRunner(runner, sd, self._num_threads)
 
     def get_subgraph_runner(self):

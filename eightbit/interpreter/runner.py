@@ -14,29 +14,48 @@ from __future__ import annotations
 import numpy as np
 
 from eightbit.errors import ModelError, UnsupportedOpError
+from eightbit.interpreter.subgraphs import Session, allocate_lazily, bind_kernel, is_stateful, run_lazily
 from eightbit.ir import Model
 from eightbit.kernels.base import OpContext, TensorInfo, UnsupportedTypeError
 from eightbit.kernels.registry import get_kernel
 
 
 def unsupported_ops(model: Model, subgraph_index: int = 0) -> list:
-    """(name, version, count, reason) for every operator type that has no kernel."""
+    """(name, version, count, reason) for every operator type that has no kernel, counted over
+    every subgraph (a WHILE body's operators run too); custom ops are marked as such."""
     found: dict = {}
-    for op in model.subgraphs[subgraph_index].operators:
-        if get_kernel(op.op_type) is None:
-            key = (op.name, op.version)
-            found[key] = found.get(key, 0) + 1
-    return [(n, v, c, "no kernel") for (n, v), c in sorted(found.items())]
+    for sg in model.subgraphs:
+        for op in sg.operators:
+            if kernel_for(op) is None:
+                key = (op.name, op.version, op.op_type == "CUSTOM")
+                found[key] = found.get(key, 0) + 1
+    return [(n, v, c, "custom op: register a kernel with eightbit.register_custom_op" if custom else "no kernel")
+            for (n, v, custom), c in sorted(found.items())]
+
+
+def kernel_for(op):
+    """The kernel class of an operator: a builtin's from the registry, a custom op's from
+    eightbit.register_custom_op."""
+    if op.op_type == "CUSTOM":
+        from eightbit.kernels.custom import get_custom_kernel
+
+        return get_custom_kernel(op.custom_code or "")
+    return get_kernel(op.op_type)
 
 
 class SubgraphRunner:
-    def __init__(self, model: Model, subgraph_index: int = 0, preserve_all_tensors: bool = False):
+    def __init__(self, model: Model, subgraph_index: int = 0, preserve_all_tensors: bool = False,
+                 session: Session | None = None, lazy: bool = False):
         self.model = model
         if not 0 <= subgraph_index < len(model.subgraphs):
             raise ModelError(f"subgraph {subgraph_index} out of range 0..{len(model.subgraphs) - 1}")
         self.sg = model.subgraphs[subgraph_index]
         self.preserve_all = preserve_all_tensors
-        self.kernels = [get_kernel(op.op_type) for op in self.sg.operators]
+        # Stateful kernels (control flow, resource variables) are bound to the interpreter's
+        # session; a graph holding one is prepared operator by operator at invoke (subgraphs.py).
+        self.session = session if session is not None else Session(model)
+        self.kernels = [bind_kernel(kernel_for(op), self.session) for op in self.sg.operators]
+        self.lazy = lazy or any(is_stateful(k) for k in self.kernels)
         self.shapes = [tuple(int(d) for d in t.shape) for t in self.sg.tensors]
         self.constants = {}
         for i, t in enumerate(self.sg.tensors):
@@ -79,6 +98,8 @@ class SubgraphRunner:
 
     def allocate(self, force: bool = False) -> None:
         """Prepare every kernel for the current shapes (again only after a resize or when forced)."""
+        if self.lazy:
+            return allocate_lazily(self)
         if self.params is not None and not self.shapes_dirty and not force:
             return
         if self.shapes_dirty:
@@ -233,6 +254,8 @@ class SubgraphRunner:
 
     def run(self, keep_all: bool | None = None) -> None:
         keep_all = self.preserve_all if keep_all is None else keep_all
+        if self.lazy:
+            return run_lazily(self, keep_all)
         if self.deferred_shapes and self.shapes_dirty:
             self._allocate_from_real_inputs()
         if self.params is None or self.shapes_dirty:

@@ -19,6 +19,7 @@ import numpy as np
 from eightbit.kernels import fixedpoint as fp
 from eightbit.kernels import im2col as ic
 from eightbit.kernels.base import Kernel, OpContext
+from eightbit.kernels.float_sequential import batched_matmul_sequential
 from eightbit.kernels.hybrid import quantize_rows
 
 F32 = np.float32
@@ -86,7 +87,7 @@ class BatchMatMul(Kernel):
             raise ValueError(f"inner dimensions differ: {lhs.shape} x {rhs.shape}")
         kind = p["kind"]
         if kind == "float":
-            return np.matmul(a.astype(F32, copy=False), b.astype(F32, copy=False)).astype(F32, copy=False)
+            return batched_matmul_sequential(a, b)  # REALMODELS: TFLite's reference summation order
         if kind == "hybrid":
             return _eval_hybrid(p, a, b)
         depth = a.shape[-1]

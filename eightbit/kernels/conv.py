@@ -30,6 +30,7 @@ import numpy as np
 from eightbit.kernels import fixedpoint as fp
 from eightbit.kernels import im2col as ic
 from eightbit.kernels.base import Kernel, OpContext
+from eightbit.kernels.float_sequential import matmul_sequential
 from eightbit.kernels.hybrid import asymmetric_quantize_rows, symmetric_quantize_rows
 from eightbit.kernels.padding import compute_padding_height_width
 
@@ -129,7 +130,8 @@ class Conv2D(Kernel):
             wmat = p.get("wmat") if groups == 1 else None  # precomputed for constant, ungrouped filters
             if wmat is None:
                 wmat = _float_weights(w, groups)
-            out = _conv_gemm(x.astype(F32, copy=False), geo, groups, wmat, F32, 0)
+            # REALMODELS: reference summation order, so hybrid ops after it see LiteRT's bits
+            out = _conv_gemm(x.astype(F32, copy=False), geo, groups, wmat, F32, 0, matmul=matmul_sequential)
             if bias is not None:
                 out = out + bias.astype(F32)
             return ic.apply_clamp(out.astype(F32, copy=False), p["clamp"]).reshape(n, oh, ow, oc)
@@ -163,7 +165,7 @@ def _int_weights(w, wzp) -> ic.IntWeights:
     return ic.IntWeights(wi.reshape(wi.shape[0], -1).T)
 
 
-def _conv_gemm(x, geo, groups, wmat, dtype, pad):
+def _conv_gemm(x, geo, groups, wmat, dtype, pad, matmul=np.matmul):
     """sum over each window of x * filter: (N*OH*OW, OC) in `dtype` (wmat (groups, K, OC/groups))."""
     kh, kw, sh, sw, dh, dw, ph, pw, oh, ow = geo
     n, c = x.shape[0], x.shape[3]
@@ -176,9 +178,9 @@ def _conv_gemm(x, geo, groups, wmat, dtype, pad):
     else:
         patches = ic.window_patches(x, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow, pad, dtype).reshape(m, kh, kw, c)
     if groups == 1:
-        return patches.reshape(m, kh * kw * c) @ wmat[0]
+        return matmul(patches.reshape(m, kh * kw * c), wmat[0])
     fin = c // groups
-    parts = [patches[..., gi * fin:(gi + 1) * fin].reshape(m, kh * kw * fin) @ wmat[gi] for gi in range(groups)]
+    parts = [matmul(patches[..., gi * fin:(gi + 1) * fin].reshape(m, kh * kw * fin), wmat[gi]) for gi in range(groups)]
     return np.concatenate(parts, axis=1)
 
 

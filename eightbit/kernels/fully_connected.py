@@ -23,6 +23,7 @@ import numpy as np
 from eightbit.kernels import fixedpoint as fp
 from eightbit.kernels import im2col as ic
 from eightbit.kernels.base import Kernel, OpContext
+from eightbit.kernels.float_sequential import matmul_sequential
 from eightbit.kernels.hybrid import quantize_rows
 
 F32 = np.float32
@@ -129,7 +130,7 @@ class FullyConnected(Kernel):
             wt = p.get("wt")
             if wt is None:
                 wt = np.asarray(w, F32).T
-            out = x2.astype(F32, copy=False) @ wt
+            out = matmul_sequential(x2, wt)  # REALMODELS: TFLite's reference summation order
             if bias is not None:
                 out = out + bias.astype(F32)
             return ic.apply_clamp(out.astype(F32, copy=False), p["clamp"]).reshape(out_shape)

@@ -20,6 +20,7 @@ from eightbit.kernels import (
     ceil,
     comparisons,
     concatenation,
+    control_flow,
     conv,
     cumsum,
     densify,
@@ -85,6 +86,7 @@ from eightbit.kernels import (
     unidirectional_sequence_lstm,
     unpack,
     unsorted_segment,
+    variables,
     where,
     zeros_like,
 )
@@ -104,6 +106,8 @@ MODULES += (
     round, scatter_nd, sign, space_to_batch_nd, topk_v2, unidirectional_sequence_lstm, where,
     add_n, atan2, broadcast_args, dynamic_update_slice, rank, embedding_lookup, reverse_sequence, unsorted_segment,
 )
+# Several subgraphs and resource variables: kernels bound to the interpreter's session (issue 7).
+MODULES += (control_flow, variables)
 
 
 def _resolve() -> dict:

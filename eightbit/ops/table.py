@@ -12,6 +12,7 @@ from __future__ import annotations
 from eightbit.ops import (
     activations,
     binary,
+    control_flow,
     conv,
     index_ops,
     math_ops,
@@ -23,7 +24,8 @@ from eightbit.ops import (
 )
 from eightbit.ops.base import OpSpec
 
-MODULES = (conv, binary, activations, unary, reduce, quantization, movement, math_ops, index_ops, recurrent_ops)
+MODULES = (conv, binary, activations, unary, reduce, quantization, movement, math_ops, index_ops, recurrent_ops,
+           control_flow)
 
 
 def _build() -> dict:

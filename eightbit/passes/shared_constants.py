@@ -50,7 +50,7 @@ def share_identical_buffers(model: Model) -> int:
     canonical, merged = {}, 0
     for sg in model.subgraphs:
         for t in sg.tensors:
-            if t.buffer is None or not len(t.buffer.data):
+            if t.buffer is None or not len(t.buffer.data) or t.is_variable:  # a variable's bytes are its own
                 continue
             key = (len(t.buffer.data), hashlib.sha256(t.buffer.data).digest())
             first = canonical.setdefault(key, t.buffer)

@@ -146,6 +146,22 @@ class TFLiteConverter:
         self.graph_passes = True
         self.progress = None  # None: a progress bar when stderr is a terminal (and tqdm is installed)
         self.report = Report()
+        self._settled = True  # from here on a misspelled attribute is an error (__setattr__)
+
+    # tf.lite.TFLiteConverter attributes that eightbit accepts and ignores (scripts written for TF set them)
+    _TF_ONLY = frozenset({
+        "post_training_quantize", "inference_type", "experimental_enable_resource_variables",
+        "exclude_conversion_metadata", "unfold_batchmatmul", "experimental_lower_tensor_list_ops",
+        "legalize_custom_tensor_list_ops", "experimental_new_dynamic_range_quantizer",
+        "experimental_enable_mlir_sparsify", "experimental_use_buffer_offset", "saved_model_dir",
+    })
+
+    def __setattr__(self, name, value):
+        if getattr(self, "_settled", False) and not name.startswith("_") and name not in self.__dict__ \
+                and name not in self._TF_ONLY and not hasattr(type(self), name):
+            valid = sorted(k for k in self.__dict__ if not k.startswith("_"))
+            raise AttributeError(f"TFLiteConverter has no option {name!r}; its options are {valid}")
+        object.__setattr__(self, name, value)
 
     # ---- construction ---------------------------------------------------------------------------
     @classmethod

@@ -35,6 +35,7 @@ def verify_structure(m: dict) -> None:
             _fail(f"operator_codes[{i}] has negative builtin code {code}")
     for s, sg in enumerate(subgraphs):
         _verify_subgraph(s, sg, len(codes), buffers)
+        _verify_called_subgraphs(s, sg, len(subgraphs))
     for k, md in enumerate(m.get("metadata") or []):
         if not 0 <= md.get("buffer", 0) < max(len(buffers), 1):
             _fail(f"metadata[{k}] ({md.get('name')!r}) refers to buffer {md.get('buffer')} of {len(buffers)}")
@@ -47,6 +48,22 @@ def verify_structure(m: dict) -> None:
             for j, tm in enumerate(sd.get(part) or []):
                 if not 0 <= tm.get("tensor_index", 0) < n:
                     _fail(f"signature_defs[{k}].{part}[{j}] tensor_index {tm.get('tensor_index')} out of range 0..{n - 1}")
+
+
+# Options naming another subgraph (IF, WHILE, CALL_ONCE, CALL): it must exist and not be the main one.
+_SUBGRAPH_FIELDS = ("then_subgraph_index", "else_subgraph_index", "cond_subgraph_index",
+                    "body_subgraph_index", "init_subgraph_index", "subgraph")
+
+
+def _verify_called_subgraphs(s, sg, n_subgraphs):
+    for o, op in enumerate(sg.get("operators") or []):
+        opts = op.get("builtin_options")
+        if not isinstance(opts, dict):
+            continue
+        for f in _SUBGRAPH_FIELDS:
+            if f in opts and opts[f] is not None and not 0 < opts[f] < n_subgraphs:
+                _fail(f"subgraphs[{s}].operators[{o}] option {f} = {opts[f]}: the model has subgraphs "
+                      f"0..{n_subgraphs - 1} (0, the main graph, cannot be called)")
 
 
 def _verify_subgraph(s, sg, n_codes, buffers):

@@ -141,10 +141,12 @@ def test_inspect_fits_100_columns_and_json_keeps_names(tmp_path, capsys):
     data, long = _long_name_model(dynamic=True)
     p = tmp_path / "m.tflite"
     p.write_bytes(data)
-    for path in (p, FACE, CNN_INT8):
+    wake = Path(__file__).resolve().parents[1] / "data" / "realmodels" / "okay_nabu.tflite"
+    for path in (p, FACE, CNN_INT8, wake):
         assert main(["inspect", str(path)]) == 0
         lines = capsys.readouterr().out.splitlines()
         assert max(len(line) for line in lines[1:]) <= 100, max(lines[1:], key=len)
+    assert any(line.startswith("subgraph 1") for line in lines)  # the wake-word model's init subgraph
     assert main(["inspect", str(p)]) == 0
     out = capsys.readouterr().out
     assert "dynamic inputs" in out and "[1, -1, 7]" in out
@@ -191,3 +193,12 @@ def test_bias_overflow_warns_once_with_the_list(caplog):
     overflow = [m for m in conv.report.warnings if "overflow" in m]
     assert len(overflow) == 1 and "in 3 operator(s)" in overflow[0]
     assert all(f"op {k} FULLY_CONNECTED" in overflow[0] for k in range(3))
+
+
+def test_converter_rejects_misspelled_options_and_accepts_tf_ones():
+    conv = TFLiteConverter.from_tflite(str(CNN))
+    with pytest.raises(AttributeError, match=r"no option 'optimisations'; its options are \[.*'optimizations'"):
+        conv.optimisations = [Optimize.DEFAULT]
+    conv.experimental_enable_resource_variables = True  # TF's, accepted and ignored
+    conv.optimizations = [Optimize.DEFAULT]
+    assert eightbit.load(conv.convert())

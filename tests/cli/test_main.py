@@ -97,7 +97,8 @@ def test_unsupported_ops_are_listed_on_one_line(tmp_path, capsys):
     b.build().save(p)
     assert cli.main(["run", str(p)]) == 1
     assert capsys.readouterr().err == (
-        "eightbit: error: model uses 2 unsupported operator(s): FancyOp v1 x1 (no kernel), OtherOp v2 x1 (no kernel)\n"
+        "eightbit: error: model uses 2 unsupported operator(s): FancyOp v1 x1 (custom op: register a kernel with "
+        "eightbit.register_custom_op), OtherOp v2 x1 (custom op: register a kernel with eightbit.register_custom_op)\n"
     )
 
 

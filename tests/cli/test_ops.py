@@ -30,6 +30,8 @@ def test_json_lists_every_registry_op_with_its_kernel_types(capsys):
 def test_table_has_a_row_per_op(capsys):
     assert main(["ops"]) == 0
     lines = capsys.readouterr().out.splitlines()
+    if "" in lines:  # the custom ops follow the builtin table after a blank line
+        lines = lines[:lines.index("")]
     assert lines[0].split() == ["op", *TYPES]
     rows = {line.split()[0]: line.split()[1:] for line in lines[1:-1]}
     assert list(rows) == [name for name, _, _ in REGISTRY]

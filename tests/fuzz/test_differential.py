@@ -52,6 +52,8 @@ def _run(worker, op, kind, n):
 
 def test_every_registry_op_has_a_generator_for_every_kernel_type():
     for op in OP_NAMES:
+        if getattr(get_kernel(op), "stateful", False):
+            continue  # control flow and resource variables need several subgraphs: tests/subgraphs
         assert op in GENERATORS, f"{op} has no fuzz generator"
         kinds, _ = GENERATORS[op]
         assert get_kernel(op) is not None, op

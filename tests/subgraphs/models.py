@@ -92,3 +92,62 @@ def while_model(shape=(1, 2), limit=10.0) -> bytes:
     body.op("ADD", [tx, one], [nx], {"fused_activation_function": 0}, options_type="AddOptions")
     body.inputs(bi, bx).outputs(ni, nx)
     return Model(subgraphs=[main.sg, cond.sg, body.sg]).to_bytes()
+
+
+def growing_while_model(steps=3) -> bytes:
+    """x doubles in length each iteration (CONCATENATION with itself): shapes change per iteration.
+    i counts up to `steps`; outputs (i, x) with x of length len(x0) * 2**steps."""
+    main = ModelBuilder("main")
+    i0, x0 = main.tensor("i0", (1,), np.int32), main.tensor("x0", (2,))
+    i_out, x_out = main.tensor("i_out", (1,), np.int32), main.tensor("x_out", (2,))
+    main.op("WHILE", [i0, x0], [i_out, x_out], {"cond_subgraph_index": 1, "body_subgraph_index": 2},
+            options_type="WhileOptions")
+    main.inputs(i0, x0).outputs(i_out, x_out)
+    m = Model(subgraphs=[main.sg])
+    m.main.tensors[x0].shape_signature = (-1,)
+    m.main.tensors[x_out].shape_signature = (-1,)
+
+    cond = ModelBuilder("cond")
+    ci, cx = cond.tensor("i", (1,), np.int32), cond.tensor("x", (2,))
+    lim = cond.const("limit", np.array([steps], np.int32))
+    out = cond.tensor("keep_going", (1,), np.bool_)
+    cond.op("LESS", [ci, lim], [out], options_type="LessOptions")
+    cond.inputs(ci, cx).outputs(out)
+    cond.sg.tensors[cx].shape_signature = (-1,)
+
+    body = ModelBuilder("body")
+    bi, bx = body.tensor("i", (1,), np.int32), body.tensor("x", (2,))
+    one = body.const("one", np.array([1], np.int32))
+    ni, nx = body.tensor("i_next", (1,), np.int32), body.tensor("x_next", (4,))
+    body.op("ADD", [bi, one], [ni], {"fused_activation_function": 0}, options_type="AddOptions")
+    body.op("CONCATENATION", [bx, bx], [nx], {"axis": 0, "fused_activation_function": 0},
+            options_type="ConcatenationOptions")
+    body.inputs(bi, bx).outputs(ni, nx)
+    body.sg.tensors[bx].shape_signature = (-1,)
+    body.sg.tensors[nx].shape_signature = (-1,)
+    m.subgraphs += [cond.sg, body.sg]
+    return m.to_bytes()
+
+
+def int8_streaming_model(n=8, scale=0.05) -> bytes:
+    """An int8 state machine as the streaming wake-word models keep it: the state is an int8
+    resource variable, y = state + x (quantized ADD), state <- y; CALL_ONCE zero-fills it."""
+    q = {"dtype": np.int8, "scale": scale, "zero_point": 3}
+    main = ModelBuilder("main")
+    x = main.tensor("x", (1, n), **q)
+    main.op("CALL_ONCE", [], [], {"init_subgraph_index": 1}, options_type="CallOnceOptions")
+    h = _var_handle(main, "stream_state")
+    old = main.tensor("old", (1, n), **q)
+    main.op("READ_VARIABLE", [h], [old], options_type="ReadVariableOptions")
+    y = main.tensor("y", (1, n), dtype=np.int8, scale=scale * 2, zero_point=-5)
+    main.op("ADD", [old, x], [y], {"fused_activation_function": 0}, options_type="AddOptions")
+    back = main.tensor("y_requantized", (1, n), **q)
+    main.op("QUANTIZE", [y], [back], options_type="QuantizeOptions")
+    main.op("ASSIGN_VARIABLE", [h, back], [], options_type="AssignVariableOptions")
+    main.inputs(x).outputs(y)
+
+    init_b = ModelBuilder("init")
+    h1 = _var_handle(init_b, "stream_state")
+    c = init_b.const("zeros", np.full((1, n), 3, np.int8), scale=scale, zero_point=3)
+    init_b.op("ASSIGN_VARIABLE", [h1, c], [], options_type="AssignVariableOptions")
+    return Model(subgraphs=[main.sg, init_b.sg]).to_bytes()

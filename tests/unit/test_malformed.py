@@ -368,5 +368,5 @@ def test_custom_ops_are_reported_by_name():
     b.op("CUSTOM", [x], [y], custom_code="FancyOp")
     b.op("CUSTOM", [y], [z], custom_code="FancyOp")
     b.inputs(x).outputs(z)
-    with pytest.raises(UnsupportedOpError, match=r"FancyOp v1 x2 \(no kernel\)"):
+    with pytest.raises(UnsupportedOpError, match=r"FancyOp v1 x2 \(custom op: register a kernel with eightbit.register_custom_op\)"):
         eightbit.Interpreter(model_content=b.build().to_bytes())
