@@ -5,7 +5,7 @@ BASE := $(VENV)/.installed-base
 TEST := $(VENV)/.installed-test
 BENCH := $(VENV)/.installed-bench
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test test-all lint bench clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -30,6 +30,11 @@ demo: $(BASE)
 test: $(TEST)
 	$(BIN)/ruff check eightbit tests benchmarks tools
 	$(BIN)/python -m pytest
+
+# Everything, the slow broad checks included.
+test-all: $(TEST)
+	$(BIN)/ruff check eightbit tests benchmarks tools
+	$(BIN)/python -m pytest -m 'slow or not slow'
 
 lint: $(TEST)
 	$(BIN)/ruff check eightbit tests benchmarks tools
