@@ -1,0 +1,66 @@
+"""Reductions (axes as attribute or input) and ArgMax / ArgMin."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from eightbit.importers.onnx.rules import rule
+from eightbit.importers.onnx.rules.common import binary, norm_axis, reshape, unary
+
+REDUCE = {"ReduceMean": "MEAN", "ReduceSum": "SUM", "ReduceMax": "REDUCE_MAX", "ReduceMin": "REDUCE_MIN",
+          "ReduceProd": "REDUCE_PROD", "ReduceL2": "SUM", "ReduceSumSquare": "SUM", "ReduceL1": "SUM",
+          "ReduceLogSumExp": "SUM", "ReduceLogSum": "SUM"}
+# opset from which `axes` is an input instead of an attribute
+AXES_INPUT_OPSET = {"ReduceSum": 13}
+
+
+def reduce_axes(ctx, node, rank: int):
+    """The reduced axes (normalized, sorted) or None for 'no reduction' (noop_with_empty_axes)."""
+    if ctx.opset >= AXES_INPUT_OPSET.get(node.op_type, 18):
+        axes = ctx.require_const(node, 1, "axes") if ctx.has_input(node, 1) else None
+    else:
+        axes = ctx.attr(node, "axes", None)
+    if axes is None or len(axes) == 0:
+        if ctx.attr(node, "noop_with_empty_axes", 0):
+            return None
+        return list(range(rank))
+    return sorted({norm_axis(a, rank) for a in np.asarray(axes).reshape(-1)})
+
+
+@rule(*REDUCE)
+def reduce(ctx, node):
+    x, out = ctx.tensor(node, 0), ctx.output(node, 0)
+    rank = len(ctx.ir(x).shape)
+    axes = reduce_axes(ctx, node, rank)
+    keep = bool(ctx.attr(node, "keepdims", 1))
+    kind = node.op_type
+    if kind in ("ReduceL2", "ReduceSumSquare"):
+        x = binary(ctx, "MUL", x, x)
+    elif kind == "ReduceL1":
+        x = unary(ctx, "ABS", x)
+    elif kind == "ReduceLogSumExp":
+        x = unary(ctx, "EXP", x)
+    if axes is None:
+        reshape(ctx, x, ctx.ir(out).shape, out)
+        return
+    post = kind in ("ReduceL2", "ReduceLogSumExp", "ReduceLogSum")
+    y = ctx.temp(ctx.ir(out).shape, ctx.ir(out).dtype, f"{node.outputs[0]}_sum") if post else out
+    ctx.emit(REDUCE[kind], [x, ctx.add_const(np.array(axes, np.int32), "axes")], [y], {"keep_dims": keep})
+    if post:
+        unary(ctx, "SQRT" if kind == "ReduceL2" else "LOG", y, out)
+
+
+@rule("ArgMax", "ArgMin")
+def arg_max_min(ctx, node):
+    if ctx.attr(node, "select_last_index", 0):
+        raise ctx.unsupported(node, "select_last_index=1")
+    x, out = ctx.tensor(node, 0), ctx.output(node, 0)
+    shape = tuple(ctx.ir(x).shape)
+    axis = norm_axis(ctx.attr(node, "axis", 0), len(shape))
+    keep = bool(ctx.attr(node, "keepdims", 1))
+    op = "ARG_MAX" if node.op_type == "ArgMax" else "ARG_MIN"
+    reduced = shape[:axis] + shape[axis + 1:]
+    y = ctx.temp(reduced, np.int64, f"{node.outputs[0]}_arg") if keep else out
+    ctx.emit(op, [x, ctx.add_const(np.array([axis], np.int32), "axis")], [y], {"output_type": 4})  # INT64
+    if keep:
+        ctx.emit("EXPAND_DIMS", [y, ctx.add_const(np.array(axis, np.int32), "axis")], [out])
