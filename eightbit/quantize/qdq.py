@@ -38,6 +38,7 @@ def fold_qdq(model: Model) -> list[str]:
     changed (old -> new) and per operator left float (with the reason)."""
     sg = model.main
     notes: list = []
+    _propagate_integer_params(sg)
     _normalize_types(sg, notes)
     _fold_constant_movement(sg)
     st = _State.of(sg)
@@ -240,12 +241,12 @@ def _fold_op(sg: Subgraph, op, st: _State, notes: list) -> str | None:
         if t in st.dq_src:
             srcs[p] = st.dq_src[t]
         elif not sg.tensors[t].is_constant:
-            if _hybrid(sg, op, spec, notes):
+            if _hybrid(sg, op, spec, st, notes):
                 notes.append(f"hybrid {op.op_type} '{sg.tensors[op.outputs[0]].name}': int8 weights, float activations")
                 return "hybrid"
             return f"input '{sg.tensors[t].name}' is not dequantized from integers"
     for p in float_out:
-        if not st.q_readers.get(op.outputs[p]):
+        if not st.q_readers.get(op.outputs[p]) and not _inherit_params(sg, op, spec, p, float_in, srcs, st):
             return f"output '{sg.tensors[op.outputs[p]].name}' is not quantized"
     acts = [p for p in float_in if p not in weights and p != spec.bias_input]
     dq_acts = [p for p in acts if p in srcs]
@@ -269,6 +270,37 @@ def _fold_op(sg: Subgraph, op, st: _State, notes: list) -> str | None:
     return None
 
 
+def _inherit_params(sg: Subgraph, op, spec, p: int, float_in: list, srcs: dict, st: _State) -> bool:
+    """An unquantized output of a one-input same-scale op (a TRANSPOSE the layout pass inserted
+    between a DEQUANTIZE and its op, a RESHAPE ...) takes its input's parameters, as TFLite needs."""
+    acts = [q for q in float_in if q in srcs and not sg.tensors[srcs[q]].is_constant]
+    if not spec.same_scale or spec.same_scale_inputs or len(acts) != 1 or len(float_in) != 1:
+        return False
+    src = sg.tensors[srcs[acts[0]]]
+    y = sg.tensors[op.outputs[p]]
+    q = add_tensor(sg, y.name + "_q", y.shape, src.type,
+                   _qp(src.quantization.scale, src.quantization.zero_point), like=y)
+    st.q_readers[op.outputs[p]] = [new_op("QUANTIZE", [op.outputs[p]], [q])]  # stands for the missing one
+    return True
+
+
+def _propagate_integer_params(sg: Subgraph) -> None:
+    """Same-scale ops run directly on integer tensors (onnxruntime's QOperator MaxPool, Reshape,
+    Transpose ...) give their unquantized outputs the input's parameters."""
+    for op in sg.operators:
+        spec = get_spec(op.op_type)
+        if spec is None or not spec.same_scale or not op.inputs or op.inputs[0] < 0:
+            continue
+        first = next((t for p, t in enumerate(op.inputs) if t >= 0 and p not in spec.non_float_inputs), -1)
+        src = sg.tensors[first] if first >= 0 else None
+        if src is None or not src.quantized or src.type not in ("INT8", "UINT8", "INT16"):
+            continue
+        for t in op.outputs:
+            out = sg.tensors[t] if t >= 0 else None
+            if out is not None and out.type == src.type and not out.quantized:
+                out.quantization = _qp(src.quantization.scale, src.quantization.zero_point)
+
+
 def _fold_output(sg: Subgraph, op, p: int, spec, act: str, st: _State, notes: list) -> None:
     """The op writes the first QUANTIZE's output; its other QUANTIZE readers requantize from it,
     float readers get a DEQUANTIZE; fixed output parameters get a requantizing QUANTIZE."""
@@ -279,17 +311,11 @@ def _fold_output(sg: Subgraph, op, p: int, spec, act: str, st: _State, notes: li
     fixed = P.fixed_params(spec.fixed_output, act)
     if fixed is not None and not (np.array_equal(out_t.quantization.scale, fixed.scale)
                                   and np.array_equal(out_t.quantization.zero_point, fixed.zero_point)):
-        f = add_tensor(sg, out_t.name + "_fixed", out_t.shape, act, _qp(fixed.scale, fixed.zero_point), like=out_t)
-        notes.append(f"changed '{sg.tensors[f].name}' (output of {op.op_type}): {_fmt(out_t.quantization, act)} -> "
-                     f"{_fmt(sg.tensors[f].quantization, act)} (TFLite fixes {op.op_type}'s output; requantized "
-                     f"to the given parameters of '{out_t.name}' by a QUANTIZE)")
-        op.outputs[p] = f
-        readers[0].inputs = [f]
-        st.after.setdefault(id(op), []).append(readers[0])
-        st.dead.add(id(readers[0]))
-    else:
-        op.outputs[p] = q_out
-        st.dead.add(id(readers[0]))
+        old = out_t.quantization
+        out_t.quantization = _qp(fixed.scale, fixed.zero_point)
+        _changed(notes, out_t, old, act, f"output of {op.op_type}, whose parameters TFLite fixes")
+    op.outputs[p] = q_out
+    st.dead.add(id(readers[0]))
     for r in readers[1:]:
         r.inputs = [q_out]
     others = [o for o in st.readers.get(y, []) if o.op_type != "QUANTIZE"]
@@ -434,18 +460,25 @@ def _int16_options(op, spec, act: str) -> None:
         op.options_type = op.options_type or spec.options
 
 
-def _hybrid(sg: Subgraph, op, spec, notes: list) -> bool:
-    """An op with float activations and constant int8 weights (a dynamic-quantized import) is
-    TFLite's hybrid form: only its weights are made what the hybrid kernel takes."""
+def _hybrid(sg: Subgraph, op, spec, st: _State, notes: list) -> bool:
+    """An op with float activations and constant int8 weights (a dynamic-quantized import,
+    directly or through a DEQUANTIZE) is TFLite's hybrid form: only its weights are made what
+    the hybrid kernel takes."""
     if not spec.hybrid:
         return False
-    ws = [p for p in spec.weight_inputs if p < len(op.inputs) and op.inputs[p] >= 0
-          and sg.tensors[op.inputs[p]].is_constant and sg.tensors[op.inputs[p]].type == "INT8"
-          and sg.tensors[op.inputs[p]].quantized]
-    if not ws:
+    found = {}
+    for p in spec.weight_inputs:
+        t = op.inputs[p] if p < len(op.inputs) else -1
+        src = st.dq_src.get(t, t) if t >= 0 else -1
+        if src >= 0 and sg.tensors[src].is_constant and sg.tensors[src].type == "INT8" and sg.tensors[src].quantized:
+            found[p] = src
+    if not found:
         return False
-    for p in ws:
-        op.inputs[p] = _weight(sg, op, p, op.inputs[p], spec, notes)
+    for p, src in found.items():
+        op.inputs[p] = _weight(sg, op, p, src, spec, notes)
+    if op.op_type in ("FULLY_CONNECTED", "BATCH_MATMUL"):
+        op.options["asymmetric_quantize_inputs"] = True  # per-row zero points, as onnxruntime's uint8 inputs
+        op.options_type = op.options_type or spec.options
     return True
 
 
