@@ -1,9 +1,9 @@
 """eightbit: TensorFlow Lite's fixed-point quantization system, without TensorFlow."""
 
+from eightbit.converter import OpsSet, Optimize, TFLiteConverter
 from eightbit.errors import ModelError, UnsupportedOpError
 from eightbit.interpreter import Interpreter
 from eightbit.ir import Model, load
-from eightbit.quantize.converter import OpsSet, Optimize, TFLiteConverter
 
 __version__ = "0.1.0"
 
