@@ -1,0 +1,229 @@
+"""Dense, convolutions and pooling: Keras weights rearranged into TFLite's layouts.
+
+Keras kernels: Dense [in, out]; ConvND [*k, in/groups, out]; DepthwiseConv2D [kh, kw, in, mult];
+Conv2DTranspose [kh, kw, out, in]. TFLite: FULLY_CONNECTED [out, in]; CONV_2D [out, kh, kw, in];
+DEPTHWISE_CONV_2D [1, kh, kw, in*mult]; TRANSPOSE_CONV [out, kh, kw, in]. 1-D layers run as the
+2-D builtin on [N, 1, L, C] between EXPAND_DIMS and SQUEEZE, as TF's converter lowers them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from eightbit.importers.keras import activations
+from eightbit.importers.keras.emitter import Emitter, T
+
+SAME, VALID = 0, 1
+
+
+def weights(layer) -> dict:
+    """The layer's own weights by short name ('kernel', 'bias', 'gamma', ...)."""
+    out = {}
+    for v in layer.weights:
+        key = v.path.split("/")[-1] if hasattr(v, "path") else v.name.split("/")[-1].split(":")[0]
+        out[key] = np.asarray(v.numpy() if hasattr(v, "numpy") else v, np.float32)
+    return out
+
+
+def _conv_out(size, k, stride, dilation, padding):
+    eff = (k - 1) * dilation + 1
+    return -(-size // stride) if padding == "same" else (size - eff) // stride + 1
+
+
+def _check_channels_last(layer):
+    fmt = getattr(layer, "data_format", "channels_last")
+    return None if fmt in (None, "channels_last") else f"data_format={fmt!r} (only channels_last)"
+
+
+def _padding(layer) -> str:
+    return layer.padding
+
+
+def check_conv(layer):
+    reason = _check_channels_last(layer)
+    if reason:
+        return reason
+    if getattr(layer, "groups", 1) != 1:
+        return f"groups={layer.groups}"
+    if layer.padding not in ("same", "valid", "causal"):
+        return f"padding={layer.padding!r}"
+    act = activations.activation_name(getattr(layer, "activation", None))
+    if not activations.known(act):
+        return f"activation {act!r}"
+    return None
+
+
+def to_2d(em: Emitter, x: T) -> T:
+    """[N, L, C] -> [N, 1, L, C]."""
+    return em.op("EXPAND_DIMS", [x, em.ints([1], "axis")], (x.shape[0], 1, *x.shape[1:]))
+
+
+def from_2d(em: Emitter, x: T) -> T:
+    return em.op("SQUEEZE", [x], (x.shape[0], *x.shape[2:]), {"squeeze_dims": [1]})
+
+
+def _causal_pad(em: Emitter, x: T, k, dilation) -> T:
+    left = (k - 1) * dilation
+    pads = [[0, 0], [left, 0], [0, 0]]
+    return em.op("PAD", [x, em.const(np.asarray(pads, np.int32), np.int32, "paddings")],
+                 (x.shape[0], x.shape[1] + left, x.shape[2]))
+
+
+def conv2d_op(em: Emitter, x: T, kernel, bias, strides, dilation, padding) -> T:
+    """CONV_2D with a Keras [kh, kw, in, out] kernel."""
+    kh, kw, _, out = kernel.shape
+    w = np.transpose(kernel, (3, 0, 1, 2))
+    b = np.zeros(out, np.float32) if bias is None else bias
+    oh = _conv_out(x.shape[1], kh, strides[0], dilation[0], padding)
+    ow = _conv_out(x.shape[2], kw, strides[1], dilation[1], padding)
+    opts = {"padding": SAME if padding == "same" else VALID, "stride_h": int(strides[0]), "stride_w": int(strides[1]),
+            "dilation_h_factor": int(dilation[0]), "dilation_w_factor": int(dilation[1])}
+    return em.op("CONV_2D", [x, em.const(w, name="kernel"), em.const(b, name="bias")], (x.shape[0], oh, ow, out), opts)
+
+
+def depthwise_op(em: Emitter, x: T, kernel, bias, strides, dilation, padding) -> T:
+    """DEPTHWISE_CONV_2D with a Keras [kh, kw, in, mult] kernel."""
+    kh, kw, cin, mult = kernel.shape
+    w = kernel.reshape(1, kh, kw, cin * mult)
+    b = np.zeros(cin * mult, np.float32) if bias is None else bias
+    oh = _conv_out(x.shape[1], kh, strides[0], dilation[0], padding)
+    ow = _conv_out(x.shape[2], kw, strides[1], dilation[1], padding)
+    opts = {"padding": SAME if padding == "same" else VALID, "stride_h": int(strides[0]), "stride_w": int(strides[1]),
+            "dilation_h_factor": int(dilation[0]), "dilation_w_factor": int(dilation[1]), "depth_multiplier": int(mult)}
+    return em.op("DEPTHWISE_CONV_2D", [x, em.const(w, name="kernel"), em.const(b, name="bias")],
+                 (x.shape[0], oh, ow, cin * mult), opts)
+
+
+def _as_2d(layer, kernel, x: T, em: Emitter):
+    """For a 1-D layer: the [1, k, ...] kernel, (1, s) strides, (1, d) dilation, padding, x as 2-D."""
+    strides, dilation = tuple(layer.strides), tuple(layer.dilation_rate)
+    padding = layer.padding
+    if len(strides) == 2:
+        return kernel, strides, dilation, padding, x
+    if padding == "causal":
+        x = _causal_pad(em, x, kernel.shape[0], dilation[0])
+        padding = "valid"
+    return kernel[None], (1, strides[0]), (1, dilation[0]), padding, to_2d(em, x)
+
+
+def conv(em: Emitter, layer, x: T) -> T:
+    w = weights(layer)
+    one_d = np.asarray(w["kernel"]).ndim == 3
+    kernel, strides, dilation, padding, x2 = _as_2d(layer, w["kernel"], x, em)
+    y = conv2d_op(em, x2, kernel, w.get("bias"), strides, dilation, padding)
+    act = activations.activation_name(layer.activation)
+    if one_d:
+        y = from_2d(em, y)
+        return activations.emit(em, y, act, fuse=False)
+    return activations.emit(em, y, act)
+
+
+def depthwise(em: Emitter, layer, x: T) -> T:
+    w = weights(layer)
+    one_d = w["kernel"].ndim == 3
+    kernel, strides, dilation, padding, x2 = _as_2d(layer, w["kernel"], x, em)
+    y = depthwise_op(em, x2, kernel, w.get("bias"), strides, dilation, padding)
+    act = activations.activation_name(layer.activation)
+    if one_d:
+        return activations.emit(em, from_2d(em, y), act, fuse=False)
+    return activations.emit(em, y, act)
+
+
+def separable(em: Emitter, layer, x: T) -> T:
+    w = weights(layer)
+    one_d = w["depthwise_kernel"].ndim == 3
+    kernel, strides, dilation, padding, x2 = _as_2d(layer, w["depthwise_kernel"], x, em)
+    y = depthwise_op(em, x2, kernel, None, strides, dilation, padding)
+    point = w["pointwise_kernel"]
+    if point.ndim == 3:
+        point = point[None]
+    y = conv2d_op(em, y, point, w.get("bias"), (1, 1), (1, 1), "valid")
+    act = activations.activation_name(layer.activation)
+    if one_d:
+        return activations.emit(em, from_2d(em, y), act, fuse=False)
+    return activations.emit(em, y, act)
+
+
+def conv_transpose(em: Emitter, layer, call) -> T:
+    """TRANSPOSE_CONV with the output shape Keras computed (it fixes TFLite's padding)."""
+    x, out_shape = call.x, call.out_shapes[0]
+    w = weights(layer)
+    kernel = w["kernel"]
+    one_d = kernel.ndim == 3
+    strides = tuple(layer.strides)
+    if one_d:
+        kernel, strides, x = kernel[None], (1, strides[0]), to_2d(em, x)
+        out_shape = (out_shape[0], 1, *out_shape[1:])
+    filt = np.transpose(kernel, (2, 0, 1, 3))  # [kh, kw, out, in] -> [out, kh, kw, in]
+    cout = filt.shape[0]
+    bias = w.get("bias", np.zeros(cout, np.float32))
+    shape = em.ints(out_shape, "output_shape")
+    opts = {"padding": SAME if layer.padding == "same" else VALID, "stride_h": int(strides[0]),
+            "stride_w": int(strides[1])}
+    y = em.op("TRANSPOSE_CONV", [shape, em.const(filt, name="kernel"), x, em.const(bias, name="bias")],
+              tuple(out_shape), opts)
+    act = activations.activation_name(layer.activation)
+    if one_d:
+        return activations.emit(em, from_2d(em, y), act, fuse=False)
+    return activations.emit(em, y, act)
+
+
+def check_conv_transpose(layer):
+    reason = check_conv(layer)
+    if reason:
+        return reason
+    if any(d != 1 for d in layer.dilation_rate):
+        return f"dilation_rate={tuple(layer.dilation_rate)}"
+    return None
+
+
+def dense(em: Emitter, layer, x: T) -> T:
+    w = weights(layer)
+    y = em.fully_connected(x, w["kernel"].T, w.get("bias"))
+    return activations.emit(em, y, activations.activation_name(layer.activation))
+
+
+def check_dense(layer):
+    if getattr(layer, "lora_enabled", False):
+        return "LoRA weights (merge them first)"
+    if getattr(layer, "quantization_mode", None):
+        return f"quantization_mode={layer.quantization_mode!r}"
+    act = activations.activation_name(layer.activation)
+    return None if activations.known(act) else f"activation {act!r}"
+
+
+def pool(em: Emitter, layer, x: T, op_type: str) -> T:
+    size, strides = tuple(layer.pool_size), tuple(layer.strides)
+    one_d = len(size) == 1
+    if one_d:
+        size, strides, x = (1, size[0]), (1, strides[0]), to_2d(em, x)
+    oh = _conv_out(x.shape[1], size[0], strides[0], 1, layer.padding)
+    ow = _conv_out(x.shape[2], size[1], strides[1], 1, layer.padding)
+    opts = {"padding": SAME if layer.padding == "same" else VALID, "stride_h": int(strides[0]),
+            "stride_w": int(strides[1]), "filter_height": int(size[0]), "filter_width": int(size[1])}
+    y = em.op(op_type, [x], (x.shape[0], oh, ow, x.shape[3]), opts)
+    return from_2d(em, y) if one_d else y
+
+
+def global_pool(em: Emitter, layer, x: T, op_type: str) -> T:
+    return em.reduce(op_type, x, list(range(1, x.rank - 1)), bool(layer.keepdims))
+
+
+RULES = {
+    "Dense": (dense, check_dense),
+    "Conv1D": (conv, check_conv), "Conv2D": (conv, check_conv),
+    "DepthwiseConv1D": (depthwise, check_conv), "DepthwiseConv2D": (depthwise, check_conv),
+    "SeparableConv1D": (separable, check_conv), "SeparableConv2D": (separable, check_conv),
+    "MaxPooling1D": (lambda em, la, x: pool(em, la, x, "MAX_POOL_2D"), _check_channels_last),
+    "MaxPooling2D": (lambda em, la, x: pool(em, la, x, "MAX_POOL_2D"), _check_channels_last),
+    "AveragePooling1D": (lambda em, la, x: pool(em, la, x, "AVERAGE_POOL_2D"), _check_channels_last),
+    "AveragePooling2D": (lambda em, la, x: pool(em, la, x, "AVERAGE_POOL_2D"), _check_channels_last),
+    "GlobalAveragePooling1D": (lambda em, la, x: global_pool(em, la, x, "MEAN"), _check_channels_last),
+    "GlobalAveragePooling2D": (lambda em, la, x: global_pool(em, la, x, "MEAN"), _check_channels_last),
+    "GlobalAveragePooling3D": (lambda em, la, x: global_pool(em, la, x, "MEAN"), _check_channels_last),
+    "GlobalMaxPooling1D": (lambda em, la, x: global_pool(em, la, x, "REDUCE_MAX"), _check_channels_last),
+    "GlobalMaxPooling2D": (lambda em, la, x: global_pool(em, la, x, "REDUCE_MAX"), _check_channels_last),
+    "GlobalMaxPooling3D": (lambda em, la, x: global_pool(em, la, x, "REDUCE_MAX"), _check_channels_last),
+    "Conv1DTranspose": (conv_transpose, check_conv_transpose, "call"),
+    "Conv2DTranspose": (conv_transpose, check_conv_transpose, "call"),
+}
