@@ -73,6 +73,7 @@ class TFLiteConverter(_base.TFLiteConverter):
         self.import_notes = list(import_notes or [])  # the importer's lines, also in report.notes
         self.quantized_import = bool(quantized_import)  # the source was already quantized (QDQ, QOperator)
         self.report = ImportReport(notes=list(self.import_notes))
+        self.source_input_shapes = {}  # input name -> shape in the source's layout (before to_nhwc)
 
     # ---- construction ---------------------------------------------------------------------------
     @classmethod
@@ -82,6 +83,8 @@ class TFLiteConverter(_base.TFLiteConverter):
             raise ValueError(f"io_layout must be one of {IO_LAYOUTS}, got {io_layout!r}")
         model = imported.model
         notes = list(imported.notes)
+        sg = model.main
+        source_shapes = {sg.tensors[i].name: tuple(sg.tensors[i].shape) for i in sg.inputs}
         if imported.layout == "NCHW":
             inserted = to_nhwc(model, io_layout=io_layout)
             if inserted:
@@ -91,7 +94,9 @@ class TFLiteConverter(_base.TFLiteConverter):
 
             notes.extend(fold_qdq(model))
         serving_signature(model)
-        return cls(model, notes, imported.quantized)
+        conv = cls(model, notes, imported.quantized)
+        conv.source_input_shapes = source_shapes
+        return conv
 
     @classmethod
     def from_onnx(cls, model, input_shapes=None, io_layout: str = "NHWC") -> TFLiteConverter:
