@@ -115,18 +115,28 @@ def _try_fold(ctx: LoweringContext, node: OnnxNode) -> bool:
         if not present or any(i not in ctx.consts for i in present):
             return False
     try:
-        from onnx.reference import ReferenceEvaluator
-
-        feeds = {i: ctx.consts[i] for i in node.inputs if i}
-        results = ReferenceEvaluator(node.proto).run(None, feeds)
+        results = run_node(ctx, node, {i: ctx.consts[i] for i in node.inputs if i})
     except Exception:
         return False  # the rule decides
     if any(np.asarray(r).size > FOLD_LIMIT for r in results):
         return False
-    for j, value in enumerate(results):
-        if node.outputs[j]:
-            ctx.fold(node, j, np.asarray(value))
+    produced = [j for j, o in enumerate(node.outputs) if o]
+    for j, value in zip(produced, results):
+        ctx.fold(node, j, np.asarray(value))
     return True
+
+
+def run_node(ctx: LoweringContext, node: OnnxNode, feeds: dict) -> list:
+    """ONNX's reference implementation of one node (inside a model, so function ops expand)."""
+    from onnx import helper
+    from onnx.reference import ReferenceEvaluator
+
+    inputs = [helper.make_tensor_value_info(k, helper.np_dtype_to_tensor_dtype(np.asarray(v).dtype), np.shape(v))
+              for k, v in feeds.items()]
+    outs = [helper.make_empty_tensor_value_info(o) for o in node.outputs if o]
+    graph = helper.make_graph([node.proto], "one", inputs, outs)
+    opsets = [helper.make_opsetid(d, v) for d, v in ctx.opsets.items()]
+    return ReferenceEvaluator(helper.make_model(graph, opset_imports=opsets)).run(None, feeds)
 
 
 def _infer_node(ctx: LoweringContext, node: OnnxNode) -> dict:
@@ -157,7 +167,29 @@ def _infer_node(ctx: LoweringContext, node: OnnxNode) -> dict:
     except Exception:
         return {}
     shapes, dtypes = loader.static_types(inferred)
-    return {o: (shapes.get(o), dtypes.get(o)) for o in node.outputs if o and o in shapes}
+    found = {o: (shapes.get(o), dtypes.get(o)) for o in node.outputs if o and o in shapes}
+    if len(found) < len([o for o in node.outputs if o]):
+        found = _evaluate_on_zeros(ctx, node) or found
+    return found
+
+
+def _evaluate_on_zeros(ctx: LoweringContext, node: OnnxNode) -> dict:
+    """Last resort for output shapes ONNX cannot infer: run the node on zeros (small inputs only)."""
+    feeds = {}
+    for name in node.inputs:
+        if not name or name in ctx.consts:
+            feeds[name] = ctx.consts.get(name)
+            continue
+        shape = ctx.value_shape(name)
+        if int(np.prod(shape, dtype=np.int64)) > FOLD_LIMIT // 16:
+            return {}
+        dtype = ctx.ir(ctx.values[name]).dtype if name in ctx.values else ctx.dtypes.get(name, np.float32)
+        feeds[name] = np.zeros(shape, dtype)
+    try:
+        results = run_node(ctx, node, {k: v for k, v in feeds.items() if k})
+    except Exception:
+        return {}
+    return {o: (tuple(np.shape(r)), np.asarray(r).dtype) for o, r in zip(node.outputs, results) if o}
 
 
 def _graph_output(ctx: LoweringContext, name: str) -> int:
