@@ -1,0 +1,76 @@
+"""Architectures exported from PyTorch with both exporters match onnxruntime within 1e-4 of the
+output's max magnitude, in eightbit's interpreter and in LiteRT (TFLite NHWC inputs)."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+from tests.importers.onnx.helpers import assert_close, convert, litert_outputs, run_ort
+from tests.oracle import run_eightbit
+
+torch = pytest.importorskip("torch")
+torch_models = pytest.importorskip("tests.importers.onnx.torch_models")
+
+_CACHE: dict = {}
+
+
+def exported(name: str, dynamo: bool):
+    """(ModelProto, example input) exported once per test session."""
+    key = (name, dynamo)
+    if key not in _CACHE:
+        model, x = torch_models.build(name)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            _CACHE[key] = (torch_models.export(model, x, dynamo), x.numpy())
+    return _CACHE[key]
+
+
+def to_tflite_inputs(data: bytes, x: np.ndarray) -> np.ndarray:
+    """The ONNX input as the converted model wants it (NHWC when the converter moved it)."""
+    from eightbit import Interpreter
+
+    shape = tuple(Interpreter(model_content=data).get_input_details()[0]["shape"])
+    if shape == x.shape:
+        return x
+    perm = (0,) + tuple(range(2, x.ndim)) + (1,)
+    assert shape == tuple(x.shape[p] for p in perm), f"input shape {shape} vs ONNX {x.shape}"
+    return np.transpose(x, perm)
+
+
+def from_tflite_outputs(got: np.ndarray, want: np.ndarray) -> np.ndarray:
+    if got.shape == want.shape or got.ndim < 3:
+        return got
+    inv = (0, got.ndim - 1) + tuple(range(1, got.ndim - 1))
+    return np.transpose(got, inv)
+
+
+def check_architecture(name: str, dynamo: bool, io_layout: str = "NHWC"):
+    proto, x = exported(name, dynamo)
+    want = run_ort(proto, {proto.graph.input[0].name: x})
+    data = convert(proto, io_layout=io_layout)
+    xin = to_tflite_inputs(data, x)
+    for engine, outs in (("eightbit", run_eightbit(data, [xin])), ("LiteRT", litert_outputs(data, [xin]))):
+        assert len(outs) == len(want)
+        for j, (g, w) in enumerate(zip(outs, want)):
+            assert_close(from_tflite_outputs(g, w), w, 1e-4, f"{name} ({'dynamo' if dynamo else 'torchscript'}) "
+                                                              f"{engine} output {j}")
+    return data
+
+
+@pytest.mark.parametrize("name", sorted(torch_models.ARCHITECTURES))
+def test_torchscript_export_matches_onnxruntime(name):
+    check_architecture(name, dynamo=False)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(torch_models.ARCHITECTURES))
+def test_dynamo_export_matches_onnxruntime(name):
+    check_architecture(name, dynamo=True)
+
+
+@pytest.mark.parametrize("name", ["unet", "detector"])
+def test_keep_io_layout(name):
+    check_architecture(name, dynamo=False, io_layout="keep")
