@@ -41,6 +41,7 @@ def fold_qdq(model: Model) -> list[str]:
     _propagate_integer_params(sg)
     _normalize_types(sg, notes)
     _fold_constant_movement(sg)
+    _hoist_quantize(sg)
     st = _State.of(sg)
     reasons = {}
     for op in list(sg.operators):
@@ -217,6 +218,38 @@ def _moved(src: Tensor, op, sg: Subgraph, out_shape: tuple):
         if int(np.prod(out_shape[:j])) == before and out_shape[j] == data.shape[axis]:
             return new, j
     return None
+
+
+def _hoist_quantize(sg: Subgraph) -> None:
+    """float x -> RESHAPE / TRANSPOSE / ... -> QUANTIZE becomes QUANTIZE -> the same op on
+    integers (quantizing is elementwise, so this is exact): onnxruntime's QOperator models
+    flatten a float input before quantizing it."""
+    changed = True
+    while changed:
+        changed = False
+        readers: dict = {}
+        for op in sg.operators:
+            for t in op.inputs:
+                if t >= 0:
+                    readers.setdefault(t, []).append(op)
+        for op in sg.operators:
+            if op.op_type not in _MOVEMENT or op.outputs[0] in sg.outputs:
+                continue
+            x, y = sg.tensors[op.inputs[0]], op.outputs[0]
+            users = readers.get(y, [])
+            if x.type != "FLOAT32" or x.is_constant or len(users) != 1 or users[0].op_type != "QUANTIZE":
+                continue
+            quant = users[0]
+            q_out = sg.tensors[quant.outputs[0]]
+            q_in = add_tensor(sg, x.name + "_quantized", x.shape, q_out.type,
+                              _qp(q_out.quantization.scale, q_out.quantization.zero_point), like=x)
+            quant.inputs, quant.outputs = [op.inputs[0]], [q_in]
+            op.inputs[0], op.outputs[0] = q_in, sg.tensors.index(q_out)
+            k = sg.operators.index(op)
+            sg.operators.remove(quant)
+            sg.operators.insert(k, quant)
+            changed = True
+            break
 
 
 # ---- 3. one operator ------------------------------------------------------------------------
@@ -433,8 +466,8 @@ def _share_params(sg: Subgraph, op, spec, acts: list, st: _State, notes: list) -
                                _qp(ref.quantization.scale, ref.quantization.zero_point), like=t)
                 st.before.setdefault(id(op), []).append(new_op("QUANTIZE", [op.inputs[p]], [r]))
                 op.inputs[p] = r
-            notes.append(f"changed '{t.name}' (input of {op.op_type}): {_fmt(t.quantization, t.type)} -> "
-                         f"{_fmt(ref.quantization, ref.type)} ({why}; requantized)")
+            notes.append(f"requantized '{t.name}' for {op.op_type}: {_fmt(t.quantization, t.type)} -> "
+                         f"{_fmt(ref.quantization, ref.type)} ({why})")
         return
     ref = sg.tensors[op.inputs[linked[0]]]
     for j in outs:
@@ -444,8 +477,8 @@ def _share_params(sg: Subgraph, op, spec, acts: list, st: _State, notes: list) -
         f = add_tensor(sg, o.name + "_shared", o.shape, ref.type, _qp(ref.quantization.scale, ref.quantization.zero_point), like=o)
         st.after.setdefault(id(op), []).insert(0, new_op("QUANTIZE", [f], [op.outputs[j]]))
         op.outputs[j] = f
-        notes.append(f"changed '{sg.tensors[f].name}' (output of {op.op_type}): {_fmt(o.quantization, o.type)} -> "
-                     f"{_fmt(ref.quantization, ref.type)} ({why}; requantized to the given parameters of '{o.name}')")
+        notes.append(f"requantized '{o.name}' from {op.op_type}'s shared parameters: {_fmt(ref.quantization, ref.type)} "
+                     f"-> {_fmt(o.quantization, o.type)} ({why})")
 
 
 def _int16_options(op, spec, act: str) -> None:

@@ -36,7 +36,7 @@ _QTYPES = (np.int8, np.uint8, np.int16, np.uint16, np.int32)
 
 # ---- QuantizeLinear / DequantizeLinear -----------------------------------------------------
 
-def _params(ctx, node, si: int, zi: int, rank: int, what: str):
+def _params(ctx, node, si: int, zi: int, rank: int, what: str, axis: int | None = None):
     """(scale float32 1-D, zero point 1-D, numpy dtype, axis) of a Q/DQ node's parameter inputs."""
     if ctx.attr(node, "block_size", 0):
         raise ctx.unsupported(node, "blocked quantization (block_size) has no TFLite form")
@@ -49,7 +49,7 @@ def _params(ctx, node, si: int, zi: int, rank: int, what: str):
     zp = np.zeros(scale.size, np.int64) if zp is None else np.asarray(zp, np.int64).reshape(-1)
     if dtype.type not in _QTYPES:
         raise ctx.unsupported(node, f"{dtype} quantization has no TFLite integer form")
-    axis = int(ctx.attr(node, "axis", 1))
+    axis = int(ctx.attr(node, "axis", 1)) if axis is None else axis
     axis = axis % rank if rank else 0
     if scale.size > 1 and zp.size == 1:
         zp = np.repeat(zp, scale.size)
@@ -133,14 +133,15 @@ def _check_activation_params(ctx, node, q: int, scale, zp) -> None:
 
 # ---- QOperator: dequantize, the float op, quantize ------------------------------------------
 
-def _dq(ctx, node, xi: int, si: int, zi: int) -> str:
-    """A float ONNX value name for quantized input xi, made by a DEQUANTIZE (once per value)."""
+def _dq(ctx, node, xi: int, si: int, zi: int, axis: int = 0) -> str:
+    """A float ONNX value name for quantized input xi, made by a DEQUANTIZE (once per value);
+    `axis`: the per-channel axis of a constant's 1-D scales (QOperator ops have no attribute)."""
     name = node.inputs[xi]
     fname = f"{name}__dq"
     if fname in ctx.values:
         return fname
     rank = len(ctx.shape(node, xi))
-    scale, zp, _, axis = _params(ctx, node, si, zi, rank, f"input {xi}")
+    scale, zp, _, axis = _params(ctx, node, si, zi, rank, f"input {xi}", axis)
     data = ctx.const(node, xi)
     if data is not None:
         q = _quantized_const(ctx, name, np.asarray(data), scale, zp, axis)
@@ -180,7 +181,11 @@ def _float_op(ctx, node, op_type: str, inputs: list, attrs: dict | None = None, 
     if ctx.shapes[out] is None:
         del ctx.shapes[out]
     ctx.dtypes[out] = np.dtype(np.float32)
-    fnode = OnnxNode(op_type, domain, node.name, list(inputs), [out], dict(attrs if attrs is not None else node.attrs))
+    attrs = dict(attrs if attrs is not None else node.attrs)
+    from onnx import helper
+
+    proto = helper.make_node(op_type, list(inputs), [out], name=node.name, domain=domain, **attrs)
+    fnode = OnnxNode(op_type, domain, node.name, list(inputs), [out], attrs, proto)
     r = find_rule(op_type, domain)
     if r is None:
         raise ctx.unsupported(node, f"no rule for the float {op_type}")
@@ -214,13 +219,13 @@ def qlinear_conv(ctx, node):
 
 @rule("QLinearMatMul")
 def qlinear_matmul(ctx, node):
-    a, b = _dq(ctx, node, 0, 1, 2), _dq(ctx, node, 3, 4, 5)
+    a, b = _dq(ctx, node, 0, 1, 2), _dq(ctx, node, 3, 4, 5, axis=-1)
     _quantize_output(ctx, node, _float_op(ctx, node, "MatMul", [a, b], {}), 6, 7)
 
 
 @rule("QGemm", domain=MS)
 def qgemm(ctx, node):
-    a, b = _dq(ctx, node, 0, 1, 2), _dq(ctx, node, 3, 4, 5)
+    a, b = _dq(ctx, node, 0, 1, 2), _dq(ctx, node, 3, 4, 5, axis=0 if ctx.attr(node, "transB", 0) else 1)
     ins = [a, b]
     alpha = float(ctx.attr(node, "alpha", 1.0))
     if ctx.has_input(node, 6):

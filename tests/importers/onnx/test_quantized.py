@@ -1,0 +1,234 @@
+"""ONNX models quantized by onnxruntime (quantize_static: QDQ and QOperator formats, per-channel,
+int8 and uint8 activations) convert to all-integer .tflite files that keep the given parameters.
+
+Oracles: onnxruntime runs the quantized ONNX model; LiteRT's reference kernels run our file. The
+models are small torch CNNs / MLPs trained for a few steps on eightbit/data/digits.npz (so top-1 is
+meaningful), calibrated on its calibration images.
+
+Checked for each model and format:
+- our outputs (LiteRT) within 2 output steps of onnxruntime's on >= 99% of elements, same top-1 on
+  >= 99% of samples;
+- every quantized tensor of the ONNX model that our file has by name keeps its scales and zero
+  points (uint8 ones shifted to int8), unless the converter's report lists it;
+- no operator left float; eightbit's interpreter gives exactly LiteRT's outputs; eightbit.load passes.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+pytest.importorskip("onnx")
+ort = pytest.importorskip("onnxruntime")
+torch = pytest.importorskip("torch")
+quantization = pytest.importorskip("onnxruntime.quantization")
+
+import eightbit  # noqa: E402
+from tests.oracle import run_eightbit, run_litert  # noqa: E402
+
+DIGITS = os.path.join(os.path.dirname(eightbit.__file__), "data", "digits.npz")
+Q = quantization
+
+
+def digits():
+    d = np.load(DIGITS)
+    x = d["eval_0"][:, 0].transpose(0, 3, 1, 2).astype(np.float32)  # (300, 1, 8, 8) NCHW
+    calib = d["calib_0"][:, 0].transpose(0, 3, 1, 2).astype(np.float32)
+    return x, d["labels"], calib
+
+
+# ---- the models -----------------------------------------------------------------------------
+
+class CNN(torch.nn.Module):
+    """conv, depthwise conv, residual add, max / average pooling, concat, gemm, softmax."""
+
+    def __init__(self):
+        super().__init__()
+        self.c1 = torch.nn.Conv2d(1, 8, 3, padding=1)
+        self.dw = torch.nn.Conv2d(8, 8, 3, padding=1, groups=8)
+        self.pw = torch.nn.Conv2d(8, 8, 1)
+        self.fc = torch.nn.Linear(16 * 4 * 4, 10)
+
+    def forward(self, x):
+        y = torch.relu(self.c1(x))
+        z = self.pw(torch.relu(self.dw(y))) + y
+        z = torch.cat([torch.nn.functional.max_pool2d(z, 2), torch.nn.functional.avg_pool2d(z, 2)], 1)
+        return torch.softmax(self.fc(z.flatten(1)), -1)
+
+
+class MLP(torch.nn.Module):
+    """flatten, gemm, sigmoid, leaky relu, concat, gemm."""
+
+    def __init__(self):
+        super().__init__()
+        self.l1 = torch.nn.Linear(64, 24)
+        self.l3 = torch.nn.Linear(64, 8)
+        self.l2 = torch.nn.Linear(24 + 8, 10)
+
+    def forward(self, x):
+        flat = x.flatten(1)
+        h = torch.sigmoid(self.l1(flat))
+        g = torch.nn.functional.leaky_relu(self.l3(flat), 0.1)
+        return self.l2(torch.cat([h, g], 1))
+
+
+def trained(model_cls, steps=120):
+    torch.manual_seed(0)
+    model = model_cls()
+    x, labels, _ = digits()
+    opt = torch.optim.Adam(model.parameters(), lr=0.02)
+    xt, yt = torch.from_numpy(x), torch.from_numpy(labels)
+    for _ in range(steps):
+        opt.zero_grad()
+        out = model(xt)
+        loss = torch.nn.functional.nll_loss(torch.log(out + 1e-9), yt) if model_cls is CNN else \
+            torch.nn.functional.cross_entropy(out, yt)
+        loss.backward()
+        opt.step()
+    return model.eval()
+
+
+class Calibration(Q.CalibrationDataReader):
+    def __init__(self, samples):
+        self.it = iter([{"x": s[None]} for s in samples])
+
+    def get_next(self):
+        return next(self.it, None)
+
+
+def export(model, path):
+    torch.onnx.export(model, torch.zeros(1, 1, 8, 8), path, input_names=["x"], output_names=["y"],
+                      opset_version=17, dynamo=False)
+
+
+def quantize(float_path, out_path, fmt, act):
+    _, _, calib = digits()
+    Q.quantize_static(float_path, out_path, Calibration(calib[:64]),
+                      quant_format=Q.QuantFormat.QDQ if fmt == "qdq" else Q.QuantFormat.QOperator,
+                      per_channel=True, activation_type=Q.QuantType.QUInt8 if act == "uint8" else Q.QuantType.QInt8,
+                      weight_type=Q.QuantType.QInt8)
+
+
+@pytest.fixture(scope="module")
+def float_models(tmp_path_factory):
+    d = tmp_path_factory.mktemp("onnx_quantized")
+    paths = {}
+    for cls in (CNN, MLP):
+        paths[cls.__name__] = str(d / f"{cls.__name__}.onnx")
+        export(trained(cls), paths[cls.__name__])
+    return paths
+
+
+# ---- the checks -----------------------------------------------------------------------------
+
+def onnx_params(path) -> dict:
+    """{value name: (scale, zero point as int8 storage)} of every quantized value of the ONNX model."""
+    import onnx
+    from onnx import numpy_helper
+
+    m = onnx.load(path)
+    init = {i.name: numpy_helper.to_array(i) for i in m.graph.initializer}
+    found = {}
+
+    def add(value, s, z):
+        if s in init:
+            zp = init.get(z, np.zeros(1, np.uint8)) if z else np.zeros(1, np.uint8)
+            shift = 128 if zp.dtype == np.uint8 else 0
+            found[value] = (init[s].astype(np.float32).reshape(-1), zp.astype(np.int64).reshape(-1) - shift)
+
+    outs = {"QLinearConv": (6, 7), "QLinearMatMul": (6, 7), "QGemm": (7, 8), "QLinearAdd": (6, 7),
+            "QLinearMul": (6, 7), "QLinearGlobalAveragePool": (3, 4), "QLinearAveragePool": (3, 4),
+            "QLinearSigmoid": (3, 4), "QLinearSoftmax": (3, 4), "QLinearConcat": (0, 1)}
+    for n in m.graph.node:
+        ins = list(n.input) + [""] * 10
+        if n.op_type == "QuantizeLinear":
+            add(n.output[0], ins[1], ins[2])
+        elif n.op_type == "DequantizeLinear":
+            add(ins[0], ins[1], ins[2])
+        elif n.op_type in outs:
+            s, z = outs[n.op_type]
+            add(n.output[0], ins[s], ins[z])
+        if n.op_type in ("QLinearConv", "QLinearMatMul", "QGemm"):
+            add(ins[3], ins[4], ins[5])
+    return found
+
+
+def unlisted_changes(tflite_model, onnx_path, notes) -> list:
+    listed = " ".join(notes)
+    bad = []
+    given = onnx_params(onnx_path)
+    for t in tflite_model.main.tensors:
+        if t.name not in given or not t.quantized:
+            continue
+        scale, zp = given[t.name]
+        if t.type == "INT32":
+            zp = np.zeros_like(zp)
+        same = np.array_equal(t.quantization.scale, scale) and np.array_equal(t.quantization.zero_point, zp)
+        if not same and f"'{t.name}'" not in listed:
+            bad.append(f"{t.name}: {t.quantization.scale[:2]} {t.quantization.zero_point[:2]} vs {scale[:2]} {zp[:2]}")
+    return bad
+
+
+def output_step(onnx_path) -> float:
+    import onnx
+    from onnx import numpy_helper
+
+    m = onnx.load(onnx_path)
+    init = {i.name: numpy_helper.to_array(i) for i in m.graph.initializer}
+    last = [n for n in m.graph.node if n.op_type == "DequantizeLinear" and n.output[0] == "y"]
+    return float(init[last[0].input[1]]) if last else 0.0
+
+
+def convert(onnx_path):
+    conv = eightbit.TFLiteConverter.from_onnx(onnx_path)
+    data = conv.convert()
+    return data, conv.report.notes
+
+
+def check(onnx_path, samples=300):
+    x, _, _ = digits()
+    x = x[:samples]
+    data, notes = convert(onnx_path)
+    model = eightbit.load(data)
+    assert not [n for n in notes if n.startswith("left float")], notes
+    sg = model.main
+    for op in sg.operators:  # all-integer: float only at the edges
+        if op.op_type not in ("QUANTIZE", "DEQUANTIZE"):
+            types = {sg.tensors[t].type for t in op.inputs + op.outputs if t >= 0}
+            assert "FLOAT32" not in types, (op.op_type, types)
+    assert unlisted_changes(model, onnx_path, notes) == []
+    session = ort.InferenceSession(onnx_path, providers=["CPUExecutionProvider"])
+    want = np.concatenate([session.run(None, {"x": s[None]})[0] for s in x])
+    # image inputs become NHWC where the layout pass moved them (an MLP's input stays as it is)
+    nhwc = tuple(sg.tensors[sg.inputs[0]].shape) == (1, 8, 8, 1)
+    nhwc = [s[None].transpose(0, 2, 3, 1) if nhwc else s[None] for s in x]
+    got = np.concatenate([run_litert(data, [s])[0] for s in nhwc])
+    ours = np.concatenate([run_eightbit(data, [s])[0] for s in nhwc])
+    np.testing.assert_array_equal(ours, got)
+    step = output_step(onnx_path)
+    close = np.abs(got - want) <= 2 * step * (1 + 1e-5)
+    assert close.mean() >= 0.99, f"{close.mean():.4f} of elements within 2 steps ({step})"
+    top1 = np.mean(got.argmax(-1) == want.argmax(-1))
+    assert top1 >= 0.99, f"top-1 agreement {top1:.4f}"
+    return notes
+
+
+FAST = [("CNN", "qdq", "int8"), ("MLP", "qop", "uint8")]
+ALL = [(n, f, a) for n in ("CNN", "MLP") for f in ("qdq", "qop") for a in ("int8", "uint8")]
+
+
+@pytest.mark.parametrize("name, fmt, act", FAST)
+def test_quantize_static_models_convert_keeping_their_parameters(float_models, tmp_path, name, fmt, act):
+    path = str(tmp_path / f"{name}_{fmt}_{act}.onnx")
+    quantize(float_models[name], path, fmt, act)
+    check(path, samples=120)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name, fmt, act", [c for c in ALL if c not in FAST])
+def test_quantize_static_every_format(float_models, tmp_path, name, fmt, act):
+    path = str(tmp_path / f"{name}_{fmt}_{act}.onnx")
+    quantize(float_models[name], path, fmt, act)
+    check(path)
