@@ -11,6 +11,7 @@ import numpy as np
 
 from eightbit.errors import ModelError
 from eightbit.ir.builder import ModelBuilder
+from eightbit.ir.types import TYPE_OF_NUMPY
 from eightbit.kernels.registry import get_spec
 
 # Options tables of builtins our interpreter has no kernel for yet (emitted all the same).
@@ -146,6 +147,8 @@ class LoweringContext:
             known_shape, known_dtype = self._inferred(node, name)
             shape = known_shape if shape is None else shape
             dtype = known_dtype if dtype is None else dtype
+        if np.dtype(dtype) not in TYPE_OF_NUMPY:
+            raise self.unsupported(node, f"{np.dtype(dtype)} tensors (TFLite has no such type)")
         idx = self.builder.tensor(self.unique(name), tuple(int(d) for d in shape), np.dtype(dtype))
         self.values[name] = idx
         return idx
@@ -158,6 +161,10 @@ class LoweringContext:
                 shape = found[0] if shape is None else shape
                 dtype = found[1] if dtype is None else dtype
         if shape is None:
+            runtime = [f"{k} ({i!r})" for k, i in enumerate(node.inputs) if k > 0 and i and i not in self.consts]
+            if runtime:
+                raise self.unsupported(node, f"input {', '.join(runtime)} is computed at run time and sets the "
+                                             "output shape (must be constant)")
             raise ModelError(
                 f"node {node.label} ({node.op_type}): output {name!r} has no static shape; "
                 "pass input_shapes={...} with every input's full shape")

@@ -9,6 +9,7 @@ from eightbit.importers.common import ImportedGraph
 from eightbit.importers.onnx import loader
 from eightbit.importers.onnx.context import LoweringContext, OnnxNode, UnsupportedNode
 from eightbit.importers.onnx.rules import find_rule, normalize_domain
+from eightbit.ir.types import TYPE_OF_NUMPY
 
 # Ops never evaluated at import time even with constant inputs: quantization must stay visible
 # to the QDQ import, and random ops have no fixed value.
@@ -41,6 +42,8 @@ def import_onnx(model, input_shapes=None) -> ImportedGraph:
     for v in loader.graph_inputs(proto):
         if v.name not in shapes:
             raise ModelError(f"input {v.name!r} has no static shape; pass input_shapes={{{v.name!r}: [...]}}")
+        if np.dtype(dtypes.get(v.name, np.float32)) not in TYPE_OF_NUMPY:
+            raise ModelError(f"input {v.name!r} has element type {dtypes[v.name]}, which TFLite has no type for")
         inputs.append(ctx.builder.tensor(ctx.unique(v.name), shapes[v.name], dtypes.get(v.name, np.float32)))
         ctx.values[v.name] = inputs[-1]
     _lower_all(ctx, nodes)
@@ -102,7 +105,7 @@ def _placeholders(ctx: LoweringContext, node: OnnxNode) -> None:
         if name and name not in ctx.values and name not in ctx.consts:
             try:
                 ctx.output(node, j)
-            except ModelError:
+            except (ModelError, UnsupportedNode):
                 ctx.values[name] = ctx.temp((1,), np.float32, name)
 
 
@@ -176,10 +179,12 @@ def _infer_node(ctx: LoweringContext, node: OnnxNode) -> dict:
 def _evaluate_on_zeros(ctx: LoweringContext, node: OnnxNode) -> dict:
     """Last resort for output shapes ONNX cannot infer: run the node on zeros (small inputs only)."""
     feeds = {}
-    for name in node.inputs:
+    for k, name in enumerate(node.inputs):
         if not name or name in ctx.consts:
             feeds[name] = ctx.consts.get(name)
             continue
+        if k > 0:  # a run-time parameter (shape, sizes, axes...): zeros would give a wrong shape
+            return {}
         shape = ctx.value_shape(name)
         if int(np.prod(shape, dtype=np.int64)) > FOLD_LIMIT // 16:
             return {}

@@ -124,14 +124,14 @@ def fix_input_shapes(proto, input_shapes, notes: list) -> None:
             shape = [int(d) for d in given[v.name]]
             if len(shape) != len(dims) and len(dims) > 0:
                 raise ModelError(f"input_shapes[{v.name!r}] has rank {len(shape)}, the model's input has rank {len(dims)}")
-            if any(d <= 0 for d in shape):
-                raise ModelError(f"input_shapes[{v.name!r}] = {shape}: every dimension must be a positive integer")
+            if any(d < 0 for d in shape):
+                raise ModelError(f"input_shapes[{v.name!r}] = {shape}: every dimension must be a non-negative integer")
             del dims[:]
             for d in shape:
                 dims.add().dim_value = d
             continue
         for k, d in enumerate(dims):
-            if d.HasField("dim_value") and d.dim_value > 0:
+            if d.HasField("dim_value") and d.dim_value >= 0:
                 continue
             label = d.dim_param or "?"
             if k == 0 and len(dims) > 1:

@@ -58,7 +58,8 @@ def choose_padding(ctx, x, in_sizes, kernel, strides, dilations, pads, pad_value
 def conv(ctx, node):
     w = ctx.const(node, 1)
     if w is None:
-        raise ctx.unsupported(node, "weights computed at run time")
+        runtime_weights_conv(ctx, node)
+        return
     if w.ndim not in (3, 4):
         raise ctx.unsupported(node, f"{w.ndim - 2}-D convolution")
     x, out = ctx.tensor(node, 0), ctx.output(node, 0)
@@ -79,6 +80,30 @@ def conv(ctx, node):
     conv2d(ctx, node, x, w, bias, bias_t, y, group, kernel, strides, dilations, pads)
     if one_d:
         squeeze_1d(ctx, y, out)
+
+
+def runtime_weights_conv(ctx, node):
+    """2-D CONV_2D / DEPTHWISE_CONV_2D whose filter (and bias) are computed at run time."""
+    x, w = ctx.tensor(node, 0), ctx.tensor(node, 1)
+    w_shape = tuple(ctx.ir(w).shape)
+    if len(w_shape) != 4:
+        raise ctx.unsupported(node, f"{len(w_shape) - 2}-D convolution with weights computed at run time")
+    group = int(ctx.attr(node, "group", 1))
+    in_c = ctx.ir(x).shape[1]
+    if group != 1 and not (group == in_c and w_shape[1] == 1):
+        raise ctx.unsupported(node, "grouped convolution with weights computed at run time")
+    kernel = list(w_shape[2:])
+    strides, dilations, pads = spatial_attrs(ctx, node, kernel, list(ctx.ir(x).shape[2:]))
+    x, padding = choose_padding(ctx, x, list(ctx.ir(x).shape[2:]), kernel, strides, dilations, pads)
+    bias = ctx.tensor(node, 2) if ctx.has_input(node, 2) else ctx.add_const(np.zeros(w_shape[0], np.float32), "bias")
+    options = {"padding": padding, "stride_h": int(strides[0]), "stride_w": int(strides[1]),
+               "dilation_h_factor": int(dilations[0]), "dilation_w_factor": int(dilations[1]),
+               "fused_activation_function": NONE}
+    if group == 1:
+        ctx.emit("CONV_2D", [x, w, bias], [ctx.output(node, 0)], options, layout="NCHW")
+    else:
+        ctx.emit("DEPTHWISE_CONV_2D", [x, w, bias], [ctx.output(node, 0)],
+                 dict(options, depth_multiplier=int(w_shape[0] // in_c)), layout="NCHW")
 
 
 def conv2d(ctx, node, x, w, bias, bias_t, y, group, kernel, strides, dilations, pads):

@@ -100,17 +100,21 @@ def _parse_einsum(equation: str):
         return None
     lhs, rhs = eq.split("->")
     ops = lhs.split(",")
-    if len(ops) != 2 or any(len(set(o)) != len(o) for o in ops + [rhs]):
+    if len(ops) not in (1, 2) or any(len(set(o)) != len(o) for o in ops + [rhs]):
         return None
-    return ops[0], ops[1], rhs
+    return (*ops, rhs)
 
 
 @rule("Einsum")
 def einsum(ctx, node):
     """Two-operand contractions: transpose to [batch, free, contracted], BATCH_MATMUL, reshape back."""
     parsed = _parse_einsum(ctx.attr(node, "equation"))
-    if parsed is None or len(node.inputs) != 2:
-        raise ctx.unsupported(node, f"equation {ctx.attr(node, 'equation')!r} (two operands, no ellipsis)")
+    if parsed is None or len(parsed) != len(node.inputs) + 1:
+        raise ctx.unsupported(node, f"equation {ctx.attr(node, 'equation')!r} (one or two operands, explicit "
+                                    "output, no ellipsis or repeated index)")
+    if len(parsed) == 2:
+        _einsum_unary(ctx, node, *parsed)
+        return
     sa, sb, so = parsed
     batch = [c for c in so if c in sa and c in sb]
     contracted = [c for c in sa if c in sb and c not in so]
@@ -132,6 +136,22 @@ def einsum(ctx, node):
         return
     y = reshape(ctx, y, y_shape)
     transpose(ctx, y, [order.index(c) for c in so], out)
+
+
+def _einsum_unary(ctx, node, sa, so):
+    """One operand: SUM over the letters the output drops, then TRANSPOSE to the output order."""
+    x, out = ctx.tensor(node, 0), ctx.output(node, 0)
+    dropped = [k for k, c in enumerate(sa) if c not in so]
+    kept = [c for c in sa if c in so]
+    if dropped:
+        shape = [d for k, d in enumerate(ctx.ir(x).shape) if k not in dropped]
+        y = out if kept == list(so) else ctx.temp(shape, ctx.ir(x).dtype, "einsum_sum")
+        ctx.emit("SUM", [x, ctx.add_const(np.array(dropped, np.int32), "axes")], [y], {"keep_dims": False})
+        x = y
+    if kept != list(so):
+        transpose(ctx, x, [kept.index(c) for c in so], out)
+    elif not dropped:
+        reshape(ctx, x, ctx.ir(out).shape, out)
 
 
 def _arrange(ctx, x, letters, order, shape):

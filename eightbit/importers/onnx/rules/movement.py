@@ -85,8 +85,17 @@ def gather(ctx, node):
     idx = ctx.const(node, 1)
     if idx is not None:
         idx_t = ctx.add_const(np.where(idx < 0, idx + shape[axis], idx).astype(np.int32), "indices")
-    else:
+    else:  # negative indices count from the end: add the axis size where an index is below 0
         idx_t = ctx.tensor(node, 1)
+        it = ctx.ir(idx_t)
+        zero, size = ctx.add_const(np.array(0, it.dtype), "zero"), ctx.add_const(np.array(shape[axis], it.dtype), "dim")
+        negative = ctx.temp(it.shape, np.bool_, "negative")
+        ctx.emit("LESS", [idx_t, zero], [negative])
+        wrapped = ctx.temp(it.shape, it.dtype, "wrapped")
+        ctx.emit("ADD", [idx_t, size], [wrapped], {"fused_activation_function": NONE})
+        fixed = ctx.temp(it.shape, it.dtype, "indices")
+        ctx.emit("SELECT_V2", [negative, wrapped, idx_t], [fixed])
+        idx_t = fixed
     ctx.emit("GATHER", [x, idx_t], [ctx.output(node, 0)], {"axis": axis, "batch_dims": 0})
 
 
@@ -103,8 +112,11 @@ def _pads(ctx, node, rank):
         pads = [int(p) for p in ctx.require_const(node, 1, "pads").reshape(-1)]
         value = ctx.const(node, 2) if ctx.has_input(node, 2) else None
         if ctx.has_input(node, 2) and value is None:
-            raise ctx.unsupported(node, "pad value computed at run time")
-        value = 0.0 if value is None or value.size == 0 else value.reshape(-1)[0]
+            value = ctx.tensor(node, 2)  # a run-time pad value: PADV2 takes it as an input
+        elif value is None or value.size == 0:
+            value = 0.0
+        else:
+            value = value.reshape(-1)[0]
         axes = ctx.const(node, 3) if ctx.has_input(node, 3) else None
     else:
         pads, value, axes = list(ctx.attr(node, "pads")), ctx.attr(node, "value", 0.0), None
@@ -126,7 +138,9 @@ def pad(ctx, node):
         raise ctx.unsupported(node, "negative pads")
     mode = ctx.attr(node, "mode", "constant")
     out = ctx.output(node, 0)
-    if mode == "constant":
+    if mode == "constant" and isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        y = _padv2_runtime(ctx, x, by_axis, value)
+    elif mode == "constant":
         y = pad_op(ctx, x, by_axis, float(value))
     elif mode in ("edge", "reflect"):
         y = x
@@ -135,6 +149,15 @@ def pad(ctx, node):
     else:
         raise ctx.unsupported(node, f"mode {mode!r}")
     _rename(ctx, y, out, x)
+
+
+def _padv2_runtime(ctx, x, by_axis, value_tensor):
+    t = ctx.ir(x)
+    shape = [d + b + e for d, (b, e) in zip(t.shape, by_axis)]
+    out = ctx.temp(shape, t.dtype, f"{t.name}_padded")
+    scalar_value = reshape(ctx, value_tensor, ()) if ctx.ir(value_tensor).shape != () else value_tensor
+    ctx.emit("PADV2", [x, ctx.add_const(np.array(by_axis, np.int32), "paddings"), scalar_value], [out])
+    return out
 
 
 def _rename(ctx, y, out, x):
@@ -166,5 +189,14 @@ def depth_to_space(ctx, node):
 
 @rule("SpaceToDepth")
 def space_to_depth(ctx, node):
-    ctx.emit("SPACE_TO_DEPTH", [ctx.tensor(node, 0)], [ctx.output(node, 0)],
-             {"block_size": int(ctx.attr(node, "blocksize"))}, layout="NCHW")
+    """TFLite's order is DCR; a CRD mode (opset 25) permutes the channels after, with a GATHER."""
+    b = int(ctx.attr(node, "blocksize"))
+    out = ctx.output(node, 0)
+    crd = ctx.attr(node, "mode", "DCR") == "CRD"
+    y = ctx.temp(ctx.ir(out).shape, ctx.ir(out).dtype, f"{node.outputs[0]}_dcr") if crd else out
+    ctx.emit("SPACE_TO_DEPTH", [ctx.tensor(node, 0)], [y], {"block_size": b}, layout="NCHW")
+    if crd:
+        c = ctx.shape(node, 0)[1]
+        # CRD channel k * b*b + blk comes from DCR channel blk * c + k
+        order = np.array([blk * c + k for k in range(c) for blk in range(b * b)], np.int32)
+        ctx.emit("GATHER", [y, ctx.add_const(order, "channel_order")], [out], {"axis": 1, "batch_dims": 0})

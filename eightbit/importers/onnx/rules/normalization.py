@@ -20,7 +20,8 @@ def batch_norm(ctx, node):
         raise ctx.unsupported(node, "training mode (running mean / variance outputs)")
     consts = [ctx.const(node, i) for i in range(1, 5)]
     if any(c is None for c in consts):
-        raise ctx.unsupported(node, "scale, bias, mean or variance computed at run time")
+        _runtime_batch_norm(ctx, node)
+        return
     scale, bias, mean, var = (np.asarray(c, np.float64) for c in consts)
     eps = float(ctx.attr(node, "epsilon", 1e-5))
     s = scale / np.sqrt(var + eps)
@@ -30,7 +31,18 @@ def batch_norm(ctx, node):
     binary(ctx, "ADD", y, _channel_const(ctx, bias - mean * s, rank, f"{node.outputs[0]}_shift"), out)
 
 
-def normalize(ctx, x: int, axes, eps: float, out: int | None = None) -> int:
+def _runtime_batch_norm(ctx, node):
+    """(x - mean) * scale * rsqrt(var + eps) + B with the per-channel vectors fed at run time."""
+    x, out = ctx.tensor(node, 0), ctx.output(node, 0)
+    rank = len(ctx.ir(x).shape)
+    c = ctx.ir(x).shape[1]
+    scale, bias, mean, var = (reshape(ctx, ctx.tensor(node, i), (1, c) + (1,) * (rank - 2)) for i in range(1, 5))
+    eps = scalar(ctx, float(ctx.attr(node, "epsilon", 1e-5)), x, "eps")
+    s = binary(ctx, "MUL", scale, unary(ctx, "RSQRT", binary(ctx, "ADD", var, eps)))
+    binary(ctx, "ADD", binary(ctx, "MUL", binary(ctx, "SUB", x, mean), s), bias, out)
+
+
+def normalize(ctx, x: int, axes, eps: float, out: int | None = None, stats=None) -> int:
     """(x - mean) / sqrt(var + eps) over `axes` (kept): MEAN, SUB, MUL, MEAN, ADD, RSQRT, MUL."""
     axes_t = ctx.add_const(np.array(axes, np.int32), "norm_axes")
     t = ctx.ir(x)
@@ -40,7 +52,9 @@ def normalize(ctx, x: int, axes, eps: float, out: int | None = None) -> int:
     centered = binary(ctx, "SUB", x, mean)
     var = ctx.temp(kept, t.dtype, f"{t.name}_var")
     ctx.emit("MEAN", [binary(ctx, "MUL", centered, centered), axes_t], [var], {"keep_dims": True})
-    inv = unary(ctx, "RSQRT", binary(ctx, "ADD", var, scalar(ctx, eps, x, "eps")))
+    inv = unary(ctx, "RSQRT", binary(ctx, "ADD", var, scalar(ctx, eps, x, "eps")), (stats or {}).get("inv"))
+    if stats is not None:
+        stats["mean"] = mean
     return binary(ctx, "MUL", centered, inv, out)
 
 
@@ -67,12 +81,15 @@ def instance_norm(ctx, node):
 
 @rule("LayerNormalization")
 def layer_norm(ctx, node):
-    if len([o for o in node.outputs if o]) > 1:
-        raise ctx.unsupported(node, "the Mean / InvStdDev outputs")
     x, out = ctx.tensor(node, 0), ctx.output(node, 0)
     rank = len(ctx.ir(x).shape)
     axis = norm_axis(ctx.attr(node, "axis", -1), rank)
-    y = normalize(ctx, x, list(range(axis, rank)), float(ctx.attr(node, "epsilon", 1e-5)))
+    stats = {}
+    if len(node.outputs) > 2 and node.outputs[2]:
+        stats["inv"] = ctx.output(node, 2)
+    y = normalize(ctx, x, list(range(axis, rank)), float(ctx.attr(node, "epsilon", 1e-5)), stats=stats)
+    if len(node.outputs) > 1 and node.outputs[1]:
+        ctx.alias(node, 1, stats["mean"])
     scale = ctx.tensor(node, 1)
     bias = ctx.tensor(node, 2) if ctx.has_input(node, 2) else None
     _affine(ctx, y, scale, bias, out)
@@ -81,7 +98,8 @@ def layer_norm(ctx, node):
 @rule("GroupNormalization")
 def group_norm(ctx, node):
     """Reshape [N, C, ...] to [N, G, C/G * ...], normalize the last axis, reshape back, per-channel affine."""
-    x, out = ctx.tensor(node, 0), ctx.output(node, 0)
+    x = ctx.tensor(node, 0)
+    out = ctx.output(node, 0, shape=ctx.ir(x).shape)
     shape = tuple(ctx.ir(x).shape)
     groups = int(ctx.attr(node, "num_groups"))
     grouped = reshape(ctx, x, (shape[0], groups, int(np.prod(shape[1:], dtype=np.int64)) // groups))

@@ -52,15 +52,33 @@ def reduce(ctx, node):
 
 @rule("ArgMax", "ArgMin")
 def arg_max_min(ctx, node):
-    if ctx.attr(node, "select_last_index", 0):
-        raise ctx.unsupported(node, "select_last_index=1")
     x, out = ctx.tensor(node, 0), ctx.output(node, 0)
     shape = tuple(ctx.ir(x).shape)
     axis = norm_axis(ctx.attr(node, "axis", 0), len(shape))
+    last = bool(ctx.attr(node, "select_last_index", 0))
+    if last:  # the first index in the reversed axis is the last one: n - 1 - i
+        x = _reverse(ctx, x, axis)
     keep = bool(ctx.attr(node, "keepdims", 1))
     op = "ARG_MAX" if node.op_type == "ArgMax" else "ARG_MIN"
     reduced = shape[:axis] + shape[axis + 1:]
-    y = ctx.temp(reduced, np.int64, f"{node.outputs[0]}_arg") if keep else out
+    y = ctx.temp(reduced, np.int64, f"{node.outputs[0]}_arg") if (keep or last) else out
     ctx.emit(op, [x, ctx.add_const(np.array([axis], np.int32), "axis")], [y], {"output_type": 4})  # INT64
+    if last:
+        y = binary(ctx, "SUB", ctx.add_const(np.array(shape[axis] - 1, np.int64), "last"), y,
+                   None if keep else out)
     if keep:
         ctx.emit("EXPAND_DIMS", [y, ctx.add_const(np.array(axis, np.int32), "axis")], [out])
+
+
+def _reverse(ctx, x, axis):
+    t = ctx.ir(x)
+    n = len(t.shape)
+    begin, end, strides = [0] * n, list(t.shape), [1] * n
+    begin[axis], end[axis], strides[axis] = t.shape[axis] - 1, 0, -1
+    out = ctx.temp(t.shape, t.dtype, f"{t.name}_reversed")
+    ctx.emit("STRIDED_SLICE", [x, ctx.add_const(np.array(begin, np.int32), "begin"),
+                               ctx.add_const(np.array(end, np.int32), "end"),
+                               ctx.add_const(np.array(strides, np.int32), "strides")], [out],
+             {"begin_mask": 0, "end_mask": 1 << axis, "ellipsis_mask": 0, "new_axis_mask": 0, "shrink_axis_mask": 0,
+              "offset": False})
+    return out

@@ -61,6 +61,10 @@ def _sizes_and_scales(ctx, node, in_shape, out_shape):
         scales = ctx.require_const(node, 1, "scales") if ctx.has_input(node, 1) else np.array(ctx.attr(node, "scales"))
     elif ctx.has_input(node, 2) and ctx.const(node, 2) is not None and ctx.const(node, 2).size:
         scales = ctx.const(node, 2)
+    if scales is not None and node.attrs.get("axes") is not None:
+        full = np.ones(len(in_shape))
+        full[[a % len(in_shape) for a in node.attrs["axes"]]] = np.asarray(scales).reshape(-1)
+        scales = full
     if scales is None:
         scales = np.array(out_shape, np.float64) / np.array(in_shape, np.float64)
     return out_shape, [float(s) for s in np.asarray(scales).reshape(-1)]
@@ -73,6 +77,9 @@ def resize(ctx, node):
     in_shape = tuple(ctx.ir(x).shape)
     if len(in_shape) not in (3, 4):
         raise ctx.unsupported(node, f"rank-{len(in_shape)} input (only [N, C, L] and [N, C, H, W])")
+    for i, what in ((1, "roi"), (2, "scales"), (3, "sizes")):
+        if node.op_type == "Resize" and ctx.has_input(node, i) and ctx.const(node, i) is None:
+            raise ctx.unsupported(node, f"{what} computed at run time")
     out_shape, scales = _sizes_and_scales(ctx, node, in_shape, tuple(ctx.ir(out).shape))
     if out_shape[:2] != in_shape[:2]:
         raise ctx.unsupported(node, "resizes the batch or channel axis")

@@ -32,6 +32,9 @@ def size(ctx, node):
 def identity(ctx, node):
     if len(node.outputs) > 1 and node.outputs[1]:
         raise ctx.unsupported(node, "the mask output")
+    training = ctx.const(node, 2) if node.op_type == "Dropout" else None
+    if node.op_type == "Dropout" and ctx.has_input(node, 2) and (training is None or bool(training)):
+        raise ctx.unsupported(node, "training mode (random)")
     ctx.alias(node, 0, ctx.tensor(node, 0))
 
 
