@@ -31,8 +31,10 @@ def known(name) -> bool:
     return name in (None, "linear") or name in SIMPLE or name in _COMPOSED
 
 
-def emit(em: Emitter, x: T, name, fuse: bool = True) -> T:
-    """Apply activation `name` to x; fused into the op that produced x when TFLite fuses it."""
+def emit(em: Emitter, x: T, name, fuse: bool = False) -> T:
+    """Apply activation `name` to x. fuse=True (only for a layer's own `activation=`, whose input has no
+    other reader) fuses it into the op that produced x where TFLite fuses it; graph-level fusion is
+    left to passes.fuse_activations, which checks the readers."""
     if name in (None, "linear"):
         return x
     if fuse and name in FUSABLE and em.fuse(x, FUSABLE[name]):

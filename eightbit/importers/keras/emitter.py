@@ -17,8 +17,7 @@ from eightbit.ir.builder import ModelBuilder
 from eightbit.kernels.registry import get_spec
 
 ACT_CODE = {"RELU": 1, "RELU_N1_TO_1": 2, "RELU6": 3}
-FUSES = frozenset({"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "ADD", "SUB", "MUL", "TRANSPOSE_CONV",
-                   "CONCATENATION", "AVERAGE_POOL_2D", "MAX_POOL_2D"})
+FUSES = frozenset({"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "TRANSPOSE_CONV"})
 
 
 @dataclass(frozen=True)

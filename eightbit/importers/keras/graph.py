@@ -13,10 +13,14 @@ import numpy as np
 
 from eightbit.errors import ModelError, UnsupportedOpError
 from eightbit.importers.common import ImportedGraph
-from eightbit.importers.keras import layers_basic, layers_conv, layers_seq, layers_shape
+from eightbit.importers.keras import layers_basic, layers_conv, layers_ops, layers_seq, layers_shape
 from eightbit.importers.keras.emitter import Emitter, T
 
+# keras.layers classes (matched only for classes defined inside keras: a user's own `Add` layer is custom)
 RULES = {**layers_conv.RULES, **layers_basic.RULES, **layers_shape.RULES, **layers_seq.RULES}
+# keras.ops calls recorded in Functional graphs, and the custom layers keras.applications defines
+OP_RULES = {name: (fn, None, "call") for name, fn in layers_ops.OPS.items()}
+APP_RULES = layers_ops.APPLICATION_LAYERS
 _DTYPES = {"float32": "float32", "float16": "float32", "bfloat16": "float32", "float64": "float32",
            "int32": "int32", "int64": "int32", "int8": "int32", "uint8": "int32", "int16": "int32", "bool": "bool"}
 
@@ -76,7 +80,14 @@ def _nodes(fn):
 
 
 def _rule(op):
-    return RULES.get(type(op).__name__)
+    cls, module = type(op).__name__, type(op).__module__
+    if module.startswith("keras.src.layers."):
+        return RULES.get(cls)
+    if module.startswith("keras.src.ops."):
+        return OP_RULES.get(cls)
+    if module.startswith("keras.src.applications."):
+        return APP_RULES.get(cls)
+    return None
 
 
 def _check_layer(op):
@@ -85,6 +96,8 @@ def _check_layer(op):
     if rule is None:
         if type(op).__name__ == "Lambda":
             return "Lambda layers hold arbitrary Python code"
+        if not type(op).__module__.startswith("keras."):
+            return "custom layer class"
         return "no TFLite lowering for this layer class"
     check = rule[1]
     return check(op) if check is not None else None
@@ -175,7 +188,7 @@ def import_model(model) -> ImportedGraph:
     em = Emitter()
     env, inputs = {}, []
     for k, kt in enumerate(fn.inputs):
-        name = getattr(kt, "name", None) or f"input_{k}"
+        name = _input_name(kt) or f"input_{k}"
         dtype = _DTYPES.get(str(kt.dtype), "float32")
         em.prefix = ""
         t = em.tensor(static_shape(kt, f"input {name!r}"), dtype, name=name)
@@ -191,6 +204,13 @@ def import_model(model) -> ImportedGraph:
     return _finish(em, model, inputs, outputs)
 
 
+def _input_name(kt):
+    """The InputLayer's name ("input_layer", or the name given to keras.Input), as the signature uses it."""
+    history = getattr(kt, "_keras_history", None)
+    layer = getattr(history, "operation", None)
+    return getattr(layer, "name", None) or getattr(kt, "name", None)
+
+
 def _copy(em: Emitter, t: T, name) -> T:
     """A distinct tensor for an output that is also an input or another output (RESHAPE to itself)."""
     em.prefix = name
@@ -202,6 +222,8 @@ def _finish(em: Emitter, model, inputs, outputs) -> ImportedGraph:
 
     b = em.b
     b.inputs(*[t.idx for _, t in inputs]).outputs(*[t.idx for t in outputs])
+    for k, t in enumerate(outputs):  # TF names a Keras 3 model's outputs output_0, output_1, ...
+        b.sg.tensors[t.idx].name = f"output_{k}"
     for _, t in inputs:
         tensor = b.sg.tensors[t.idx]
         tensor.shape_signature = (-1, *tensor.shape[1:])

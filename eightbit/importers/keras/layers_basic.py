@@ -113,7 +113,7 @@ def normalization(em: Emitter, layer, x: T) -> T:
 # ---- activation layers --------------------------------------------------------------------------
 
 def activation_layer(em: Emitter, layer, x: T) -> T:
-    return activations.emit(em, x, activations.activation_name(layer.activation), fuse=True)
+    return activations.emit(em, x, activations.activation_name(layer.activation))
 
 
 def check_activation(layer):

@@ -43,8 +43,6 @@ def check_conv(layer):
     reason = _check_channels_last(layer)
     if reason:
         return reason
-    if getattr(layer, "groups", 1) != 1:
-        return f"groups={layer.groups}"
     if layer.padding not in ("same", "valid", "causal"):
         return f"padding={layer.padding!r}"
     act = activations.activation_name(getattr(layer, "activation", None))
@@ -106,16 +104,37 @@ def _as_2d(layer, kernel, x: T, em: Emitter):
     return kernel[None], (1, strides[0]), (1, dilation[0]), padding, to_2d(em, x)
 
 
+def grouped_conv(em: Emitter, x: T, kernel, bias, strides, dilation, padding, groups) -> T:
+    """groups == channels with out = mult * channels is DEPTHWISE_CONV_2D; otherwise SPLIT, one
+    CONV_2D per group, CONCATENATION."""
+    kh, kw, per_group, out = kernel.shape
+    cin = x.shape[3]
+    if per_group == 1 and groups == cin:
+        mult = out // cin
+        return depthwise_op(em, x, kernel.reshape(kh, kw, cin, mult), bias, strides, dilation, padding)
+    split_shape = (*x.shape[:3], per_group)
+    parts = em.op("SPLIT", [em.ints([3], "axis"), x], [split_shape] * groups, {"num_splits": groups})
+    step = out // groups
+    ys = [conv2d_op(em, part, kernel[..., g * step:(g + 1) * step],
+                    None if bias is None else bias[g * step:(g + 1) * step], strides, dilation, padding)
+          for g, part in enumerate(parts)]
+    return em.concat(ys, 3)
+
+
 def conv(em: Emitter, layer, x: T) -> T:
     w = weights(layer)
     one_d = np.asarray(w["kernel"]).ndim == 3
     kernel, strides, dilation, padding, x2 = _as_2d(layer, w["kernel"], x, em)
-    y = conv2d_op(em, x2, kernel, w.get("bias"), strides, dilation, padding)
+    groups = getattr(layer, "groups", 1)
+    if groups == 1:
+        y = conv2d_op(em, x2, kernel, w.get("bias"), strides, dilation, padding)
+    else:
+        y = grouped_conv(em, x2, kernel, w.get("bias"), strides, dilation, padding, groups)
     act = activations.activation_name(layer.activation)
     if one_d:
         y = from_2d(em, y)
         return activations.emit(em, y, act, fuse=False)
-    return activations.emit(em, y, act)
+    return activations.emit(em, y, act, fuse=True)
 
 
 def depthwise(em: Emitter, layer, x: T) -> T:
@@ -126,7 +145,7 @@ def depthwise(em: Emitter, layer, x: T) -> T:
     act = activations.activation_name(layer.activation)
     if one_d:
         return activations.emit(em, from_2d(em, y), act, fuse=False)
-    return activations.emit(em, y, act)
+    return activations.emit(em, y, act, fuse=True)
 
 
 def separable(em: Emitter, layer, x: T) -> T:
@@ -141,7 +160,7 @@ def separable(em: Emitter, layer, x: T) -> T:
     act = activations.activation_name(layer.activation)
     if one_d:
         return activations.emit(em, from_2d(em, y), act, fuse=False)
-    return activations.emit(em, y, act)
+    return activations.emit(em, y, act, fuse=True)
 
 
 def conv_transpose(em: Emitter, layer, call) -> T:
@@ -165,7 +184,7 @@ def conv_transpose(em: Emitter, layer, call) -> T:
     act = activations.activation_name(layer.activation)
     if one_d:
         return activations.emit(em, from_2d(em, y), act, fuse=False)
-    return activations.emit(em, y, act)
+    return activations.emit(em, y, act, fuse=True)
 
 
 def check_conv_transpose(layer):
@@ -180,7 +199,7 @@ def check_conv_transpose(layer):
 def dense(em: Emitter, layer, x: T) -> T:
     w = weights(layer)
     y = em.fully_connected(x, w["kernel"].T, w.get("bias"))
-    return activations.emit(em, y, activations.activation_name(layer.activation))
+    return activations.emit(em, y, activations.activation_name(layer.activation), fuse=True)
 
 
 def check_dense(layer):

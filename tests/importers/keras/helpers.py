@@ -11,19 +11,24 @@ from tests.oracle import assert_same_as_litert, run_eightbit, run_litert
 keras = pytest.importorskip("keras")
 
 
+KEEP = ("kernel", "embeddings")  # Keras's own random initialization keeps deep models' activations in range
+
+
 def randomize(model, seed=0):
-    """Random weights everywhere (variances and scales positive) so no layer is an identity."""
+    """Random biases, normalization statistics and scales (variances positive), so no layer is an
+    identity; kernels keep their (random) initialization."""
     rng = np.random.default_rng(seed)
-    for layer in model.layers:
-        for v in layer.weights:
-            if not np.issubdtype(np.dtype(v.dtype), np.floating):
-                continue
-            name = v.path.split("/")[-1]
-            if "variance" in name or name in ("gamma", "scale"):
-                value = rng.uniform(0.5, 1.5, v.shape)
-            else:
-                value = rng.uniform(-0.5, 0.5, v.shape)
-            v.assign(value.astype(v.dtype))
+    for v in model.weights:
+        if not np.issubdtype(np.dtype(v.dtype), np.floating):
+            continue
+        name = v.path.split("/")[-1]
+        if any(k in name for k in KEEP):
+            continue
+        if "variance" in name or name in ("gamma", "scale"):
+            value = rng.uniform(0.5, 1.5, v.shape)
+        else:
+            value = rng.uniform(-0.3, 0.3, v.shape)
+        v.assign(value.astype(v.dtype))
     return model
 
 
