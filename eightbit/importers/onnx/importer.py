@@ -8,6 +8,7 @@ from eightbit.errors import ModelError, UnsupportedOpError
 from eightbit.importers.common import ImportedGraph
 from eightbit.importers.onnx import loader
 from eightbit.importers.onnx.context import LoweringContext, OnnxNode, UnsupportedNode
+from eightbit.importers.onnx.patterns import fuse_patterns
 from eightbit.importers.onnx.rules import find_rule, normalize_domain
 from eightbit.ir.types import TYPE_OF_NUMPY
 
@@ -32,11 +33,13 @@ def import_onnx(model, input_shapes=None) -> ImportedGraph:
     loader.fix_input_shapes(proto, input_shapes, notes)
     proto = loader.infer_shapes(proto, notes)
     shapes, dtypes = loader.static_types(proto)
-    nodes = loader.decode_nodes(proto)
+    inits = loader.initializers(proto)
+    nodes, fused = fuse_patterns(loader.decode_nodes(proto), inits, {v.name for v in proto.graph.output})
+    notes.extend(fused)
     opsets = {loader_domain(o.domain): int(o.version) for o in proto.opset_import}
     ctx = LoweringContext(opsets, shapes, dtypes, nodes)
     ctx.infer_fallback = lambda node: _infer_node(ctx, node)
-    ctx.consts.update(loader.initializers(proto))
+    ctx.consts.update(inits)
     ctx.notes.extend(notes)
     inputs = []
     for v in loader.graph_inputs(proto):

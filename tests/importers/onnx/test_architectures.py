@@ -74,3 +74,14 @@ def test_dynamo_export_matches_onnxruntime(name):
 @pytest.mark.parametrize("name", ["unet", "detector"])
 def test_keep_io_layout(name):
     check_architecture(name, dynamo=False, io_layout="keep")
+
+
+def test_erf_gelu_pattern_becomes_one_gelu():
+    from eightbit.importers.onnx import import_onnx
+
+    proto, _ = exported("encoder", dynamo=False)
+    assert "Erf" in {n.op_type for n in proto.graph.node}
+    imported = import_onnx(proto)
+    ops = [op.op_type for op in imported.model.main.operators]
+    assert ops.count("GELU") == 1 and "EXP" not in ops
+    assert any("GELU" in n for n in imported.notes)

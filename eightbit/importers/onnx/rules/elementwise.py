@@ -63,12 +63,15 @@ def power(ctx, node):
 @rule("Sign")
 def sign(ctx, node):
     """sign(x) = (x > 0) - (x < 0), exact with comparisons, CAST and SUB."""
-    x, out = ctx.tensor(node, 0), ctx.output(node, 0)
+    _sign(ctx, ctx.tensor(node, 0), ctx.output(node, 0))
+
+
+def _sign(ctx, x, out=None):
     zero = scalar(ctx, 0, x, "zero")
     t = ctx.ir(x)
     pos = unary(ctx, "CAST", binary(ctx, "GREATER", x, zero), ctx.temp(t.shape, t.dtype, "pos"))
     neg = unary(ctx, "CAST", binary(ctx, "LESS", x, zero), ctx.temp(t.shape, t.dtype, "neg"))
-    binary(ctx, "SUB", pos, neg, out)
+    return binary(ctx, "SUB", pos, neg, out)
 
 
 @rule("Max", "Min", "Sum", "Mean")
@@ -132,6 +135,4 @@ def erf(ctx, node):
         poly = binary(ctx, "MUL", binary(ctx, "ADD", poly, scalar(ctx, c, x)), t)
     gauss = unary(ctx, "EXP", unary(ctx, "NEG", binary(ctx, "MUL", ax, ax)))
     magnitude = binary(ctx, "SUB", scalar(ctx, 1.0, x), binary(ctx, "MUL", poly, gauss))
-    # sign: erf is odd; x / max(|x|, tiny) is +-1 (0 at 0, where magnitude is ~0 anyway)
-    sgn = binary(ctx, "DIV", x, binary(ctx, "MAXIMUM", ax, scalar(ctx, 1e-30, x)))
-    binary(ctx, "MUL", magnitude, sgn, out)
+    binary(ctx, "MUL", magnitude, _sign(ctx, x), out)  # erf is odd
