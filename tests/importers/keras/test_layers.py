@@ -138,3 +138,45 @@ def test_normalization_adapted():
 def test_normalization_inverted():
     layer = L.Normalization(mean=[1.0, 2.0, 3.0], variance=[4.0, 0.25, 1.0], invert=True)
     _run(seq((4, 3), layer))
+
+
+def _mha_model(causal=False, self_attention=False):
+    q, v = keras.Input((4, 6)), keras.Input((5, 6))
+    mha = L.MultiHeadAttention(num_heads=2, key_dim=3)
+    if self_attention:
+        return keras.Model(q, mha(q, q, use_causal_mask=causal))
+    return keras.Model([q, v], mha(q, v))
+
+
+def _attention_model(scale):
+    q, v = keras.Input((4, 3)), keras.Input((5, 3))
+    return keras.Model([q, v], L.Attention(use_scale=scale)([q, v]))
+
+
+SEQUENCE_CASES = {
+    "mha_cross": lambda: _mha_model(),
+    "mha_self_causal": lambda: _mha_model(causal=True, self_attention=True),
+    "attention": lambda: _attention_model(False),
+    "attention_scaled": lambda: _attention_model(True),
+    "lstm": lambda: seq((5, 3), L.LSTM(4)),
+    "lstm_sequences_backwards": lambda: seq((5, 3), L.LSTM(4, return_sequences=True, go_backwards=True)),
+    "gru": lambda: seq((5, 3), L.GRU(4)),
+    "gru_sequences": lambda: seq((5, 3), L.GRU(4, return_sequences=True)),
+    "gru_reset_before": lambda: seq((5, 3), L.GRU(4, reset_after=False)),
+    "simple_rnn": lambda: seq((5, 3), L.SimpleRNN(4, return_sequences=True)),
+    "simple_rnn_relu": lambda: seq((5, 3), L.SimpleRNN(4, activation="relu")),
+    "bidirectional_lstm": lambda: seq((5, 3), L.Bidirectional(L.LSTM(4, return_sequences=True))),
+    "bidirectional_gru_sum": lambda: seq((5, 3), L.Bidirectional(L.GRU(4), merge_mode="sum")),
+    "embedding_lstm": lambda: seq((6,), L.Embedding(10, 4), L.LSTM(3), L.Dense(2), dtype="int32"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SEQUENCE_CASES))
+def test_sequence_layer(name):
+    _run(SEQUENCE_CASES[name]())
+
+
+def test_lstm_return_state():
+    x = keras.Input((5, 3))
+    out, h, c = L.LSTM(4, return_state=True)(x)
+    _run(keras.Model(x, [out, h, c]))
