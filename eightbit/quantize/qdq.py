@@ -51,11 +51,19 @@ def fold_qdq(model: Model) -> list[str]:
         if why is not None:
             reasons[id(op)] = why
     st.apply(sg)
+    hybrids = [op for op in sg.operators if reasons.get(id(op)) == "hybrid"]
+    _absorb_hybrid_scales(sg, hybrids)
     _collapse_requantize(sg)
     _dequantize_int32_constants(sg)
     sort_topologically(sg)
     prune(model)
-    notes.extend(_float_ops(sg, reasons))
+    for op in hybrids:
+        notes.append(f"hybrid {op.op_type} '{sg.tensors[op.outputs[0]].name}': int8 weights, float activations")
+    if any(op.op_type == "QUANTIZE" for op in sg.operators) or not hybrids:
+        notes.extend(_float_ops(sg, reasons))
+    else:
+        floats = sum(1 for op in sg.operators if op.op_type not in ("QUANTIZE", "DEQUANTIZE") and op not in hybrids)
+        notes.append(f"dynamic-range model: {floats} other operator(s) run in float, as in the source")
     return notes
 
 
@@ -275,7 +283,6 @@ def _fold_op(sg: Subgraph, op, st: _State, notes: list) -> str | None:
             srcs[p] = st.dq_src[t]
         elif not sg.tensors[t].is_constant:
             if _hybrid(sg, op, spec, st, notes):
-                notes.append(f"hybrid {op.op_type} '{sg.tensors[op.outputs[0]].name}': int8 weights, float activations")
                 return "hybrid"
             return f"input '{sg.tensors[t].name}' is not dequantized from integers"
     for p in float_out:
@@ -509,10 +516,81 @@ def _hybrid(sg: Subgraph, op, spec, st: _State, notes: list) -> bool:
         return False
     for p, src in found.items():
         op.inputs[p] = _weight(sg, op, p, src, spec, notes)
+        w = sg.tensors[op.inputs[p]]
+        if op.op_type == "DEPTHWISE_CONV_2D" and not w.quantization.per_channel:
+            # TFLite's hybrid depthwise kernel takes one scale per channel: the same one repeated
+            channels = w.shape[spec.weight_channel_axis]
+            qp = w.quantization
+            i = _new_const(sg, w, w.data, "INT8", _qp(np.repeat(qp.scale, channels), np.zeros(channels),
+                                                        spec.weight_channel_axis))
+            op.inputs[p] = i
     if op.op_type in ("FULLY_CONNECTED", "BATCH_MATMUL"):
         op.options["asymmetric_quantize_inputs"] = True  # per-row zero points, as onnxruntime's uint8 inputs
         op.options_type = op.options_type or spec.options
     return True
+
+
+def _absorb_hybrid_scales(sg: Subgraph, hybrids: list) -> None:
+    """hybrid op (weights at scale s) -> MUL by a positive constant m -> ADD of a constant c
+    (onnxruntime's dynamic MatMulInteger / ConvInteger pattern) becomes the hybrid op alone, with
+    weight scales s * m and bias (bias * m + c): TFLite's hybrid kernels do that arithmetic."""
+    for op in hybrids:
+        spec = get_spec(op.op_type)
+        if spec.bias_input is None or op.options.get("fused_activation_function", 0) != 0:
+            continue
+        w = sg.tensors[op.inputs[spec.weight_inputs[0]]]
+        channels = w.shape[spec.weight_channel_axis or 0]
+        nxt = _sole_reader(sg, op.outputs[0])
+        m = _channel_constant(sg, nxt, "MUL", op.outputs[0], channels)
+        if m is None or np.any(m <= 0):
+            continue
+        scales = (np.broadcast_to(w.quantization.scale, (channels,)) * m).astype(np.float32)
+        if w.quantization.scale.size == 1 and np.all(scales == scales[0]):
+            scales = scales[:1]
+        axis = spec.weight_channel_axis if spec.weight_channel_axis is not None else 0
+        w.quantization = _qp(scales, np.zeros(scales.size), axis % len(w.shape) if scales.size > 1 else 0)
+        bias = _bias_values(sg, op, spec, channels) * m
+        op.outputs = [nxt.outputs[0]]
+        sg.operators.remove(nxt)
+        add = _sole_reader(sg, op.outputs[0])
+        c = _channel_constant(sg, add, "ADD", op.outputs[0], channels)
+        if c is not None:
+            bias = bias + c
+            op.outputs = [add.outputs[0]]
+            sg.operators.remove(add)
+        b = add_tensor(sg, sg.tensors[op.outputs[0]].name + "_bias", (channels,))
+        sg.tensors[b].set_data(bias.astype(np.float32))
+        while len(op.inputs) <= spec.bias_input:
+            op.inputs.append(-1)
+        op.inputs[spec.bias_input] = b
+
+
+def _sole_reader(sg: Subgraph, t: int):
+    if t in sg.outputs:
+        return None
+    users = [op for op in sg.operators if t in op.inputs]
+    return users[0] if len(users) == 1 else None
+
+
+def _channel_constant(sg: Subgraph, op, op_type: str, x: int, channels: int) -> np.ndarray | None:
+    """The per-channel values of `op` = op_type(x, constant) when the constant only varies along
+    the last axis (or is a scalar), else None."""
+    if op is None or op.op_type != op_type or len(op.inputs) != 2 or op.options.get("fused_activation_function", 0):
+        return None
+    other = op.inputs[1] if op.inputs[0] == x else op.inputs[0]
+    c = sg.tensors[other]
+    if not c.is_constant or c.type != "FLOAT32" or c.data.size not in (1, channels):
+        return None
+    if c.data.size == channels and c.data.ndim and c.data.shape[-1] != channels:
+        return None
+    return np.broadcast_to(c.data.reshape(-1).astype(np.float64), (channels,))
+
+
+def _bias_values(sg: Subgraph, op, spec, channels: int) -> np.ndarray:
+    b = op.inputs[spec.bias_input] if len(op.inputs) > spec.bias_input else -1
+    if b < 0 or not sg.tensors[b].is_constant:
+        return np.zeros(channels)
+    return sg.tensors[b].data.astype(np.float64).reshape(-1)
 
 
 # ---- 4. cleanup and the list of what stays float ---------------------------------------------
