@@ -240,8 +240,9 @@ def _hoist_quantize(sg: Subgraph) -> None:
             for t in op.inputs:
                 if t >= 0:
                     readers.setdefault(t, []).append(op)
+        dequantized = {op.outputs[0] for op in sg.operators if op.op_type == "DEQUANTIZE"}
         for op in sg.operators:
-            if op.op_type not in _MOVEMENT or op.outputs[0] in sg.outputs:
+            if op.op_type not in _MOVEMENT or op.outputs[0] in sg.outputs or op.inputs[0] in dequantized:
                 continue
             x, y = sg.tensors[op.inputs[0]], op.outputs[0]
             users = readers.get(y, [])
