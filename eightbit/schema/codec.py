@@ -222,4 +222,4 @@ def encode(obj, root="Model", identifier=b"TFL3", size_hint=1024):
     w = _Writer(size_hint)
     root_off = w.table(root, obj)
     w.b.Finish(root_off, file_identifier=identifier)
-    return bytes(w.b.Output())
+    return bytes(memoryview(w.b.Bytes)[w.b.Head():])  # one copy (Output() slices, then bytes() copies again)
