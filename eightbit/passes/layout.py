@@ -87,10 +87,15 @@ class LayoutPass:
         self.src = {i: tuple(int(d) for d in t.shape) for i, t in enumerate(self.sg.tensors)}
         self.src_sig = {i: t.shape_signature for i, t in enumerate(self.sg.tensors)}
         self.where: dict = {}  # source tensor -> (physical tensor, perm)
-        self.cache: dict = {}  # (source tensor, perm) -> tensor holding it
+        self.cache: dict = {}  # (physical tensor, relative perm) -> tensor holding the moved data
         self.ops: list = []  # the rewritten operator list
         self.inserted = 0  # TRANSPOSE operators added
         self.uses = self._count_uses()
+        self.readers: dict = {}  # source tensor -> operators of the source graph reading it
+        for op in self.sg.operators:
+            for t in op.inputs:
+                if t >= 0:
+                    self.readers.setdefault(t, []).append(op)
         self.producer: dict = {}  # physical tensor -> operator writing it (in self.ops)
 
     def _count_uses(self) -> dict:
@@ -135,7 +140,7 @@ class LayoutPass:
         idx, have = self.placed(t)
         if have == want:
             return idx
-        key = (t, want)
+        key = (idx, relative(have, want))  # by the data and the move: equal requests share one TRANSPOSE
         if key not in self.cache:
             if self.sg.tensors[idx].is_constant:
                 self.cache[key] = self._permute_constant(t, idx, have, want)

@@ -212,19 +212,20 @@ def _same_axes(lp, op: Operator) -> bool:
     return True
 
 
-def _per_axis_rows(lp, op: Operator, positions) -> bool:
-    """PAD, PADV2, MIRROR_PAD, TILE, SLICE: constant inputs with one row per source axis."""
+def _per_axis_rows(lp, op: Operator, positions, removed=()) -> bool:
+    """PAD, PADV2, MIRROR_PAD, TILE, SLICE, STRIDED_SLICE: constant inputs with one row per source
+    axis; the output drops source axes `removed` (STRIDED_SLICE's shrink_axis_mask)."""
     x = op.inputs[0]
     idx, perm = lp.placed(x)
     if perm == identity(len(perm)):
         return False
     values = [_const_values(lp, op.inputs[p]) if len(op.inputs) > p else None for p in positions]
-    if any(v is None or v.shape[0] != len(perm) for v in values):
+    if any(v is None or v.ndim == 0 or v.shape[0] != len(perm) for v in values):
         return False
     op.inputs[0] = idx
     for p, v in zip(positions, values):
         op.inputs[p] = _new_const(lp, op.inputs[p], v[list(perm)])
-    lp.emit(op, [perm])
+    lp.emit(op, [removing(perm, set(removed)) if removed else perm])
     return True
 
 
@@ -242,17 +243,14 @@ def _permute_bits(mask: int, perm) -> int:
 
 def _strided_slice(lp, op: Operator) -> bool:
     o = op.options
-    x = op.inputs[0]
-    perm = lp.perm(x)
+    perm = lp.perm(op.inputs[0])
     if perm == identity(len(perm)) or o.get("ellipsis_mask", 0) or o.get("new_axis_mask", 0):
         return False
-    if not _per_axis_rows(lp, op, (1, 2, 3)):
+    shrink = {a for a in range(len(perm)) if int(o.get("shrink_axis_mask", 0)) >> a & 1}
+    masks = {key: _permute_bits(int(o.get(key, 0)), perm) for key in ("begin_mask", "end_mask", "shrink_axis_mask")}
+    if not _per_axis_rows(lp, op, (1, 2, 3), removed=shrink):
         return False
-    for key in ("begin_mask", "end_mask", "shrink_axis_mask"):
-        o[key] = _permute_bits(int(o.get(key, 0)), perm)
-    shrink = {a for a in range(len(perm)) if o["shrink_axis_mask"] >> inverse(perm)[a] & 1}
-    if shrink:
-        lp.place(op.outputs[0], removing(perm, shrink))
+    o.update(masks)
     return True
 
 
@@ -353,9 +351,35 @@ def _reshape(lp, op: Operator) -> bool:
     x = op.inputs[0]
     idx, have = lp.placed(x)
     if not same_memory(lp.src[x], have, identity(len(have))):
-        return False
+        return _flatten_into_fully_connected(lp, op)
     op.inputs = [idx] + [lp.get(t, identity(lp.rank(t))) if t >= 0 else t for t in op.inputs[1:]]
     lp.emit(op, [identity(lp.rank(op.outputs[0]))])
+    return True
+
+
+def _flatten_into_fully_connected(lp, op: Operator) -> bool:
+    """RESHAPE [N, ...] -> [N, K] read only as the input of FULLY_CONNECTED operators with constant
+    weights (a classifier's flatten): flatten the data as it is placed and reorder the weights'
+    columns to match, instead of transposing the activation back."""
+    x, out = op.inputs[0], op.outputs[0]
+    idx, have = lp.placed(x)
+    src = lp.src[x]
+    if have[0] != 0 or len(lp.src[out]) != 2 or lp.src[out][0] != src[0] or out in lp.sg.outputs:
+        return False
+    readers = lp.readers.get(out, [])
+    if not readers or any(r.op_type != "FULLY_CONNECTED" or r.inputs[0] != out or out in r.inputs[1:]
+                          or not lp.is_const(r.inputs[1]) or lp.perm(r.inputs[1]) != (0, 1) for r in readers):
+        return False
+    order = [0, *have[1:]]  # source axes of the weights' columns, in the order the data is placed
+    for r in readers:
+        w = lp.sg.tensors[r.inputs[1]]
+        data = w.data
+        cols = data.reshape(data.shape[0], *src[1:]).transpose(order).reshape(data.shape)
+        new = lp.const(w.name + "/nhwc", cols)
+        lp.sg.tensors[new].type, lp.sg.tensors[new].quantization = w.type, w.quantization  # axis 0 stays
+        r.inputs[1] = new
+    op.inputs = [idx] + [lp.get(t, identity(lp.rank(t))) if t >= 0 else t for t in op.inputs[1:]]
+    lp.emit(op, [identity(2)])
     return True
 
 

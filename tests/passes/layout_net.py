@@ -145,6 +145,80 @@ class Net:
         flat = [v for pair in reversed(pads) for v in pair]
         return self.op("PAD", [x, p], F.pad(self.v(x), flat))
 
+    def conv_hw(self, x, cout, kh, kw):
+        """CONV_2D with a kh x kw kernel, SAME padding (odd kernels), as a conv1d lowers to."""
+        w = self.weight((cout, self.v(x).shape[1], kh, kw))
+        b = self.const(self.rng.standard_normal(cout) * 0.1)
+        y = F.conv2d(self.v(x), self.v(w), self.v(b), 1, ((kh - 1) // 2, (kw - 1) // 2))
+        return self.op("CONV_2D", [x, w, b], y, {"padding": PAD["SAME"], "stride_w": 1, "stride_h": 1},
+                       "Conv2DOptions", layout=True)
+
+    def strided_slice(self, x, begin, end, strides, shrink=0, begin_mask=0, end_mask=0):
+        v = self.v(x)
+        idx = []
+        for a in range(v.dim()):
+            lo = None if begin_mask >> a & 1 else begin[a]
+            hi = None if end_mask >> a & 1 else end[a]
+            idx.append(begin[a] if shrink >> a & 1 else slice(lo, hi, strides[a]))
+        consts = [self.const(np.asarray(c, np.int32), np.int32) for c in (begin, end, strides)]
+        return self.op("STRIDED_SLICE", [x, *consts], v[tuple(idx)].contiguous(),
+                       {"begin_mask": begin_mask, "end_mask": end_mask, "shrink_axis_mask": shrink},
+                       "StridedSliceOptions")
+
+    def slice(self, x, begin, size):
+        v = self.v(x)
+        idx = tuple(slice(b, b + s) for b, s in zip(begin, size))
+        consts = [self.const(np.asarray(c, np.int32), np.int32) for c in (begin, size)]
+        return self.op("SLICE", [x, *consts], v[idx].contiguous())
+
+    def split(self, x, num, axis):
+        a = self.const(np.asarray(axis, np.int32), np.int32)
+        return self.op("SPLIT", [a, x], tuple(torch.chunk(self.v(x), num, axis)), {"num_splits": num}, "SplitOptions")
+
+    def split_v(self, x, sizes, axis):
+        s = self.const(np.asarray(sizes, np.int32), np.int32)
+        a = self.const(np.asarray(axis, np.int32), np.int32)
+        return self.op("SPLIT_V", [x, s, a], tuple(torch.split(self.v(x), sizes, axis)), {"num_splits": len(sizes)},
+                       "SplitVOptions")
+
+    def gather(self, x, indices, axis):
+        i = self.const(np.asarray(indices, np.int32), np.int32)
+        y = torch.index_select(self.v(x), axis, torch.as_tensor(np.atleast_1d(indices), dtype=torch.long))
+        if np.ndim(indices) == 0:
+            y = y.squeeze(axis)
+        return self.op("GATHER", [x, i], y, {"axis": axis}, "GatherOptions")
+
+    def pack(self, xs, axis):
+        return self.op("PACK", xs, torch.stack([self.v(x) for x in xs], axis), {"values_count": len(xs), "axis": axis},
+                       "PackOptions")
+
+    def unpack(self, x, axis):
+        n = self.v(x).shape[axis]
+        return self.op("UNPACK", [x], tuple(torch.unbind(self.v(x), axis)), {"num": n, "axis": axis}, "UnpackOptions")
+
+    def squeeze(self, x, dims):
+        return self.op("SQUEEZE", [x], self.v(x).squeeze(dims[0]) if len(dims) == 1 else self.v(x).squeeze(),
+                       {"squeeze_dims": list(dims)}, "SqueezeOptions")
+
+    def expand_dims(self, x, axis):
+        a = self.const(np.asarray([axis], np.int32), np.int32)
+        return self.op("EXPAND_DIMS", [x, a], self.v(x).unsqueeze(axis))
+
+    def tile(self, x, multiples):
+        m = self.const(np.asarray(multiples, np.int32), np.int32)
+        return self.op("TILE", [x, m], self.v(x).repeat(*multiples))
+
+    def arg_max(self, x, axis):
+        a = self.const(np.asarray([axis], np.int32), np.int32)
+        y = torch.argmax(self.v(x), axis).to(torch.int32)
+        return self.op("ARG_MAX", [x, a], y, {"output_type": 2}, "ArgMaxOptions", dtype=np.int32)
+
+    def padv2(self, x, pads, value):
+        p = self.const(np.asarray(pads, np.int32), np.int32)
+        c = self.const(np.float32(value))
+        flat = [v for pair in reversed(pads) for v in pair]
+        return self.op("PADV2", [x, p, c], F.pad(self.v(x), flat, value=value))
+
     def build(self, inputs, outputs):
         self.b.inputs(*inputs).outputs(*outputs)
         return self.b.build()

@@ -60,6 +60,12 @@ def _flatten_fc(n):
     return [x], [n.fc(n.reshape(y, (2, 4 * 3 * 3)), 5)]  # flatten needs the channel-first order
 
 
+def _flatten_shared(n):
+    x = n.input((2, 3, 4, 4))
+    flat = n.reshape(n.conv(x, 2), (2, 32))  # also an output: its element order must be the source's
+    return [x], [n.fc(flat, 3), flat]
+
+
 def _global_pool_flatten(n):
     x = n.input((2, 3, 6, 6))
     y = n.reduce("MEAN", n.conv(x, 7), [2, 3], keep=True)
@@ -101,8 +107,63 @@ def _transposed_output(n):
     return [x], [n.transpose(y, (0, 3, 2, 1)), y]
 
 
+def _conv1d(n):
+    x = n.input((2, 3, 10))  # [N, C, L]: lowered as EXPAND_DIMS -> CONV_2D (1 x k) -> SQUEEZE
+    y = n.squeeze(n.conv_hw(n.expand_dims(x, 2), 4, 1, 3), [2])
+    y = n.binary("ADD", y, n.const(np.linspace(-1, 1, 4).reshape(4, 1)))  # [C, 1] broadcasts on [N, C, L]
+    y = n.squeeze(n.conv_hw(n.expand_dims(n.unary("RELU", y), 2), 5, 1, 3), [2])
+    return [x], [y]
+
+
+def _slices(n):
+    x = n.input((1, 4, 8, 6))
+    y = n.conv(x, 6)
+    a = n.strided_slice(y, [0, 1, 0, 0], [1, 5, 8, 6], [1, 1, 2, 1])  # channels 1..4, every other row
+    b = n.slice(y, [0, 2, 0, 0], [1, 4, 4, 6])
+    rows = n.strided_slice(y, [0, 0, 3, 0], [1, 6, 4, 6], [1, 1, 1, 1], shrink=4)  # one row: [N, C, W]
+    return [x], [n.conv(n.concat([a, b], axis=1), 3), rows]
+
+
+def _split_glu(n):
+    x = n.input((1, 4, 5, 5))
+    a, b = n.split(n.conv(x, 8), 2, axis=1)
+    c, d, e = n.split_v(n.conv(n.binary("MUL", a, n.unary("LOGISTIC", b)), 6), [1, 2, 3], axis=1)
+    return [x], [n.concat([e, c, d], axis=1), n.padv2(c, [[0, 0], [0, 1], [1, 0], [2, 2]], -1.5)]
+
+
+def _pack_gather(n):
+    x = n.input((1, 3, 4, 4))
+    y = n.conv(x, 3)
+    planes = n.unpack(y, axis=1)  # three [N, H, W] planes
+    z = n.pack([planes[2], planes[0], planes[1]], axis=1)
+    g = n.gather(n.conv(z, 4), [3, 1, 2], axis=1)
+    one = n.gather(y, 1, axis=2)  # a scalar index drops the axis: [N, C, W]
+    return [x], [n.conv(g, 2), one, n.tile(g, [1, 2, 1, 2])]
+
+
+def _segmentation_head(n):
+    x = n.input((1, 3, 6, 6))
+    logits = n.conv(x, 5)
+    return [x], [n.arg_max(logits, 1), n.reduce("MEAN", logits, [1], keep=True)]
+
+
+def _squeeze_excite(n):
+    x = n.input((1, 8, 5, 5))
+    y = n.conv(x, 8)
+    s = n.unary("LOGISTIC", n.conv(n.unary("RELU", n.conv(n.reduce("MEAN", y, [2, 3], keep=True), 2, k=1)), 8, k=1))
+    return [x], [n.binary("MUL", y, s)]
+
+
+def _swapped_axes(n):
+    x = n.input((1, 2, 4, 6))
+    y = n.transpose(n.conv(x, 3), (0, 1, 3, 2))  # swap H and W: composes with the layout, no op left
+    return [x], [n.conv(y, 2), n.transpose(y, (0, 2, 3, 1))]
+
+
 CASES = {f.__name__[1:]: f for f in (
-    _cnn, _grouped_dilated, _transpose_conv, _residual_concat, _bias_broadcast, _flatten_fc, _global_pool_flatten,
+    _conv1d, _slices, _split_glu, _pack_gather, _segmentation_head, _squeeze_excite, _swapped_axes,
+    _cnn, _grouped_dilated, _transpose_conv, _residual_concat, _bias_broadcast, _flatten_fc, _flatten_shared,
+    _global_pool_flatten,
     _reductions, _resize_d2s, _channel_softmax, _pad_then_conv, _transposed_output)}
 
 
@@ -138,8 +199,10 @@ def test_matches_torch(case, io_layout):
 
 @pytest.mark.parametrize("case, io_layout, transposes", [
     ("cnn", "NHWC", 0), ("cnn", "keep", 2), ("residual_concat", "NHWC", 0), ("bias_broadcast", "NHWC", 0),
-    ("global_pool_flatten", "NHWC", 0), ("flatten_fc", "NHWC", 1), ("channel_softmax", "NHWC", 0),
+    ("global_pool_flatten", "NHWC", 0), ("flatten_fc", "NHWC", 0), ("flatten_shared", "NHWC", 1), ("channel_softmax", "NHWC", 0),
     ("resize_d2s", "NHWC", 0), ("reductions", "NHWC", 1), ("pad_then_conv", "NHWC", 0),
+    ("segmentation_head", "NHWC", 0), ("squeeze_excite", "NHWC", 0), ("split_glu", "NHWC", 0),
+    ("swapped_axes", "NHWC", 1), ("conv1d", "keep", 2), ("conv1d", "NHWC", 2),
 ])
 def test_transposes_only_where_layout_changes(case, io_layout, transposes):
     _, _, _, model, inserted = _convert(case, io_layout)
@@ -232,32 +295,29 @@ def test_graph_without_channel_first_ops_is_unchanged():
 
 
 def test_before_expected_flatten():
-    """Before: NCHW conv -> flatten -> FC. Expected: NHWC conv with an OHWI filter, one TRANSPOSE
-    back to channel-first before the flatten (its element order is the source's), FC unchanged."""
+    """Before: NCHW conv -> flatten -> FC. Expected: NHWC conv with an OHWI filter, the flatten of
+    the NHWC data, and the FC's weight columns reordered to match (no TRANSPOSE)."""
     from eightbit.ir.builder import ModelBuilder
     from tests.passes.helpers import assert_same_graph
 
     w = np.arange(2 * 3 * 1 * 1, dtype=np.float32).reshape(2, 3, 1, 1)
-    fc_w = np.ones((4, 2 * 2 * 2), np.float32)
+    fc_w = np.arange(4 * 2 * 2 * 2, dtype=np.float32).reshape(4, 8)
     conv_opts = {"padding": 1, "stride_w": 1, "stride_h": 1}
 
-    def graph(x_shape, w_value, conv_shape, nhwc):
+    def graph(x_shape, w_value, fc_value, nhwc):
         b = ModelBuilder()
         x = b.tensor("x", x_shape)
-        c = b.tensor("conv", conv_shape)
+        c = b.tensor("conv", (1, 2, 2, 2))
         b.op("CONV_2D", [x, b.const("w", w_value), b.const("b", np.zeros(2, np.float32))], [c], conv_opts,
              "Conv2DOptions", extra={} if nhwc else {"layout": "NCHW"})
-        flat_in = c
-        if nhwc:
-            flat_in = b.tensor("conv/nchw", (1, 2, 2, 2))
-            b.op("TRANSPOSE", [c, b.const("perm", np.asarray([0, 3, 1, 2], np.int32))], [flat_in])
         f = b.tensor("flat", (1, 8))
-        b.op("RESHAPE", [flat_in, b.const("shape", np.asarray([1, 8], np.int32))], [f], {"new_shape": [1, 8]},
+        b.op("RESHAPE", [c, b.const("shape", np.asarray([1, 8], np.int32))], [f], {"new_shape": [1, 8]},
              "ReshapeOptions")
         y = b.tensor("y", (1, 4))
-        b.op("FULLY_CONNECTED", [f, b.const("fc_w", fc_w), b.const("fc_b", np.zeros(4, np.float32))], [y])
+        b.op("FULLY_CONNECTED", [f, b.const("fc_w", fc_value), b.const("fc_b", np.zeros(4, np.float32))], [y])
         return b.inputs(x).outputs(y).build()
 
-    before = graph((1, 3, 2, 2), w, (1, 2, 2, 2), nhwc=False)
-    assert to_nhwc(before) == 1
-    assert_same_graph(before, graph((1, 2, 2, 3), w.transpose(0, 2, 3, 1), (1, 2, 2, 2), nhwc=True))
+    before = graph((1, 3, 2, 2), w, fc_w, nhwc=False)
+    assert to_nhwc(before) == 0
+    fc_nhwc = fc_w.reshape(4, 2, 2, 2).transpose(0, 2, 3, 1).reshape(4, 8)  # columns in H, W, C order
+    assert_same_graph(before, graph((1, 2, 2, 3), w.transpose(0, 2, 3, 1), fc_nhwc, nhwc=True))
