@@ -1,6 +1,6 @@
 """keras.applications architectures with random weights: float matches model.predict within 1e-4
 of the output's magnitude in eightbit and LiteRT; int8 is identical in eightbit and LiteRT's
-reference kernels. MobileNetV2 and MobileNetV3Small run by default, the rest with -m slow."""
+reference kernels. MobileNetV2 runs by default, the rest with -m slow."""
 
 from __future__ import annotations
 
@@ -22,12 +22,12 @@ def _check(name, size):
     check_int8(model, inputs, random_inputs(model, batch=3, seed=5))
 
 
-@pytest.mark.parametrize("name,size", [("MobileNetV2", 96), ("MobileNetV3Small", 64)])
+@pytest.mark.parametrize("name,size", [("MobileNetV2", 96)])
 def test_application(name, size):
     _check(name, size)
 
 
-SLOW = [("EfficientNetB0", 64), ("ResNet50", 64), ("MobileNet", 64), ("MobileNetV3Large", 64),
+SLOW = [("MobileNetV3Small", 64), ("EfficientNetB0", 64), ("ResNet50", 64), ("MobileNet", 64), ("MobileNetV3Large", 64),
         ("Xception", 71), ("DenseNet121", 64), ("InceptionV3", 75), ("ResNet50V2", 64),
         ("EfficientNetV2B0", 64), ("ConvNeXtTiny", 64), ("VGG16", 64), ("InceptionResNetV2", 75)]
 
