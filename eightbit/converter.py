@@ -17,6 +17,8 @@ from __future__ import annotations
 import importlib
 from dataclasses import dataclass, field, fields
 
+import numpy as np
+
 from eightbit.ir import Model
 from eightbit.passes.layout import to_nhwc
 from eightbit.quantize import converter as _base
@@ -62,6 +64,51 @@ def serving_signature(model: Model) -> None:
         "inputs": [{"name": sg.tensors[i].name, "tensor_index": i} for i in sg.inputs],
         "outputs": [{"name": sg.tensors[i].name, "tensor_index": i} for i in sg.outputs],
     }]
+
+
+def integer_edges(model: Model, input_type: str, output_type: str) -> Model:
+    """For an already quantized model: a copy whose float inputs / outputs become the integer
+    tensors behind their QUANTIZE / DEQUANTIZE (TF's inference_input_type / inference_output_type
+    on a quantized model), keeping the edge names. The model itself when both types are float32."""
+    if input_type == output_type == "FLOAT32":
+        return model
+    from eightbit.passes.graph import copy_model, prune
+
+    model = copy_model(model)
+    sg = model.main
+    readers = {}
+    for op in sg.operators:
+        for t in op.inputs:
+            readers.setdefault(t, []).append(op)
+    drop = []
+    for k, t in enumerate(sg.inputs if input_type != "FLOAT32" else []):
+        ops = readers.get(t, [])
+        q = ops[0] if len(ops) == 1 and ops[0].op_type == "QUANTIZE" else None
+        if q is None or sg.tensors[q.outputs[0]].type != input_type or t in sg.outputs:
+            raise ValueError(f"inference_input_type {input_type.lower()}: input {sg.tensors[t].name!r} is not "
+                             f"quantized to {input_type.lower()} by the model; keep float32 inputs")
+        _take_name(sg, t, q.outputs[0])
+        sg.inputs[k] = q.outputs[0]
+        drop.append(q)
+    producers = {o: op for op in sg.operators for o in op.outputs}
+    for k, t in enumerate(sg.outputs if output_type != "FLOAT32" else []):
+        dq = producers.get(t)
+        if dq is None or dq.op_type != "DEQUANTIZE" or sg.tensors[dq.inputs[0]].type != output_type:
+            raise ValueError(f"inference_output_type {output_type.lower()}: output {sg.tensors[t].name!r} is not "
+                             f"{output_type.lower()} before its DEQUANTIZE; keep float32 outputs")
+        _take_name(sg, t, dq.inputs[0])
+        sg.outputs[k] = dq.inputs[0]
+        drop.append(dq)
+    sg.operators = [op for op in sg.operators if all(op is not d for d in drop)]
+    serving_signature(model)
+    prune(model)
+    return model
+
+
+def _take_name(sg, old: int, new: int) -> None:
+    name = sg.tensors[old].name
+    sg.tensors[old].name = name + "/float"
+    sg.tensors[new].name = name
 
 
 class TFLiteConverter(_base.TFLiteConverter):
@@ -139,9 +186,12 @@ class TFLiteConverter(_base.TFLiteConverter):
     def convert(self) -> bytes:
         """The .tflite bytes. A quantized import converts quantized without `optimizations`;
         `self.report` (an ImportReport) lists what the import and the quantizer did."""
-        saved = self.optimizations
-        if self.quantized_import and self.optimizations:
+        saved, saved_model = self.optimizations, self._model
+        saved_io = (self.inference_input_type, self.inference_output_type)
+        if self.quantized_import:
             self.optimizations = set()  # already integer: the given parameters are kept, not recalibrated
+            self._model = integer_edges(saved_model, *(_base.type_name(t) for t in saved_io))
+            self.inference_input_type = self.inference_output_type = np.float32
         try:
             if self.mode() == "float32":
                 # the base pipeline versions only what it quantized; TF versions every model it writes
@@ -150,7 +200,8 @@ class TFLiteConverter(_base.TFLiteConverter):
                 set_conversion_metadata(self._model, None)
             data = super().convert()
         finally:
-            self.optimizations = saved
+            self.optimizations, self._model = saved, saved_model
+            self.inference_input_type, self.inference_output_type = saved_io
         base = self.report
         self.report = ImportReport(**{f.name: getattr(base, f.name) for f in fields(Report)},
                                    notes=list(self.import_notes))

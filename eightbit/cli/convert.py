@@ -189,12 +189,14 @@ def run(args) -> int:
         io = io or TF_TYPES[args.inference_type]
         mode = "int8"
     conv = load_converter(path, kind, args)
-    if conv.quantized_import and mode:
-        mode = None  # already integer: the source's parameters are kept (said in the summary)
-        quantized_note = f"--quantize {args.quantize or 'int8'} ignored: the model is already quantized"
-    else:
-        quantized_note = None
+    quantized_note = None
+    if conv.quantized_import and (mode or args.data):
+        # already integer: the source's own parameters are kept, nothing is recalibrated
+        quantized_note = "--quantize / --data ignored: the model is already quantized (its parameters are kept)"
+        mode, args.data = None, None
     n_samples = configure(conv, args, mode, io)
+    if conv.quantized_import and io:
+        conv.inference_input_type = conv.inference_output_type = IO_TYPES[io]
     log = logging.getLogger("eightbit.quantize")
     level = log.level
     log.setLevel(logging.ERROR)  # the summary below lists the warnings once

@@ -366,21 +366,56 @@ def _flatten_into_fully_connected(lp, op: Operator) -> bool:
     src = lp.src[x]
     if have[0] != 0 or len(lp.src[out]) != 2 or lp.src[out][0] != src[0] or out in lp.sg.outputs:
         return False
-    readers = lp.readers.get(out, [])
-    if not readers or any(r.op_type != "FULLY_CONNECTED" or r.inputs[0] != out or out in r.inputs[1:]
-                          or not lp.is_const(r.inputs[1]) or lp.perm(r.inputs[1]) != (0, 1) for r in readers):
+    readers = _fc_readers(lp, out)
+    if not readers or any(_fc_weight(lp, r) is None for r in readers):
         return False
     order = [0, *have[1:]]  # source axes of the weights' columns, in the order the data is placed
     for r in readers:
-        w = lp.sg.tensors[r.inputs[1]]
+        holder, pos, w_idx = _fc_weight(lp, r)
+        w = lp.sg.tensors[w_idx]
         data = w.data
         cols = data.reshape(data.shape[0], *src[1:]).transpose(order).reshape(data.shape)
         new = lp.const(w.name + "/nhwc", cols)
         lp.sg.tensors[new].type, lp.sg.tensors[new].quantization = w.type, w.quantization  # axis 0 stays
-        r.inputs[1] = new
+        holder.inputs[pos] = new
     op.inputs = [idx] + [lp.get(t, identity(lp.rank(t))) if t >= 0 else t for t in op.inputs[1:]]
     lp.emit(op, [identity(2)])
     return True
+
+
+def _fc_readers(lp, t: int, depth: int = 0):
+    """The FULLY_CONNECTED operators reading t as their input, directly or through QUANTIZE /
+    DEQUANTIZE (a QDQ graph); None when anything else reads it or it is a graph output."""
+    readers = lp.readers.get(t, [])
+    if not readers or t in lp.sg.outputs or depth > 4:
+        return None
+    found = []
+    for r in readers:
+        if r.op_type == "FULLY_CONNECTED" and r.inputs[0] == t and t not in r.inputs[1:]:
+            found.append(r)
+        elif r.op_type in ("QUANTIZE", "DEQUANTIZE") and len(r.outputs) == 1:
+            more = _fc_readers(lp, r.outputs[0], depth + 1)
+            if more is None:
+                return None
+            found.extend(more)
+        else:
+            return None
+    return found
+
+
+def _fc_weight(lp, fc: Operator):
+    """(operator, input position, constant) holding a FULLY_CONNECTED's 2-D weights: the FC itself,
+    or the DEQUANTIZE of a constant that only this FC reads (a QDQ weight); None otherwise."""
+    w = fc.inputs[1] if len(fc.inputs) > 1 else -1
+    if w < 0 or lp.rank(w) != 2:
+        return None
+    if lp.is_const(w):
+        return (fc, 1, w) if lp.perm(w) == (0, 1) else None
+    dq = next((op for op in lp.sg.operators if w in op.outputs), None)
+    if (dq is None or dq.op_type != "DEQUANTIZE" or not lp.is_const(dq.inputs[0]) or lp.uses.get(w, 0) != 1
+            or lp.uses.get(dq.inputs[0], 0) != 1 or lp.perm(w) != (0, 1)):
+        return None
+    return dq, 0, dq.inputs[0]
 
 
 RULES = {

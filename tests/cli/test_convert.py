@@ -144,3 +144,40 @@ def test_keras_model_file(tmp_path, capsys, monkeypatch):
     x = np.random.default_rng(3).standard_normal((1, 6, 6, 2)).astype(np.float32)
     want = np.asarray(model.predict(x, verbose=0))
     np.testing.assert_allclose(run_eightbit(out.read_bytes(), [x])[0], want, atol=1e-4 * max(1, np.abs(want).max()))
+
+
+def test_onnxruntime_quantized_model_converts_integer_with_its_parameters(onnx_cnn, tmp_path, capsys):
+    quantization = pytest.importorskip("onnxruntime.quantization")
+    import onnxruntime as ort
+
+    path, _ = onnx_cnn
+    rng = np.random.default_rng(5)
+    calib = [{"image": rng.standard_normal((1, 3, 8, 8)).astype(np.float32)} for _ in range(8)]
+
+    class Reader(quantization.CalibrationDataReader):
+        def __init__(self):
+            self.it = iter(calib)
+
+        def get_next(self):
+            return next(self.it, None)
+
+    qdq = tmp_path / "qdq.onnx"
+    quantization.quantize_static(str(path), str(qdq), Reader(), quant_format=quantization.QuantFormat.QDQ,
+                                 per_channel=True, activation_type=quantization.QuantType.QInt8,
+                                 weight_type=quantization.QuantType.QInt8)
+    out = tmp_path / "qdq.tflite"
+    assert main(["convert", str(qdq), "-o", str(out), "--io", "int8"]) == 0
+    assert "(quantized source)" in capsys.readouterr().out
+    data = out.read_bytes()
+    m = eightbit.load(data)
+    assert {m.main.tensors[i].type for i in m.main.inputs + m.main.outputs} == {"INT8"}
+    assert "TRANSPOSE" not in {op.op_type for op in m.main.operators}
+    x = rng.standard_normal((1, 3, 8, 8)).astype(np.float32)
+    qin = m.main.tensors[m.main.inputs[0]].quantization
+    xq = np.clip(np.round(x.transpose(0, 2, 3, 1) / qin.scale[0]) + qin.zero_point[0], -128, 127).astype(np.int8)
+    got = run_eightbit(data, [xq])[0]
+    np.testing.assert_array_equal(got, run_litert(data, [xq])[0])
+    qout = m.main.tensors[m.main.outputs[0]].quantization
+    want = ort.InferenceSession(str(qdq), providers=["CPUExecutionProvider"]).run(None, {"image": x})[0]
+    real = (got.astype(np.float32) - qout.zero_point[0]) * qout.scale[0]
+    assert np.max(np.abs(real - want)) <= 2 * qout.scale[0] + 1e-6

@@ -131,3 +131,20 @@ def test_bad_io_layout():
 def test_package_exports_the_importing_converter():
     assert eightbit.TFLiteConverter is TFLiteConverter
     assert hasattr(eightbit.TFLiteConverter, "from_tflite")
+
+
+def test_quantized_import_with_integer_io_keeps_edge_names():
+    conv = TFLiteConverter.from_imported(_qdq_imported())
+    conv.inference_input_type = conv.inference_output_type = np.int8
+    data = conv.convert()
+    sg = eightbit.load(data).main
+    assert [(sg.tensors[i].name, sg.tensors[i].type) for i in sg.inputs + sg.outputs] == [("x", "INT8"), ("out", "INT8")]
+    assert [op.op_type for op in sg.operators] == ["CONV_2D"]
+    assert sg.tensors[sg.inputs[0]].quantization.zero_point.tolist() == [3]
+    feed = [np.random.default_rng(2).integers(-128, 128, (1, 4, 4, 2)).astype(np.int8)]
+    np.testing.assert_array_equal(run_eightbit(data, feed)[0], run_litert(data, feed)[0])
+    conv.inference_input_type = conv.inference_output_type = np.float32  # the converter is reusable
+    assert eightbit.load(conv.convert()).main.tensors[0].type == "FLOAT32"
+    conv.inference_input_type = np.uint8
+    with pytest.raises(ValueError, match="not quantized to uint8"):
+        conv.convert()
