@@ -90,7 +90,7 @@ def _rule(op):
     return None
 
 
-def _check_layer(op):
+def check_layer(op):
     """None when the layer converts, else the reason it does not."""
     rule = _rule(op)
     if rule is None:
@@ -111,7 +111,7 @@ def collect_unsupported(fn, found=None) -> dict:
         if _is_model(op):
             collect_unsupported(_graph(op), found)
             continue
-        reason = _check_layer(op)
+        reason = check_layer(op)
         if reason is not None:
             entry = found.setdefault((type(op).__name__, reason), [type(op).__module__, []])
             entry[1].append(op.name)
@@ -161,6 +161,22 @@ def run_graph(em: Emitter, fn, env: dict) -> None:
             if tuple(t.shape) != want:
                 raise ModelError(f"layer {op.name!r} ({type(op).__name__}): lowered shape {t.shape} != Keras {want}")
             env[id(kt)] = t
+
+
+def lower_layer(em: Emitter, layer, x: T) -> T:
+    """A single-input layer applied to x inside another layer's lowering (TimeDistributed)."""
+    prefix = em.prefix
+    try:
+        try:
+            shapes = [tuple(1 if d is None else int(d) for d in layer.compute_output_shape(x.shape))]
+        except Exception:  # noqa: BLE001 - only TRANSPOSE_CONV reads it; others do without
+            shapes = []
+        out = _lower(em, layer, Call([x], (x,), {}, shapes))
+    finally:
+        em.prefix = prefix
+    if isinstance(out, (list, tuple)):
+        raise UnsupportedLayerError([(type(layer).__name__, type(layer).__module__, 1, f"{layer.name}: several outputs")])
+    return out
 
 
 def _lower(em: Emitter, op, call: Call):

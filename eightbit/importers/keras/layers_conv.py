@@ -196,6 +196,36 @@ def check_conv_transpose(layer):
     return None
 
 
+def conv3d(em: Emitter, layer, x: T) -> T:
+    """Conv3D without a CONV_3D kernel: per output depth, the kd input slices it reads are joined on
+    channels and one CONV_2D with the [O, kh, kw, kd*C] kernel computes it (the same sum); PACK on depth."""
+    w = weights(layer)
+    kernel = w["kernel"]  # [kd, kh, kw, C, O]
+    kd, kh, kw, cin, cout = kernel.shape
+    (sd, sh, sw), (dd, dh, dw) = tuple(layer.strides), tuple(layer.dilation_rate)
+    n, depth = x.shape[0], x.shape[1]
+    out_d = _conv_out(depth, kd, sd, dd, layer.padding)
+    if layer.padding == "same":
+        total = max((out_d - 1) * sd + (kd - 1) * dd + 1 - depth, 0)
+        pads = [(0, 0), (total // 2, total - total // 2), (0, 0), (0, 0), (0, 0)]
+        shape = list(x.shape)
+        shape[1] += total
+        x = em.op("PAD", [x, em.const(np.asarray(pads, np.int32), np.int32, "paddings")], shape)
+    slices = em.op("UNPACK", [x], [(n, *x.shape[2:])] * x.shape[1], {"num": x.shape[1], "axis": 1})
+    w2 = np.transpose(kernel, (1, 2, 0, 3, 4)).reshape(kh, kw, kd * cin, cout)  # channels ordered (k, c)
+    planes = []
+    for d in range(out_d):
+        joined = em.concat([slices[d * sd + k * dd] for k in range(kd)], 3) if kd > 1 else slices[d * sd]
+        planes.append(conv2d_op(em, joined, w2, w.get("bias"), (sh, sw), (dh, dw), layer.padding))
+    p = planes[0].shape
+    y = em.op("PACK", planes, (n, out_d, *p[1:]), {"values_count": out_d, "axis": 1})
+    return activations.emit(em, y, activations.activation_name(layer.activation))
+
+
+def check_conv3d(layer):
+    return check_conv(layer) or (f"groups={layer.groups}" if layer.groups != 1 else None)
+
+
 def dense(em: Emitter, layer, x: T) -> T:
     w = weights(layer)
     y = em.fully_connected(x, w["kernel"].T, w.get("bias"))
@@ -243,6 +273,7 @@ RULES = {
     "GlobalMaxPooling1D": (lambda em, la, x: global_pool(em, la, x, "REDUCE_MAX"), _check_channels_last),
     "GlobalMaxPooling2D": (lambda em, la, x: global_pool(em, la, x, "REDUCE_MAX"), _check_channels_last),
     "GlobalMaxPooling3D": (lambda em, la, x: global_pool(em, la, x, "REDUCE_MAX"), _check_channels_last),
+    "Conv3D": (conv3d, check_conv3d),
     "Conv1DTranspose": (conv_transpose, check_conv_transpose, "call"),
     "Conv2DTranspose": (conv_transpose, check_conv_transpose, "call"),
 }

@@ -118,6 +118,23 @@ def check_embedding(layer):
     return None
 
 
+def time_distributed(em: Emitter, layer, x: T) -> T:
+    """The wrapped layer on [B*T, ...] between two RESHAPEs (batch -1, so any batch size runs)."""
+    from eightbit.importers.keras.graph import lower_layer
+
+    n, steps = x.shape[0], x.shape[1]
+    inner = em.reshape(x, (n * steps, *x.shape[2:]))
+    y = lower_layer(em, layer.layer, inner)
+    return em.reshape(y, (n, steps, *y.shape[1:]))
+
+
+def check_time_distributed(layer):
+    from eightbit.importers.keras.graph import check_layer
+
+    reason = check_layer(layer.layer)
+    return None if reason is None else f"wraps {type(layer.layer).__name__}: {reason}"
+
+
 DROPPED = ("Dropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D", "GaussianNoise",
            "GaussianDropout", "AlphaDropout", "ActivityRegularization", "Identity")
 
@@ -136,5 +153,6 @@ RULES = {
     "UpSampling2D": (upsampling2d, check_upsampling2d),
     "Resizing": (resizing, check_resizing),
     "Embedding": (embedding, check_embedding),
+    "TimeDistributed": (time_distributed, check_time_distributed),
     **{name: (identity, None) for name in DROPPED},
 }

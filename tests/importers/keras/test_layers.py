@@ -93,6 +93,13 @@ CASES = {
     "softmax_layer": lambda: seq((3, 5), L.Softmax()),
     "softmax_axis1": lambda: seq((3, 5), L.Softmax(axis=1)),
     "embedding": lambda: seq((6,), L.Embedding(10, 4), dtype="int32"),
+    "conv3d_valid": lambda: seq((4, 5, 5, 2), L.Conv3D(3, 2)),
+    "conv3d_same_strided": lambda: seq((5, 6, 6, 2), L.Conv3D(3, 3, strides=(2, 1, 2), padding="same",
+                                                               activation="relu")),
+    "conv3d_dilated": lambda: seq((6, 5, 5, 2), L.Conv3D(2, (2, 3, 3), dilation_rate=(2, 1, 1))),
+    "time_distributed_dense": lambda: seq((3, 4, 5), L.TimeDistributed(L.Dense(2))),
+    "time_distributed_conv": lambda: seq((3, 6, 6, 2), L.TimeDistributed(L.Conv2D(3, 3, activation="relu")),
+                                         L.TimeDistributed(L.Flatten())),
 }
 
 ACTIVATIONS = ["relu", "relu6", "sigmoid", "tanh", "softmax", "log_softmax", "softplus", "softsign", "silu",
