@@ -71,6 +71,13 @@ def test_dynamo_export_matches_onnxruntime(name):
     check_architecture(name, dynamo=True)
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("dynamo", [False, True], ids=["torchscript", "dynamo"])
+@pytest.mark.parametrize("name", sorted(torch_models.MORE_ARCHITECTURES))
+def test_more_architectures_match_onnxruntime(name, dynamo):
+    check_architecture(name, dynamo)
+
+
 @pytest.mark.parametrize("name", ["unet", "detector"])
 def test_keep_io_layout(name):
     check_architecture(name, dynamo=False, io_layout="keep")

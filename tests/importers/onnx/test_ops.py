@@ -139,6 +139,8 @@ CASES = [
     ("reducemin", "ReduceMin", [f(2, 3, 4), C(np.array([1], np.int64))], {"keepdims": 0}, 18),
     pytest.param("reduceprod", "ReduceProd", [f(2, 3, 4)], {"axes": [1]}, 13, marks=needs("REDUCE_PROD")),
     ("reducel2", "ReduceL2", [f(2, 3, 4)], {"axes": [1]}, 13),
+    ("cumsum", "CumSum", [f(2, 5), C(np.array(1, np.int64))], {}),
+    ("cumsum_axis0_exclusive_reverse", "CumSum", [f(4, 3), C(np.array(0, np.int64))], {"exclusive": 1, "reverse": 1}),
     ("argmax", "ArgMax", [f(2, 3, 4)], {"axis": 1}),
     ("argmax_last_index", "ArgMax", [np.array([[1, 3, 3, 0], [2, 2, 1, 2]], np.float32)],
      {"axis": 1, "select_last_index": 1}),

@@ -151,6 +151,155 @@ class Detector(nn.Module):
         return tuple(outs)
 
 
+class SE(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.fc1, self.fc2 = nn.Conv2d(c, c // 4, 1), nn.Conv2d(c // 4, c, 1)
+    def forward(self, x):
+        s = F.adaptive_avg_pool2d(x, 1)
+        return x * F.hardsigmoid(self.fc2(F.relu(self.fc1(s))))
+
+
+class MobileNetV3ish(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(3, 16, 3, 2, 1), nn.BatchNorm2d(16), nn.Hardswish())
+        self.dw = nn.Sequential(nn.Conv2d(16, 16, 5, 1, 2, groups=16), nn.BatchNorm2d(16), nn.Hardswish(), SE(16))
+        self.pw = nn.Conv2d(16, 24, 1)
+        self.head = nn.Sequential(nn.Linear(24, 32), nn.Hardswish(), nn.Dropout(0.2), nn.Linear(32, 10))
+    def forward(self, x):
+        x = self.pw(self.dw(self.stem(x)))
+        return self.head(torch.flatten(F.adaptive_avg_pool2d(x, 1), 1))
+
+
+class EffNetish(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.c1 = nn.Conv2d(3, 8, 3, 2, 1)
+        self.c2 = nn.Conv2d(8, 8, 3, 1, 1, groups=8)
+        self.se = SE(8)
+        self.gn = nn.GroupNorm(2, 8)
+        self.pool = nn.AdaptiveAvgPool2d((2, 2))
+        self.fc = nn.Linear(32, 5)
+    def forward(self, x):
+        x = F.silu(self.c1(x))
+        x = self.gn(F.silu(self.c2(x)) * torch.sigmoid(x.mean((2, 3), keepdim=True)))
+        return self.fc(self.pool(x).flatten(1))
+
+
+class ViTish(nn.Module):
+    def __init__(self, dim=32):
+        super().__init__()
+        self.patch = nn.Conv2d(3, dim, 4, 4)
+        self.cls = nn.Parameter(torch.randn(1, 1, dim))
+        self.pos = nn.Parameter(torch.randn(1, 17, dim))
+        self.attn = nn.MultiheadAttention(dim, 4, batch_first=True)
+        self.norm = nn.LayerNorm(dim)
+        self.mlp = nn.Sequential(nn.Linear(dim, 64), nn.GELU(approximate="tanh"), nn.Linear(64, dim))
+        self.head = nn.Linear(dim, 10)
+    def forward(self, x):
+        x = self.patch(x).flatten(2).transpose(1, 2)
+        x = torch.cat([self.cls.expand(x.shape[0], -1, -1), x], dim=1) + self.pos
+        h = self.norm(x)
+        x = x + self.attn(h, h, h, need_weights=False)[0]
+        x = x + self.mlp(self.norm(x))
+        return self.head(x[:, 0])
+
+
+class BERTish(nn.Module):
+    def __init__(self, vocab=50, dim=32):
+        super().__init__()
+        self.emb = nn.Embedding(vocab, dim)
+        self.pos = nn.Embedding(16, dim)
+        self.norm = nn.LayerNorm(dim)
+        self.q, self.k, self.v = nn.Linear(dim, dim), nn.Linear(dim, dim), nn.Linear(dim, dim)
+        self.out = nn.Linear(dim, 2)
+    def forward(self, ids):
+        t = ids.shape[1]
+        pos = torch.arange(t).unsqueeze(0)
+        x = self.norm(self.emb(ids) + self.pos(pos))
+        mask = (ids != 0).unsqueeze(1).float()
+        att = self.q(x) @ self.k(x).transpose(1, 2) / 32 ** 0.5
+        att = att.masked_fill(mask == 0, -1e4).softmax(-1)
+        y = att @ self.v(x)
+        return self.out(F.normalize(y[:, 0], dim=-1))
+
+
+class YOLOish(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.c1 = nn.Conv2d(3, 16, 3, 2, 1)
+        self.c2 = nn.Conv2d(8, 8, 3, 1, 1)
+        self.c3 = nn.Conv2d(24, 16, 1)
+        self.up = nn.Upsample(scale_factor=2, mode="nearest")
+        self.det = nn.Conv2d(16, 3 * 7, 1)
+    def forward(self, x):
+        x = F.silu(self.c1(x))
+        a, b = x.chunk(2, 1)
+        b = F.silu(self.c2(b))
+        y = self.c3(torch.cat([a, b, F.max_pool2d(b, 5, 1, 2)], 1))
+        y = y + self.up(F.max_pool2d(y, 2))
+        p = self.det(y)
+        n, _, h, w = p.shape
+        p = p.view(n, 3, 7, h, w).permute(0, 1, 3, 4, 2).contiguous()
+        xy, wh, conf = p.split((2, 2, 3), dim=-1)
+        return torch.cat([xy.sigmoid() * 2, wh.exp(), conf.sigmoid()], -1).view(n, -1, 7)
+
+
+class PixelShuffleNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.c = nn.Conv2d(3, 12, 3, padding=1)
+        self.r = nn.Conv2d(3, 3, 3, padding=1, padding_mode="reflect")
+        self.p = nn.PReLU(3)
+    def forward(self, x):
+        y = F.pixel_shuffle(self.c(x), 2)
+        y = self.p(self.r(y))
+        z = F.interpolate(y, size=(20, 20), mode="bilinear", align_corners=True)
+        return torch.clamp(z, -1.0, 1.0), F.pixel_unshuffle(y, 2).std(dim=(2, 3))
+
+
+class Misc(nn.Module):
+    def forward(self, x):
+        a = torch.stack([x.amax(1), x.amin(1)], 1)
+        b = torch.where(x > 0, x, 0.1 * x).cumsum(-1)
+        c = F.log_softmax(x, dim=1)
+        d = x.flip(-1)[..., 1:-1:2]
+        e = F.elu(x, 0.7) + F.selu(x) + F.softplus(x) + F.mish(x) + F.hardtanh(x, -0.5, 0.5)
+        return a.sum(), b, c, d, e.permute(0, 2, 3, 1), torch.argmax(x, dim=1)
+
+
+class Audio(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.c = nn.Conv1d(2, 8, 5, padding="same")
+        self.t = nn.ConvTranspose1d(8, 4, 4, stride=2, padding=1)
+        self.gru_like = nn.Linear(4, 4)
+        self.ln = nn.LayerNorm(4)
+        self.in_ = nn.InstanceNorm1d(8, affine=True)
+    def forward(self, x):
+        y = F.gelu(self.in_(self.c(x)))
+        y = F.avg_pool1d(self.t(y), 3, 2, 1, count_include_pad=False)
+        y = self.ln(y.transpose(1, 2))
+        return torch.tanh(self.gru_like(y)), F.adaptive_max_pool1d(y.transpose(1, 2), 1)
+
+
+# More of what users export, checked in `make test-all` (slow): SE blocks, GroupNorm, adaptive
+# pooling, nn.MultiheadAttention, token ids with Embedding and masks, chunk/split heads, pixel
+# shuffle, reflect padding, PReLU, cumsum, flips, 1-D transposed conv, InstanceNorm1d.
+MORE_ARCHITECTURES = {
+    "mobilenetv3": (MobileNetV3ish, (1, 3, 32, 32)),
+    "efficientnet": (EffNetish, (1, 3, 16, 16)),
+    "vit": (ViTish, (1, 3, 16, 16)),
+    "bert_tokens": (BERTish, (1, 12)),
+    "yolo": (YOLOish, (1, 3, 32, 32)),
+    "pixel_shuffle": (PixelShuffleNet, (1, 3, 10, 10)),
+    "misc_ops": (Misc, (1, 3, 4, 6)),
+    "audio_transposed": (Audio, (1, 2, 32)),
+}
+TOKEN_INPUTS = {"bert_tokens": 50}  # integer inputs: token ids below this vocabulary size
+
+
 ARCHITECTURES = {
     # name: (constructor, input shape)
     "mobilenetv2": (MobileNetV2ish, (1, 3, 32, 32)),
@@ -165,7 +314,7 @@ ARCHITECTURES = {
 
 def build(name: str, seed: int = 0) -> tuple[nn.Module, torch.Tensor]:
     """The model in eval mode with non-trivial BatchNorm statistics, and an example input."""
-    ctor, shape = ARCHITECTURES[name]
+    ctor, shape = ARCHITECTURES[name] if name in ARCHITECTURES else MORE_ARCHITECTURES[name]
     torch.manual_seed(seed)
     model = ctor()
     for m in model.modules():
@@ -174,6 +323,8 @@ def build(name: str, seed: int = 0) -> tuple[nn.Module, torch.Tensor]:
             m.running_var.uniform_(0.5, 2.0)
             m.weight.data.uniform_(0.5, 1.5)
             m.bias.data.uniform_(-0.2, 0.2)
+    if name in TOKEN_INPUTS:
+        return model.eval(), torch.randint(0, TOKEN_INPUTS[name], shape)
     return model.eval(), torch.randn(*shape)
 
 

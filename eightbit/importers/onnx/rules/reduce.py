@@ -82,3 +82,31 @@ def _reverse(ctx, x, axis):
              {"begin_mask": 0, "end_mask": 1 << axis, "ellipsis_mask": 0, "new_axis_mask": 0, "shrink_axis_mask": 0,
               "offset": False})
     return out
+
+
+@rule("CumSum")
+def cumsum(ctx, node):
+    """A running sum is a product with a triangular matrix of ones: FULLY_CONNECTED over the last
+    axis (other axes through a TRANSPOSE pair). exclusive / reverse choose the triangle."""
+    x, out = ctx.tensor(node, 0), ctx.output(node, 0)
+    shape = tuple(ctx.ir(x).shape)
+    if not np.issubdtype(ctx.ir(x).dtype, np.floating):
+        raise ctx.unsupported(node, "integer cumulative sum")
+    axis = norm_axis(int(ctx.require_const(node, 1, "axis").reshape(-1)[0]), len(shape))
+    n = shape[axis]
+    i, j = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")  # out[j] = sum_i x[i] * tri[i, j]
+    exclusive, reverse = bool(ctx.attr(node, "exclusive", 0)), bool(ctx.attr(node, "reverse", 0))
+    if reverse:
+        tri = (i > j) if exclusive else (i >= j)
+    else:
+        tri = (i < j) if exclusive else (i <= j)
+    from eightbit.importers.onnx.rules.common import transpose
+    from eightbit.importers.onnx.rules.matmul import fully_connected
+
+    last = axis == len(shape) - 1
+    perm = [d for d in range(len(shape)) if d != axis] + [axis]
+    src = x if last else transpose(ctx, x, perm)
+    y = out if last else ctx.temp(ctx.ir(src).shape, ctx.ir(x).dtype, f"{node.outputs[0]}_cumsum")
+    fully_connected(ctx, src, tri.T.astype(np.float32), None, y, True, node.outputs[0])
+    if not last:
+        transpose(ctx, y, list(np.argsort(perm)), out)
