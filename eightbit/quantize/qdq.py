@@ -39,7 +39,7 @@ def fold_qdq(model: Model) -> list[str]:
     sg = model.main
     notes: list = []
     _propagate_integer_params(sg)
-    _normalize_types(sg, notes)
+    floor_zero = _normalize_types(sg, notes)
     _fold_constant_movement(sg)
     _hoist_quantize(sg)
     st = _State.of(sg)
@@ -54,6 +54,7 @@ def fold_qdq(model: Model) -> list[str]:
     hybrids = [op for op in sg.operators if reasons.get(id(op)) == "hybrid"]
     _absorb_hybrid_scales(sg, hybrids)
     _collapse_requantize(sg)
+    _keep_zero_floor(sg, floor_zero, notes)
     _dequantize_int32_constants(sg)
     sort_topologically(sg)
     prune(model)
@@ -145,11 +146,14 @@ def _new_const(sg: Subgraph, like: Tensor, data: np.ndarray, type_: str, qp: Qua
 
 # ---- 1. types TFLite's integer kernels take -------------------------------------------------
 
-def _normalize_types(sg: Subgraph, notes: list) -> None:
+def _normalize_types(sg: Subgraph, notes: list) -> set:
     """uint8 -> int8 and uint16 -> int16 with the same real values (zero point shifted); int16
-    with a zero point != 0 -> symmetric int16 (TFLite's int16x8 kernels need zero point 0)."""
+    with a zero point != 0 -> symmetric int16 (TFLite's int16x8 kernels need zero point 0).
+    Returns the activations whose old range started at exactly 0: quantizing clamped them at 0
+    (onnxruntime drops a ReLU there), which the symmetric range no longer does."""
     edge = set(sg.inputs) | set(sg.outputs)
     shifted = 0
+    floor_zero = set()
     for i, t in enumerate(sg.tensors):
         if not t.quantized or i in edge:
             continue
@@ -163,12 +167,12 @@ def _normalize_types(sg: Subgraph, notes: list) -> None:
             shifted += 1
         if t.type == "INT16" and np.any(t.quantization.zero_point != 0):
             old = t.quantization
-            real = t.data if not t.is_constant else None
+            real = _real(t) if t.is_constant else None
+            if real is None and old.scale.size == 1 and int(old.zero_point[0]) == -32768:
+                floor_zero.add(i)
             lo = (-32768 - old.zero_point.astype(np.float64)) * old.scale
             hi = (32767 - old.zero_point.astype(np.float64)) * old.scale
             scale = (np.maximum(np.abs(lo), np.abs(hi)) / 32767).astype(np.float32)
-            if t.is_constant:
-                real = _real(t)
             t.quantization = _qp(scale, np.zeros(scale.size), old.quantized_dimension)
             if real is not None:
                 t.set_data(np.clip(np.round(real / _bcast(scale, real.ndim, old)), -32767, 32767).astype(np.int16),
@@ -176,6 +180,28 @@ def _normalize_types(sg: Subgraph, notes: list) -> None:
             _changed(notes, t, old, "INT16", "TFLite's int16 kernels need zero point 0")
     if shifted:
         notes.append(f"{shifted} uint8/uint16 tensor(s) stored as int8/int16 (zero point shifted, same real values)")
+    return floor_zero
+
+
+def _keep_zero_floor(sg: Subgraph, floor_zero: set, notes: list) -> None:
+    """The clamp at 0 that an int16 range starting at 0 made (see _normalize_types) as a fused
+    RELU of the producing op, or a RELU op after it."""
+    prod = {t: op for op in sg.operators for t in op.outputs if t >= 0}
+    for t in sorted(floor_zero):
+        op = prod.get(t)
+        if op is None or op.op_type == "RELU":
+            continue
+        name = sg.tensors[t].name
+        if op.options.get("fused_activation_function", None) == 0:
+            op.options["fused_activation_function"] = 1  # RELU
+            notes.append(f"kept the clamp at 0 of '{name}' (int16 zero point -32768) as a fused RELU")
+            continue
+        y = sg.tensors[t]
+        r = add_tensor(sg, y.name + "_unclamped", y.shape, y.type, _qp(y.quantization.scale, y.quantization.zero_point),
+                       like=y)
+        op.outputs = [r if o == t else o for o in op.outputs]
+        sg.operators.insert(sg.operators.index(op) + 1, new_op("RELU", [r], [t]))
+        notes.append(f"kept the clamp at 0 of '{name}' (int16 zero point -32768) as a RELU")
 
 
 def _bcast(scale: np.ndarray, ndim: int, qp: QuantParams) -> np.ndarray:

@@ -68,6 +68,7 @@ def _quantized_const(ctx, name: str, value: np.ndarray, scale, zp, axis: int) ->
                               quantized_dimension=axis)
 
 
+@rule("QuantizeLinear", domain=MS)  # onnxruntime's contrib Q/DQ (its 16-bit QDQ uses them)
 @rule("QuantizeLinear")
 def quantize_linear(ctx, node):
     relink_weights(ctx)
@@ -96,6 +97,7 @@ def _quantize_values(x, scale, zp, dtype, axis):
     return np.clip(np.rint(x / s) + z, info.min, info.max).astype(dtype)
 
 
+@rule("DequantizeLinear", domain=MS)
 @rule("DequantizeLinear")
 def dequantize_linear(ctx, node):
     data = ctx.const(node, 0)
