@@ -179,3 +179,22 @@ def test_cli_convert(tmp_path, form):
     assert main(["convert", *args]) == 0
     inputs = random_inputs(model)
     assert_close(run_litert(out.read_bytes(), inputs), predict(model, inputs))
+
+
+@pytest.mark.parametrize("kind", ["mha", "lstm", "gru_bidirectional", "time_distributed"])
+def test_dynamic_batch_sequences(kind):
+    x = keras.Input((5, 6))
+    if kind == "mha":
+        y = L.MultiHeadAttention(2, 3)(x, x, use_causal_mask=True)
+    elif kind == "lstm":
+        y = L.LSTM(4, return_sequences=True)(x)
+    elif kind == "gru_bidirectional":
+        y = L.Bidirectional(L.GRU(3))(x)
+    else:
+        y = L.TimeDistributed(L.Dense(2))(x)
+    model = randomize(keras.Model(x, y))
+    data = float_bytes(model)
+    inputs = random_inputs(model, batch=3)
+    want = predict(model, inputs)
+    assert_close(run_eightbit(data, inputs), want)
+    assert_close(run_litert(data, inputs), want)
