@@ -140,19 +140,25 @@ def static_shape(kt, what) -> tuple:
     return tuple(1 if d is None else int(d) for d in shape)
 
 
-def run_graph(em: Emitter, fn, env: dict) -> None:
-    """Emit every node of `fn`; `env` maps id(KerasTensor) -> T and gains every output."""
+def run_graph(em: Emitter, fn, env: dict, problems: list) -> None:
+    """Emit every node of `fn`; `env` maps id(KerasTensor) -> T and gains every output. A layer
+    whose call the importer cannot map (found only while lowering, e.g. an attention mask) goes
+    to `problems` and gets placeholder outputs, so that every such layer is reported at once."""
     for node in _nodes(fn):
         op = node.operation
         args, kwargs, tensors = _fill(node, env)
+        shapes = [static_shape(o, f"output of {op.name!r}") for o in node.outputs]
         if _is_model(op):
             inner = _graph(op)
             sub_env = {id(k): t for k, t in zip(inner.inputs, tensors)}
-            run_graph(em, inner, sub_env)
+            run_graph(em, inner, sub_env, problems)
             outs = [sub_env[id(k)] for k in inner.outputs]
         else:
-            outs = _lower(em, op, Call(tensors, args, kwargs,
-                                       [static_shape(o, f"output of {op.name!r}") for o in node.outputs]))
+            try:
+                outs = _lower(em, op, Call(tensors, args, kwargs, shapes))
+            except UnsupportedLayerError as e:
+                problems.extend(e.unsupported)
+                outs = [em.tensor(s, name="placeholder") for s in shapes]
         outs = outs if isinstance(outs, (list, tuple)) else [outs]
         if len(outs) != len(node.outputs):
             raise ModelError(f"layer {op.name!r}: lowered to {len(outs)} outputs, Keras has {len(node.outputs)}")
@@ -210,7 +216,10 @@ def import_model(model) -> ImportedGraph:
         t = em.tensor(static_shape(kt, f"input {name!r}"), dtype, name=name)
         env[id(kt)] = t
         inputs.append((name, t))
-    run_graph(em, fn, env)
+    problems = []
+    run_graph(em, fn, env, problems)
+    if problems:
+        raise UnsupportedLayerError(problems)
     outputs = []
     for k, kt in enumerate(fn.outputs):
         t = env[id(kt)]

@@ -111,6 +111,16 @@ def test_every_unsupported_layer_in_one_error():
     assert "Lambda (keras.src.layers.core.lambda_layer) x2" in msg
 
 
+def test_call_options_found_while_lowering_are_listed_together():
+    q = keras.Input((4, 6))
+    mask = keras.Input((4, 4), dtype="bool")
+    y = L.MultiHeadAttention(2, 3, name="masked_mha")(q, q, attention_mask=mask)
+    z = L.Attention(name="masked_attention")([q, q], mask=[None, None], return_attention_scores=True)[0]
+    with pytest.raises(UnsupportedOpError) as e:
+        import_keras(keras.Model([q, mask], [y, z]))
+    assert "masked_mha" in str(e.value) and "masked_attention" in str(e.value), str(e.value)
+
+
 def test_subclassed_and_unbuilt_models_are_clear_errors():
     class Net(keras.Model):
         def call(self, x):
