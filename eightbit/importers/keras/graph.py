@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import numpy as np
-
 from eightbit.errors import ModelError, UnsupportedOpError
 from eightbit.importers.common import ImportedGraph
 from eightbit.importers.keras import layers_basic, layers_conv, layers_ops, layers_seq, layers_shape
@@ -186,10 +184,11 @@ def lower_layer(em: Emitter, layer, x: T) -> T:
 
 
 def _lower(em: Emitter, op, call: Call):
-    fn, *rest = _rule(op)[0], *_rule(op)[2:]
+    rule = _rule(op)
+    fn, takes_call = rule[0], len(rule) > 2 and rule[2] == "call"
     em.prefix = op.name
     try:
-        if rest and rest[0] == "call":
+        if takes_call:
             return fn(em, op, call)
         if len(call.tensors) != 1:
             raise NotImplementedError(f"{len(call.tensors)} tensor inputs")
@@ -267,6 +266,3 @@ def _finish(em: Emitter, model, inputs, outputs) -> ImportedGraph:
         notes.append(f"fused {done['fuse_activations']} activations")
     return ImportedGraph(model=ir, layout="NHWC", notes=notes + em.notes)
 
-
-def keras_tensor_dtype(kt) -> np.dtype:
-    return np.dtype(_DTYPES.get(str(kt.dtype), "float32"))

@@ -30,17 +30,13 @@ def _conv_out(size, k, stride, dilation, padding):
     return -(-size // stride) if padding == "same" else (size - eff) // stride + 1
 
 
-def _check_channels_last(layer):
+def check_channels_last(layer):
     fmt = getattr(layer, "data_format", "channels_last")
     return None if fmt in (None, "channels_last") else f"data_format={fmt!r} (only channels_last)"
 
 
-def _padding(layer) -> str:
-    return layer.padding
-
-
 def check_conv(layer):
-    reason = _check_channels_last(layer)
+    reason = check_channels_last(layer)
     if reason:
         return reason
     if layer.padding not in ("same", "valid", "causal"):
@@ -263,16 +259,16 @@ RULES = {
     "Conv1D": (conv, check_conv), "Conv2D": (conv, check_conv),
     "DepthwiseConv1D": (depthwise, check_conv), "DepthwiseConv2D": (depthwise, check_conv),
     "SeparableConv1D": (separable, check_conv), "SeparableConv2D": (separable, check_conv),
-    "MaxPooling1D": (lambda em, la, x: pool(em, la, x, "MAX_POOL_2D"), _check_channels_last),
-    "MaxPooling2D": (lambda em, la, x: pool(em, la, x, "MAX_POOL_2D"), _check_channels_last),
-    "AveragePooling1D": (lambda em, la, x: pool(em, la, x, "AVERAGE_POOL_2D"), _check_channels_last),
-    "AveragePooling2D": (lambda em, la, x: pool(em, la, x, "AVERAGE_POOL_2D"), _check_channels_last),
-    "GlobalAveragePooling1D": (lambda em, la, x: global_pool(em, la, x, "MEAN"), _check_channels_last),
-    "GlobalAveragePooling2D": (lambda em, la, x: global_pool(em, la, x, "MEAN"), _check_channels_last),
-    "GlobalAveragePooling3D": (lambda em, la, x: global_pool(em, la, x, "MEAN"), _check_channels_last),
-    "GlobalMaxPooling1D": (lambda em, la, x: global_pool(em, la, x, "REDUCE_MAX"), _check_channels_last),
-    "GlobalMaxPooling2D": (lambda em, la, x: global_pool(em, la, x, "REDUCE_MAX"), _check_channels_last),
-    "GlobalMaxPooling3D": (lambda em, la, x: global_pool(em, la, x, "REDUCE_MAX"), _check_channels_last),
+    "MaxPooling1D": (lambda em, la, x: pool(em, la, x, "MAX_POOL_2D"), check_channels_last),
+    "MaxPooling2D": (lambda em, la, x: pool(em, la, x, "MAX_POOL_2D"), check_channels_last),
+    "AveragePooling1D": (lambda em, la, x: pool(em, la, x, "AVERAGE_POOL_2D"), check_channels_last),
+    "AveragePooling2D": (lambda em, la, x: pool(em, la, x, "AVERAGE_POOL_2D"), check_channels_last),
+    "GlobalAveragePooling1D": (lambda em, la, x: global_pool(em, la, x, "MEAN"), check_channels_last),
+    "GlobalAveragePooling2D": (lambda em, la, x: global_pool(em, la, x, "MEAN"), check_channels_last),
+    "GlobalAveragePooling3D": (lambda em, la, x: global_pool(em, la, x, "MEAN"), check_channels_last),
+    "GlobalMaxPooling1D": (lambda em, la, x: global_pool(em, la, x, "REDUCE_MAX"), check_channels_last),
+    "GlobalMaxPooling2D": (lambda em, la, x: global_pool(em, la, x, "REDUCE_MAX"), check_channels_last),
+    "GlobalMaxPooling3D": (lambda em, la, x: global_pool(em, la, x, "REDUCE_MAX"), check_channels_last),
     "Conv3D": (conv3d, check_conv3d),
     "Conv1DTranspose": (conv_transpose, check_conv_transpose, "call"),
     "Conv2DTranspose": (conv_transpose, check_conv_transpose, "call"),

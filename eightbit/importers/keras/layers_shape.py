@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from eightbit.importers.keras.emitter import Emitter, T
-from eightbit.importers.keras.layers_conv import _check_channels_last, weights
+from eightbit.importers.keras.layers_conv import check_channels_last, weights
 
 
 def reshape(em: Emitter, layer, x: T) -> T:
@@ -75,7 +75,7 @@ def upsampling2d(em: Emitter, layer, x: T) -> T:
 
 
 def check_upsampling2d(layer):
-    reason = _check_channels_last(layer)
+    reason = check_channels_last(layer)
     if reason:
         return reason
     return None if layer.interpolation in ("nearest", "bilinear") else f"interpolation={layer.interpolation!r}"
@@ -86,7 +86,7 @@ def resizing(em: Emitter, layer, x: T) -> T:
 
 
 def check_resizing(layer):
-    reason = _check_channels_last(layer)
+    reason = check_channels_last(layer)
     if reason:
         return reason
     if layer.interpolation not in ("nearest", "bilinear"):
@@ -140,15 +140,15 @@ DROPPED = ("Dropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D"
 
 RULES = {
     "Reshape": (reshape, None),
-    "Flatten": (flatten, _check_channels_last),
+    "Flatten": (flatten, check_channels_last),
     "Permute": (permute, None),
     "RepeatVector": (repeat_vector, None),
     "ZeroPadding1D": (zero_padding, None),
-    "ZeroPadding2D": (zero_padding, _check_channels_last),
-    "ZeroPadding3D": (zero_padding, _check_channels_last),
+    "ZeroPadding2D": (zero_padding, check_channels_last),
+    "ZeroPadding3D": (zero_padding, check_channels_last),
     "Cropping1D": (cropping, None),
-    "Cropping2D": (cropping, _check_channels_last),
-    "Cropping3D": (cropping, _check_channels_last),
+    "Cropping2D": (cropping, check_channels_last),
+    "Cropping3D": (cropping, check_channels_last),
     "UpSampling1D": (upsampling1d, None),
     "UpSampling2D": (upsampling2d, check_upsampling2d),
     "Resizing": (resizing, check_resizing),
