@@ -215,6 +215,8 @@ def import_model(model) -> ImportedGraph:
         t = em.tensor(static_shape(kt, f"input {name!r}"), dtype, name=name)
         env[id(kt)] = t
         inputs.append((name, t))
+        if kt.shape[0] is None:  # the batch stays resizable, as TF's shape_signature says
+            em.b.sg.tensors[t.idx].shape_signature = (-1, *t.shape[1:])
     problems = []
     run_graph(em, fn, env, problems)
     if problems:
@@ -248,9 +250,6 @@ def _finish(em: Emitter, model, inputs, outputs) -> ImportedGraph:
     b.inputs(*[t.idx for _, t in inputs]).outputs(*[t.idx for t in outputs])
     for k, t in enumerate(outputs):  # TF names a Keras 3 model's outputs output_0, output_1, ...
         b.sg.tensors[t.idx].name = f"output_{k}"
-    for _, t in inputs:
-        tensor = b.sg.tensors[t.idx]
-        tensor.shape_signature = (-1, *tensor.shape[1:])
     ir = b.build()
     ir.description = "eightbit Keras importer"
     ir.signature_defs = [{
