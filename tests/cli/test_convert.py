@@ -181,3 +181,21 @@ def test_onnxruntime_quantized_model_converts_integer_with_its_parameters(onnx_c
     want = ort.InferenceSession(str(qdq), providers=["CPUExecutionProvider"]).run(None, {"image": x})[0]
     real = (got.astype(np.float32) - qout.zero_point[0]) * qout.scale[0]
     assert np.max(np.abs(real - want)) <= 2 * qout.scale[0] + 1e-6
+
+
+@pytest.mark.parametrize("io_type, mean, std", [("QUANTIZED_UINT8", "128", "127.5"), ("INT8", "-3", "40")])
+def test_mean_and_std_values_pin_the_input_quantization(onnx_cnn, tmp_path, capsys, io_type, mean, std):
+    path, _ = onnx_cnn
+    npz = tmp_path / "calib.npz"
+    np.savez(npz, image=np.random.default_rng(6).standard_normal((8, 3, 8, 8)).astype(np.float32))
+    out = tmp_path / "pinned.tflite"
+    assert main(["convert", str(path), "--output_file", str(out), "--inference_type", "INT8", "--inference_input_type",
+                 io_type, "--mean_values", mean, "--std_dev_values", std, "--data", str(npz)]) == 0
+    data = out.read_bytes()
+    m = eightbit.load(data)
+    qp = m.main.tensors[m.main.inputs[0]].quantization
+    assert m.main.tensors[m.main.inputs[0]].name == "image"
+    assert qp.zero_point.tolist() == [int(mean)] and np.isclose(qp.scale[0], 1 / float(std))
+    dtype = np.uint8 if io_type == "QUANTIZED_UINT8" else np.int8
+    x = np.random.default_rng(7).integers(np.iinfo(dtype).min, np.iinfo(dtype).max + 1, (1, 8, 8, 3)).astype(dtype)
+    np.testing.assert_array_equal(run_eightbit(data, [x])[0], run_litert(data, [x])[0])
