@@ -187,10 +187,10 @@ def run(args) -> int:
     io = _io_type(args)
     mode = args.quantize
     if args.inference_type and TF_TYPES[args.inference_type] != "float32":
-        if mode not in (None, "int8"):
+        if mode not in (None, "int8", "int16x8"):
             raise ValueError(f"--inference_type {args.inference_type} conflicts with --quantize {mode}")
         io = io or TF_TYPES[args.inference_type]
-        mode = "int8"
+        mode = "int16x8" if TF_TYPES[args.inference_type] == "int16" else "int8"
     conv = load_converter(path, kind, args)
     quantized_note = None
     if conv.quantized_import and (mode or args.data):
