@@ -85,6 +85,19 @@ class LoweringContext:
             return None
         return self.consts.get(node.inputs[i])
 
+    def plain_const(self, node: OnnxNode, i: int) -> bool:
+        """Input i is an initializer as stored (not computed, not a dequantized weight): a rule
+        that uses it unchanged takes `ctx.tensor(node, i)` and shares its memory."""
+        return (self.has_input(node, i) and node.inputs[i] in self.consts and self.producer(node.inputs[i]) is None
+                and self.consts[node.inputs[i]].dtype == np.float32)
+
+    def release(self, node: OnnxNode, i: int) -> None:
+        """Forget input i's constant when this node is its only reader (a rule that made its own,
+        transformed copy frees the original's memory)."""
+        name = node.inputs[i] if self.has_input(node, i) else None
+        if name in self.consts and len(self._consumers.get(name, ())) == 1 and self.producer(name) is None:
+            del self.consts[name]
+
     def require_const(self, node: OnnxNode, i: int, what: str = "") -> np.ndarray:
         value = self.const(node, i)
         if value is None:
@@ -137,6 +150,10 @@ class LoweringContext:
                 value = value.astype(np.float32)
             idx = self.builder.const(self.unique(name), value)
             self.values[name] = idx
+            if value.dtype == self.consts[name].dtype and value.dtype != object:
+                # one copy of the data: the constant becomes a read-only view of the IR buffer
+                t = self.builder.sg.tensors[idx]
+                self.consts[name] = np.frombuffer(t.buffer.data, value.dtype).reshape(value.shape)
             return idx
         raise ModelError(f"ONNX value {name!r} is used before it is produced")
 

@@ -29,34 +29,40 @@ def import_onnx(model, input_shapes=None) -> ImportedGraph:
     ModelError for a malformed or non-ONNX model.
     """
     notes: list = []
-    proto = loader.load_proto(model)
-    loader.fix_input_shapes(proto, input_shapes, notes)
-    proto = loader.infer_shapes(proto, notes)
-    shapes, dtypes = loader.static_types(proto)
+    proto, _ = loader.load_proto(model)
+    input_names = [v.name for v in loader.graph_inputs(proto)]
+    output_names = [v.name for v in proto.graph.output]
+    light = loader.shape_model(proto)
+    loader.fix_input_shapes(light, input_shapes, notes, names=set(input_names))
+    shapes, dtypes = loader.static_types(loader.infer_shapes(light, notes))
+    del light
     inits = loader.initializers(proto)
-    nodes, fused = fuse_patterns(loader.decode_nodes(proto), inits, {v.name for v in proto.graph.output})
+    nodes, fused = fuse_patterns(loader.decode_nodes(proto), inits, set(output_names))
     notes.extend(fused)
     opsets = {loader_domain(o.domain): int(o.version) for o in proto.opset_import}
+    description = f"imported from ONNX ({proto.producer_name or 'unknown producer'}, opset {{}})"
+    del proto, model  # the weights now live in `inits` only (the protobuf arena is freed)
     ctx = LoweringContext(opsets, shapes, dtypes, nodes)
     ctx.infer_fallback = lambda node: _infer_node(ctx, node)
     ctx.consts.update(inits)
     ctx.notes.extend(notes)
     inputs = []
-    for v in loader.graph_inputs(proto):
-        if v.name not in shapes:
-            raise ModelError(f"input {v.name!r} has no static shape; pass input_shapes={{{v.name!r}: [...]}}")
-        if np.dtype(dtypes.get(v.name, np.float32)) not in TYPE_OF_NUMPY:
-            raise ModelError(f"input {v.name!r} has element type {dtypes[v.name]}, which TFLite has no type for")
-        inputs.append(ctx.builder.tensor(ctx.unique(v.name), shapes[v.name], dtypes.get(v.name, np.float32)))
-        ctx.values[v.name] = inputs[-1]
+    for name in input_names:
+        if name not in shapes:
+            raise ModelError(f"input {name!r} has no static shape; pass input_shapes={{{name!r}: [...]}}")
+        if np.dtype(dtypes.get(name, np.float32)) not in TYPE_OF_NUMPY:
+            raise ModelError(f"input {name!r} has element type {dtypes[name]}, which TFLite has no type for")
+        inputs.append(ctx.builder.tensor(ctx.unique(name), shapes[name], dtypes.get(name, np.float32)))
+        ctx.values[name] = inputs[-1]
+    del inits  # ctx.consts holds them (as views of the IR buffers once materialized)
     _lower_all(ctx, nodes)
-    outputs = [_graph_output(ctx, v.name) for v in proto.graph.output]
+    outputs = [_graph_output(ctx, name) for name in output_names]
     ctx.builder.inputs(*inputs).outputs(*outputs)
     ir_model = ctx.builder.build()
     from eightbit.passes.graph import prune
 
     prune(ir_model)
-    ir_model.description = f"imported from ONNX ({proto.producer_name or 'unknown producer'}, opset {ctx.opset})"
+    ir_model.description = description.format(ctx.opset)
     quantized = any(t.quantized for t in ir_model.main.tensors)
     return ImportedGraph(ir_model, layout="NCHW", notes=ctx.notes, quantized=quantized)
 

@@ -22,11 +22,11 @@ def require_onnx():
 
 
 def load_proto(model):
-    """A private ModelProto copy with external data loaded, functions inlined, opset >= 11."""
+    """(ModelProto with external data loaded, functions inlined, opset >= 11; owned): owned is
+    False when it is the caller's own object, which is then only read, never changed."""
     onnx = require_onnx()
     if isinstance(model, onnx.ModelProto):
-        proto = onnx.ModelProto()
-        proto.CopyFrom(model)
+        proto = model
     elif isinstance(model, (bytes, bytearray, memoryview)):
         proto = _parse(bytes(model), "the given bytes")
     elif isinstance(model, (str, os.PathLike)):
@@ -34,11 +34,13 @@ def load_proto(model):
     else:
         raise TypeError(f"ONNX model must be a path, bytes or onnx.ModelProto, not {type(model).__name__}")
     _check_onnx(proto)
+    owned = proto is not model
     if proto.functions:
         from onnx import inliner
 
-        proto = inliner.inline_local_functions(proto)
-    return _upgrade_opset(proto)
+        proto, owned = inliner.inline_local_functions(proto), True
+    upgraded = _upgrade_opset(proto)
+    return upgraded, owned or upgraded is not proto
 
 
 def _load_path(path: str):
@@ -110,10 +112,37 @@ def graph_inputs(proto) -> list:
     return [v for v in proto.graph.input if v.name not in inits]
 
 
-def fix_input_shapes(proto, input_shapes, notes: list) -> None:
-    """Write static dimensions into the graph inputs; a dynamic batch (dim 0) becomes 1."""
+SMALL_CONSTANT = 64  # elements: initializers up to this size keep their values for shape inference
+
+
+def shape_model(proto):
+    """A light copy for shape inference: nodes and small initializers (the shape arithmetic);
+    large initializers become typed graph inputs, so no weight bytes are copied."""
+    onnx = require_onnx()
+    from onnx import helper
+
+    light = onnx.ModelProto()
+    light.ir_version = proto.ir_version
+    light.opset_import.extend(proto.opset_import)
+    g, src = light.graph, proto.graph
+    g.name = src.name
+    g.node.extend(src.node)
+    g.input.extend(src.input)
+    g.output.extend(src.output)
+    listed = {v.name for v in src.input}
+    for init in src.initializer:
+        if int(np.prod(init.dims, dtype=np.int64)) <= SMALL_CONSTANT:
+            g.initializer.append(init)
+        elif init.name not in listed:
+            g.input.append(helper.make_tensor_value_info(init.name, init.data_type, list(init.dims)))
+    return light
+
+
+def fix_input_shapes(proto, input_shapes, notes: list, names=None) -> None:
+    """Write static dimensions into the graph inputs; a dynamic batch (dim 0) becomes 1.
+    names: the real inputs (default: graph inputs that are not initializers)."""
     given = dict(input_shapes or {})
-    inputs = graph_inputs(proto)
+    inputs = graph_inputs(proto) if names is None else [v for v in proto.graph.input if v.name in names]
     names = [v.name for v in inputs]
     unknown = sorted(set(given) - set(names))
     if unknown:
@@ -199,6 +228,8 @@ def decode_nodes(proto) -> list:
             elif a.type == a.STRINGS:
                 value = [s.decode("utf-8", "replace") for s in value]
             attrs[a.name] = value
+        own = type(n)()
+        own.CopyFrom(n)  # its own message: the model (and its weight bytes) can then be freed
         nodes.append(OnnxNode(n.op_type, n.domain, n.name or f"{n.op_type}_{k}", list(n.input), list(n.output),
-                              attrs, n))
+                              attrs, own))
     return nodes

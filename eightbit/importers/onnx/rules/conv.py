@@ -115,14 +115,22 @@ def conv2d(ctx, node, x, w, bias, bias_t, y, group, kernel, strides, dilations, 
     if bias_t is None:
         bias_t = ctx.add_const(np.asarray(bias, np.float32), f"{node.outputs[0]}_bias")
     if group == 1:
-        w_t = ctx.add_const(np.asarray(w, np.float32), f"{node.outputs[0]}_filter")
-        ctx.emit("CONV_2D", [x, w_t, bias_t], [y], options, layout="NCHW")
+        ctx.emit("CONV_2D", [x, _filter(ctx, node, w), bias_t], [y], options, layout="NCHW")
     elif group == in_c and w.shape[1] == 1:
-        w_t = ctx.add_const(np.asarray(w, np.float32), f"{node.outputs[0]}_filter")
+        w_t = _filter(ctx, node, w)
         ctx.emit("DEPTHWISE_CONV_2D", [x, w_t, bias_t], [y],
                  dict(options, depth_multiplier=int(w.shape[0] // in_c)), layout="NCHW")
     else:
         grouped_conv(ctx, node, x, w, bias, bias_t, y, group, options)
+
+
+def _filter(ctx, node, w) -> int:
+    """The filter constant: the initializer itself when unchanged (no copy), else a new one."""
+    if ctx.plain_const(node, 1) and ctx.const(node, 1).shape == w.shape:
+        return ctx.tensor(node, 1)
+    w_t = ctx.add_const(np.asarray(w, np.float32), f"{node.outputs[0]}_filter")
+    ctx.release(node, 1)
+    return w_t
 
 
 def grouped_conv(ctx, node, x, w, bias, bias_t, y, group, options):

@@ -8,10 +8,11 @@ from eightbit.importers.onnx.rules import rule
 from eightbit.importers.onnx.rules.common import NONE, binary, reshape, same_rank, scalar, transpose
 
 
-def fully_connected(ctx, x: int, weights: np.ndarray, bias, out: int, keep_num_dims: bool, hint: str) -> int:
-    """FULLY_CONNECTED with weights [N, K] (TFLite's layout) and a float bias [N]."""
-    w_t = ctx.add_const(np.asarray(weights, np.float32), f"{hint}_weights")
-    b = np.zeros(weights.shape[0], np.float32) if bias is None else np.asarray(bias, np.float32)
+def fully_connected(ctx, x: int, weights, bias, out: int, keep_num_dims: bool, hint: str) -> int:
+    """FULLY_CONNECTED with weights [N, K] (TFLite's layout; an array, or a tensor index) and a float bias [N]."""
+    w_t = weights if isinstance(weights, int) else ctx.add_const(np.asarray(weights, np.float32), f"{hint}_weights")
+    n = ctx.ir(w_t).shape[0]
+    b = np.zeros(n, np.float32) if bias is None else np.asarray(bias, np.float32)
     b_t = ctx.add_const(b, f"{hint}_bias")
     ctx.emit("FULLY_CONNECTED", [x, w_t, b_t], [out],
              {"fused_activation_function": NONE, "weights_format": 0, "keep_num_dims": keep_num_dims,
@@ -48,10 +49,15 @@ def gemm(ctx, node):
     c_is_vector = c_const is not None and c_const.size in (1, n) and (c_const.ndim <= 1 or c_const.shape[0] == 1)
     has_c = ctx.has_input(node, 2)
     if b_const is not None:
-        weights = (b_const if trans_b else b_const.T) * alpha
+        if trans_b and alpha == 1.0 and ctx.plain_const(node, 1):
+            weights = ctx.tensor(node, 1)  # already [N, K]: shared, not copied
+        else:
+            weights = b_const if trans_b else b_const.T
+            weights = weights * np.float32(alpha) if alpha != 1.0 else weights
         if not has_c or c_is_vector:
             bias = None if not has_c else np.broadcast_to(c_const.reshape(-1) * beta, (n,))
             fully_connected(ctx, a, weights, bias, out, False, node.outputs[0])
+            ctx.release(node, 1)
             return
         y = fully_connected(ctx, a, weights, None, ctx.temp(ctx.ir(out).shape, np.float32, "gemm_ab"),
                             False, node.outputs[0])
@@ -78,6 +84,7 @@ def matmul(ctx, node):
         return
     if b_const is not None and b_const.ndim == 2 and np.issubdtype(b_const.dtype, np.floating):
         fully_connected(ctx, a, b_const.T, None, out, True, node.outputs[0])
+        ctx.release(node, 1)
         return
     batch_matmul(ctx, a, ctx.tensor(node, 1), out)
 
