@@ -158,5 +158,14 @@ class Emitter:
                        dtype=x.dtype)
 
 
+def to_numpy(v, dtype=np.float32) -> np.ndarray:
+    """A Keras variable, backend tensor (torch, jax, tf) or array-like as a numpy array."""
+    if hasattr(v, "detach"):  # torch tensors (and a Keras torch variable's value) may require grad
+        v = v.detach().cpu()
+    if hasattr(v, "numpy"):
+        v = v.numpy()
+    return np.asarray(v, dtype)
+
+
 def broadcast_shape(a, b) -> tuple:
     return tuple(int(d) for d in np.broadcast_shapes(tuple(a), tuple(b)))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from eightbit.importers.keras import activations
-from eightbit.importers.keras.emitter import Emitter, T
+from eightbit.importers.keras.emitter import Emitter, T, to_numpy
 from eightbit.importers.keras.layers_conv import weights
 
 
@@ -95,14 +95,14 @@ def check_unit_norm(layer):
 
 
 def rescaling(em: Emitter, layer, x: T) -> T:
-    scale = np.asarray(layer.scale, np.float32)
-    offset = np.asarray(layer.offset, np.float32)
+    scale = to_numpy(layer.scale)
+    offset = to_numpy(layer.offset)
     return scale_shift(em, x, scale, offset, [x.rank - 1])
 
 
 def normalization(em: Emitter, layer, x: T) -> T:
-    mean = np.asarray(layer.mean, np.float32)
-    std = np.maximum(np.sqrt(np.asarray(layer.variance, np.float32)), np.float32(1e-7))
+    mean = to_numpy(layer.mean)
+    std = np.maximum(np.sqrt(to_numpy(layer.variance)), np.float32(1e-7))
     if mean.ndim == x.rank:  # already broadcastable: use the stored shape as is
         mean, std = mean.reshape(mean.shape[1:]), std.reshape(std.shape[1:])
     if layer.invert:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from eightbit.importers.keras import activations
-from eightbit.importers.keras.emitter import Emitter, T
+from eightbit.importers.keras.emitter import Emitter, T, to_numpy
 
 SAME, VALID = 0, 1
 
@@ -21,7 +21,7 @@ def weights(layer) -> dict:
     out = {}
     for v in layer.weights:
         key = v.path.split("/")[-1] if hasattr(v, "path") else v.name.split("/")[-1].split(":")[0]
-        out[key] = np.asarray(v.numpy() if hasattr(v, "numpy") else v, np.float32)
+        out[key] = to_numpy(v)
     return out
 
 

@@ -7,13 +7,13 @@ from __future__ import annotations
 import numpy as np
 
 from eightbit.importers.keras import activations
-from eightbit.importers.keras.emitter import Emitter, T
+from eightbit.importers.keras.emitter import Emitter, T, to_numpy
 
 
 def _operand(em: Emitter, v, like: T | None = None) -> T:
     if isinstance(v, T):
         return v
-    value = np.asarray(v.numpy() if hasattr(v, "numpy") else v)
+    value = to_numpy(v, None)
     dtype = like.dtype if like is not None else ("float32" if value.dtype.kind == "f" else "int32")
     return em.const(value.astype(dtype), dtype, "const")
 
@@ -74,7 +74,7 @@ def _matmul(em: Emitter, op, call) -> T:
     if isinstance(b, T) and isinstance(a, T):
         return em.batch_matmul(a, b)
     if isinstance(a, T):  # x @ constant [k, n]
-        w = np.asarray(b.numpy() if hasattr(b, "numpy") else b, np.float32)
+        w = to_numpy(b)
         if w.ndim == 2:
             return em.fully_connected(a, w.T)
     raise NotImplementedError("matmul with a constant left operand")
@@ -119,7 +119,7 @@ def _softmax(em: Emitter, op, call) -> T:
 
 
 def _layer_scale(em: Emitter, layer, x: T) -> T:
-    return em.binary("MUL", x, em.const(np.asarray(layer.gamma.numpy(), np.float32), name="gamma"))
+    return em.binary("MUL", x, em.const(to_numpy(layer.gamma), name="gamma"))
 
 
 def _custom_scale(em: Emitter, layer, call) -> T:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from eightbit.importers.keras import activations
-from eightbit.importers.keras.emitter import Emitter, T
+from eightbit.importers.keras.emitter import Emitter, T, to_numpy
 from eightbit.importers.keras.layers_conv import weights
 
 NEG_INF = -1e9  # what Keras adds to masked attention logits
@@ -22,9 +22,9 @@ NEG_INF = -1e9  # what Keras adds to masked attention logits
 
 def _heads(em: Emitter, x: T, dense, heads, dim, scale=1.0) -> T:
     """EinsumDense 'abc,cde->abde' as FULLY_CONNECTED, then [B, T, H, d] -> [B, H, T, d]."""
-    kernel = np.asarray(dense.kernel.numpy(), np.float32)  # [d_model, H, dim]
+    kernel = to_numpy(dense.kernel)  # [d_model, H, dim]
     w = kernel.reshape(kernel.shape[0], heads * dim).T * np.float32(scale)
-    bias = None if dense.bias is None else np.asarray(dense.bias.numpy(), np.float32).reshape(-1) * np.float32(scale)
+    bias = None if dense.bias is None else to_numpy(dense.bias).reshape(-1) * np.float32(scale)
     y = em.fully_connected(x, w, bias)
     y = em.reshape(y, (x.shape[0], x.shape[1], heads, dim))
     return em.transpose(y, [0, 2, 1, 3])
@@ -54,8 +54,8 @@ def multi_head_attention(em: Emitter, layer, call) -> T:
     ctx = em.transpose(em.batch_matmul(probs, v), [0, 2, 1, 3])  # [B, T, H, vd]
     ctx = em.reshape(ctx, (query.shape[0], query.shape[1], heads * vd))
     out = layer._output_dense
-    wo = np.asarray(out.kernel.numpy(), np.float32)
-    bo = None if out.bias is None else np.asarray(out.bias.numpy(), np.float32)
+    wo = to_numpy(out.kernel)
+    bo = None if out.bias is None else to_numpy(out.bias)
     if wo.ndim != 3:
         raise NotImplementedError("output_shape with more than one dimension")
     return em.fully_connected(ctx, wo.reshape(heads * vd, -1).T, bo)
@@ -75,7 +75,7 @@ def attention(em: Emitter, layer, call) -> T:
     k = tensors[2] if len(tensors) > 2 else v
     scores = em.batch_matmul(q, k, adj_y=True)
     if layer.use_scale:
-        scores = em.scalar_op("MUL", scores, float(np.asarray(layer.scale.numpy())), "scale")
+        scores = em.scalar_op("MUL", scores, float(to_numpy(layer.scale)), "scale")
     if kw.get("use_causal_mask"):
         scores = em.binary("ADD", scores, _causal_mask(em, q.shape[1], k.shape[1]))
     return em.batch_matmul(activations.softmax(em, scores), v)
