@@ -10,6 +10,10 @@ from eightbit.errors import ModelError
 from eightbit.importers.onnx.context import OnnxNode
 
 MIN_OPSET = 11
+# Opsets 7-10 are read as they are (the rules know their attribute forms: Upsample, Resize-10,
+# axes/split/pads as attributes); onnx's version converter would turn Upsample into a half-pixel
+# Resize, which is not what Upsample computes. Older models are converted to opset 11.
+MIN_READ_OPSET = 7
 
 
 def require_onnx():
@@ -96,12 +100,12 @@ def default_opset(proto) -> int:
 
 def _upgrade_opset(proto):
     version = default_opset(proto)
-    if version >= MIN_OPSET:
+    if version >= MIN_READ_OPSET:
         return proto
     from onnx import version_converter
 
     try:
-        return version_converter.convert_version(proto, 13)
+        return version_converter.convert_version(proto, MIN_OPSET)
     except Exception as e:
         raise ModelError(f"ONNX opset {version} is older than {MIN_OPSET} and could not be upgraded ({e})") from None
 

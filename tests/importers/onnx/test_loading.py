@@ -45,8 +45,9 @@ def test_opsets_11_to_21(opset):
     check_against_ort(small_cnn(opset, batch=1), feeds())
 
 
-def test_old_opset_is_upgraded():
-    model, f = one_node("Relu", [R.standard_normal((2, 3)).astype(np.float32)], opset=9)
+@pytest.mark.parametrize("opset", [6, 9])
+def test_older_opsets(opset):
+    model, f = one_node("Relu", [R.standard_normal((2, 3)).astype(np.float32)], opset=opset)
     check_against_ort(model, f)
 
 
@@ -58,6 +59,13 @@ def test_path_bytes_and_proto_give_the_same_model(tmp_path):
              for kind, src in (("proto", model), ("bytes", model.SerializeToString()), ("path", path),
                                ("str", str(path)))}
     assert len(set(blobs.values())) == 1
+
+
+def test_the_callers_proto_is_not_changed():
+    model = small_cnn(batch="N")
+    before = model.SerializeToString()
+    import_onnx(model)
+    assert model.SerializeToString() == before
 
 
 def test_external_data_file(tmp_path):

@@ -162,8 +162,6 @@ def conv_transpose(ctx, node):
     if w.ndim not in (3, 4):
         raise ctx.unsupported(node, f"{w.ndim - 2}-D transposed convolution")
     group = int(ctx.attr(node, "group", 1))
-    if group != 1:
-        raise ctx.unsupported(node, "grouped transposed convolution")
     x, out = ctx.tensor(node, 0), ctx.output(node, 0)
     one_d = w.ndim == 3
     n_sp = w.ndim - 2
@@ -177,7 +175,7 @@ def conv_transpose(ctx, node):
     full = [(i - 1) * s + k + p for i, s, k, p in zip(in_sizes, strides, kernel, out_pad)]
     # the crop at the start of each axis (ONNX pads / auto_pad give out_sizes; the rest is cut at the end)
     begin = _transpose_conv_begin(ctx, node, full, out_sizes, n_sp)
-    bias = ctx.const(node, 2) if ctx.has_input(node, 2) else np.zeros(w.shape[1], np.float32)
+    bias = ctx.const(node, 2) if ctx.has_input(node, 2) else np.zeros(w.shape[1] * group, np.float32)
     if bias is None:
         raise ctx.unsupported(node, "bias computed at run time")
     if one_d:
@@ -195,10 +193,7 @@ def conv_transpose(ctx, node):
     y = ctx.temp(y_shape, ctx.ir(out).dtype, f"{node.outputs[0]}_full")
     options = {"padding": SAME if use_same else VALID, "stride_h": int(strides[0]), "stride_w": int(strides[1]),
                "fused_activation_function": NONE}
-    inputs = [ctx.add_const(np.array(y_shape, np.int32), "output_shape"),
-              ctx.add_const(np.asarray(w, np.float32), f"{node.outputs[0]}_filter"), x,
-              ctx.add_const(np.asarray(bias, np.float32), f"{node.outputs[0]}_bias")]
-    ctx.emit("TRANSPOSE_CONV", inputs, [y], options, layout="NCHW")
+    _transpose_conv(ctx, node, x, w, bias, y, group, options)
     if not use_same and tuple(target) != tuple(out_sizes):
         size = (n, o) + tuple(out_sizes)
         y2 = ctx.temp(size, ctx.ir(out).dtype, f"{node.outputs[0]}_cropped") if one_d else out
@@ -211,6 +206,29 @@ def conv_transpose(ctx, node):
         from eightbit.importers.onnx.rules.common import reshape
 
         reshape(ctx, y, ctx.ir(out).shape, out)
+
+
+def _transpose_conv(ctx, node, x, w, bias, y, group, options):
+    """One TRANSPOSE_CONV, or per group: SPLIT the input channels, one each, CONCATENATION."""
+    y_shape = tuple(ctx.ir(y).shape)
+    if group == 1:
+        parts, outs = [x], [y]
+    else:
+        t = ctx.ir(x)
+        c = t.shape[1] // group
+        parts = [ctx.temp((t.shape[0], c) + tuple(t.shape[2:]), t.dtype, f"{node.outputs[0]}_g{k}") for k in range(group)]
+        ctx.emit("SPLIT", [ctx.add_const(np.array(1, np.int32), "axis"), x], parts, {"num_splits": group})
+        outs = [ctx.temp((y_shape[0], y_shape[1] // group) + y_shape[2:], ctx.ir(y).dtype, f"{node.outputs[0]}_y{k}")
+                for k in range(group)]
+    c_in, o = w.shape[0] // group, w.shape[1]
+    for k, (part, out) in enumerate(zip(parts, outs)):
+        shape = ctx.ir(out).shape
+        inputs = [ctx.add_const(np.array(shape, np.int32), "output_shape"),
+                  ctx.add_const(np.asarray(w[k * c_in:(k + 1) * c_in], np.float32), f"{node.outputs[0]}_filter"),
+                  part, ctx.add_const(np.asarray(bias[k * o:(k + 1) * o], np.float32), f"{node.outputs[0]}_bias")]
+        ctx.emit("TRANSPOSE_CONV", inputs, [out], options, layout="NCHW")
+    if group > 1:
+        ctx.emit("CONCATENATION", outs, [y], {"axis": 1, "fused_activation_function": NONE})
 
 
 def _transpose_conv_begin(ctx, node, full, out_sizes, n_sp):

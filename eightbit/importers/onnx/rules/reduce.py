@@ -43,11 +43,38 @@ def reduce(ctx, node):
     if axes is None:
         reshape(ctx, x, ctx.ir(out).shape, out)
         return
+    if kind == "ReduceProd":
+        _reduce_prod(ctx, node, x, axes, out)
+        return
     post = kind in ("ReduceL2", "ReduceLogSumExp", "ReduceLogSum")
     y = ctx.temp(ctx.ir(out).shape, ctx.ir(out).dtype, f"{node.outputs[0]}_sum") if post else out
     ctx.emit(REDUCE[kind], [x, ctx.add_const(np.array(axes, np.int32), "axes")], [y], {"keep_dims": keep})
     if post:
         unary(ctx, "SQRT" if kind == "ReduceL2" else "LOG", y, out)
+
+
+MAX_PROD_AXIS = 256
+
+
+def _reduce_prod(ctx, node, x, axes, out):
+    """TFLite's REDUCE_PROD has no reference kernel here: SPLIT each reduced axis into its slices
+    and multiply them (exact: the same products)."""
+    acc = x
+    for axis in axes:
+        t = ctx.ir(acc)
+        n = t.shape[axis]
+        if n > MAX_PROD_AXIS:
+            raise ctx.unsupported(node, f"a product over {n} elements (at most {MAX_PROD_AXIS})")
+        if n == 1:
+            continue
+        shape = list(t.shape)
+        shape[axis] = 1
+        parts = [ctx.temp(shape, t.dtype, f"{node.outputs[0]}_slice{k}") for k in range(n)]
+        ctx.emit("SPLIT", [ctx.add_const(np.array(axis, np.int32), "axis"), acc], parts, {"num_splits": n})
+        acc = parts[0]
+        for p in parts[1:]:
+            acc = binary(ctx, "MUL", acc, p)
+    reshape(ctx, acc, ctx.ir(out).shape, out)
 
 
 @rule("ArgMax", "ArgMin")

@@ -59,6 +59,8 @@ def _sizes_and_scales(ctx, node, in_shape, out_shape):
     scales = None
     if node.op_type == "Upsample":
         scales = ctx.require_const(node, 1, "scales") if ctx.has_input(node, 1) else np.array(ctx.attr(node, "scales"))
+    elif ctx.opset < 11:  # Resize-10: (X, scales)
+        scales = ctx.require_const(node, 1, "scales")
     elif ctx.has_input(node, 2) and ctx.const(node, 2) is not None and ctx.const(node, 2).size:
         scales = ctx.const(node, 2)
     if scales is not None and node.attrs.get("axes") is not None:
@@ -77,7 +79,7 @@ def resize(ctx, node):
     in_shape = tuple(ctx.ir(x).shape)
     if len(in_shape) not in (3, 4):
         raise ctx.unsupported(node, f"rank-{len(in_shape)} input (only [N, C, L] and [N, C, H, W])")
-    for i, what in ((1, "roi"), (2, "scales"), (3, "sizes")):
+    for i, what in ((1, "roi"), (2, "scales"), (3, "sizes")) if ctx.opset >= 11 else ((1, "scales"),):
         if node.op_type == "Resize" and ctx.has_input(node, i) and ctx.const(node, i) is None:
             raise ctx.unsupported(node, f"{what} computed at run time")
     out_shape, scales = _sizes_and_scales(ctx, node, in_shape, tuple(ctx.ir(out).shape))
@@ -92,7 +94,7 @@ def resize(ctx, node):
     if node.op_type == "Upsample" or ctx.opset < 11:
         coord = "asymmetric"
     rounding = ctx.attr(node, "nearest_mode", "round_prefer_floor" if node.op_type == "Resize" else "floor")
-    if node.op_type == "Upsample":
+    if node.op_type == "Upsample" or ctx.opset < 11:
         rounding = "floor"
     one_d = len(in_shape) == 3
     if one_d:
