@@ -14,8 +14,10 @@ its inputs:
 
 When an operator needs a tensor in a placement it does not have, one TRANSPOSE is inserted per
 (tensor, placement) and reused; it is always taken from the tensor's own data, so pairs cancel by
-construction. Constants are permuted, never transposed at run time; a move of size-1 axes only is
-a RESHAPE. The operator rules live in `layout_rules.py`.
+construction. Constants are permuted, never transposed at run time (a QDQ weight, DEQUANTIZE of
+an int8 constant, is permuted at the constant, its per-channel axis following); a move of size-1
+axes only is a RESHAPE; a flatten read only by FULLY_CONNECTED reorders the weights' columns
+instead of transposing the activation. The operator rules live in `layout_rules.py`.
 """
 
 from __future__ import annotations
