@@ -71,6 +71,14 @@ def layer_norm(em: Emitter, layer, x: T) -> T:
     return scale_shift(em, y, w.get("gamma", 1.0), w.get("beta", 0.0), axes)
 
 
+def rms_norm(em: Emitter, layer, x: T) -> T:
+    """x * rsqrt(mean(x^2) + epsilon) * scale."""
+    axes = _axes(layer.axis, x.rank)
+    ms = em.reduce("MEAN", em.binary("MUL", x, x), axes, True)
+    y = em.binary("MUL", x, em.unary("RSQRT", em.scalar_op("ADD", ms, layer.epsilon, "epsilon")))
+    return scale_shift(em, y, weights(layer).get("scale", 1.0), 0.0, axes)
+
+
 def group_norm(em: Emitter, layer, x: T) -> T:
     w = weights(layer)
     axis = layer.axis % x.rank
@@ -226,6 +234,7 @@ RULES = {
     "BatchNormalization": (batch_norm, check_batch_norm),
     "LayerNormalization": (layer_norm, None),
     "GroupNormalization": (group_norm, None),
+    "RMSNormalization": (rms_norm, None),
     "UnitNormalization": (unit_norm, check_unit_norm),
     "Rescaling": (rescaling, None),
     "Normalization": (normalization, None),

@@ -73,16 +73,41 @@ def attention(em: Emitter, layer, call) -> T:
     tensors = call.tensors
     q, v = tensors[0], tensors[1]
     k = tensors[2] if len(tensors) > 2 else v
-    scores = em.batch_matmul(q, k, adj_y=True)
-    if layer.use_scale:
-        scores = em.scalar_op("MUL", scores, float(to_numpy(layer.scale)), "scale")
+    if type(layer).__name__ == "AdditiveAttention":
+        scale = to_numpy(layer.scale) if layer.use_scale else None
+        scores = _concat_scores(em, q, k, None, scale)
+    elif layer.score_mode == "concat":
+        scale = float(to_numpy(layer.scale)) if layer.use_scale else None
+        scores = em.scalar_op("MUL", _concat_scores(em, q, k, scale, None),
+                              float(to_numpy(layer.concat_score_weight)), "concat_score_weight")
+    else:
+        scores = em.batch_matmul(q, k, adj_y=True)
+        if layer.use_scale:
+            scores = em.scalar_op("MUL", scores, float(to_numpy(layer.scale)), "scale")
     if kw.get("use_causal_mask"):
         scores = em.binary("ADD", scores, _causal_mask(em, q.shape[1], k.shape[1]))
     return em.batch_matmul(activations.softmax(em, scores), v)
 
 
+def _concat_scores(em: Emitter, q: T, k: T, inner_scale, outer_scale) -> T:
+    """sum(outer * tanh(inner * (q[:, :, None] + k[:, None])), -1): [B, Tq, Tv]."""
+    b, tq, d = q.shape
+    tv = k.shape[1]
+    qe = em.op("EXPAND_DIMS", [q, em.ints([2], "axis")], (b, tq, 1, d))
+    ke = em.op("EXPAND_DIMS", [k, em.ints([1], "axis")], (b, 1, tv, d))
+    z = em.binary("ADD", qe, ke)
+    if inner_scale is not None:
+        z = em.scalar_op("MUL", z, inner_scale, "scale")
+    z = em.unary("TANH", z)
+    # the weighted sum over d as a FULLY_CONNECTED with one unit (LiteRT's reference int8 SUM
+    # wraps around where it should saturate; the product is exact in every mode)
+    w = np.ones((1, d), np.float32) if outer_scale is None else np.asarray(outer_scale, np.float32).reshape(1, d)
+    return em.reshape(em.fully_connected(z, w), (b, tq, tv))
+
+
 def check_attention(layer):
-    return None if layer.score_mode == "dot" else f"score_mode={layer.score_mode!r}"
+    mode = getattr(layer, "score_mode", "concat")
+    return None if mode in ("dot", "concat") else f"score_mode={mode!r}"
 
 
 # ---- recurrent layers ----------------------------------------------------------------------------
@@ -246,6 +271,7 @@ def check_bidirectional(layer):
 RULES = {
     "MultiHeadAttention": (multi_head_attention, check_mha, "call"),
     "Attention": (attention, check_attention, "call"),
+    "AdditiveAttention": (attention, check_attention, "call"),
     "LSTM": (rnn, check_rnn, "call"),
     "GRU": (rnn, check_rnn, "call"),
     "SimpleRNN": (rnn, check_rnn, "call"),

@@ -43,6 +43,7 @@ CASES = {
     "batchnorm_dense": lambda: seq((6,), L.Dense(4), L.BatchNormalization()),
     "layernorm": lambda: seq((4, 6), L.LayerNormalization()),
     "layernorm_2axes": lambda: seq((3, 4, 5), L.LayerNormalization(axis=[-2, -1])),
+    "rmsnorm": lambda: seq((4, 6), L.RMSNormalization()),
     "groupnorm": lambda: seq((4, 4, 6), L.GroupNormalization(groups=3)),
     "unitnorm": lambda: seq((6,), L.UnitNormalization()),
     "maxpool2d": lambda: seq((8, 8, 3), L.MaxPooling2D()),
@@ -159,9 +160,10 @@ def _mha_model(causal=False, self_attention=False):
     return keras.Model([q, v], mha(q, v))
 
 
-def _attention_model(scale):
+def _attention_model(scale, mode="dot", additive=False):
     q, v = keras.Input((4, 3)), keras.Input((5, 3))
-    return keras.Model([q, v], L.Attention(use_scale=scale)([q, v]))
+    layer = L.AdditiveAttention(use_scale=scale) if additive else L.Attention(use_scale=scale, score_mode=mode)
+    return keras.Model([q, v], layer([q, v]))
 
 
 SEQUENCE_CASES = {
@@ -169,6 +171,8 @@ SEQUENCE_CASES = {
     "mha_self_causal": lambda: _mha_model(causal=True, self_attention=True),
     "attention": lambda: _attention_model(False),
     "attention_scaled": lambda: _attention_model(True),
+    "attention_concat": lambda: _attention_model(True, "concat"),
+    "additive_attention": lambda: _attention_model(True, additive=True),
     "lstm": lambda: seq((5, 3), L.LSTM(4)),
     "lstm_sequences_backwards": lambda: seq((5, 3), L.LSTM(4, return_sequences=True, go_backwards=True)),
     "gru": lambda: seq((5, 3), L.GRU(4)),
