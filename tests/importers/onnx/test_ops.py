@@ -80,6 +80,7 @@ CASES = [
     ("selu", "Selu", [f(2, 3, 4)], {}),
     ("sigmoid", "Sigmoid", [f(2, 3, 4)], {}),
     ("tanh", "Tanh", [f(2, 3, 4)], {}),
+    ("swish", "Swish", [f(2, 3, 4)], {"alpha": 1.5}, 24),
     ("hardsigmoid", "HardSigmoid", [f(2, 3, 4, lo=-5, hi=5)], {}),
     ("hardswish", "HardSwish", [f(2, 3, 4, lo=-5, hi=5)], {}),
     ("softplus", "Softplus", [f(2, 3, 4, lo=-30, hi=30)], {}),
@@ -115,6 +116,9 @@ CASES = [
     ("greater", "Greater", [f(2, 3), C(np.float32(0))], {}),
     ("where", "Where", [f(2, 3) > 0, f(2, 3), f(3)], {}),
     ("not", "Not", [f(2, 3) > 0], {}),
+    ("and", "And", [f(2, 3) > 0, f(3) > 0], {}),
+    ("or", "Or", [f(2, 3) > 0, f(2, 3) > 0], {}),
+    ("xor", "Xor", [f(2, 3) > 0, f(2, 3) > 0], {}),
     # pooling
     ("maxpool", "MaxPool", [X4], {"kernel_shape": [2, 2], "strides": [2, 2]}),
     ("maxpool_pads", "MaxPool", [X4], {"kernel_shape": [3, 3], "strides": [2, 2], "pads": [1, 1, 1, 1]}),
@@ -187,6 +191,7 @@ CASES = [
     ("cast_int", "Cast", [f(2, 3, lo=-5, hi=5)], {"to": 6}),
     ("identity", "Identity", [f(2, 3)], {}),
     ("dropout", "Dropout", [f(2, 3)], {}),
+    ("dropout_mask", "Dropout", [f(2, 3)], {}, 13, 2),
     # resize
     ("resize_nearest_asym_floor", "Resize", [X4, None, C(np.array([1, 1, 2, 2], np.float32))],
      {"mode": "nearest", "coordinate_transformation_mode": "asymmetric", "nearest_mode": "floor"}),

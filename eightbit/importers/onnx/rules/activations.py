@@ -86,6 +86,15 @@ def selu(ctx, node):
     binary(ctx, "MUL", inner, scalar(ctx, gamma, x), out)
 
 
+@rule("Swish")
+def swish(ctx, node):
+    """x * sigmoid(alpha * x) (opset 24)."""
+    x, out = ctx.tensor(node, 0), ctx.output(node, 0)
+    alpha = float(ctx.attr(node, "alpha", 1.0))
+    inner = x if alpha == 1.0 else binary(ctx, "MUL", x, scalar(ctx, alpha, x))
+    binary(ctx, "MUL", x, unary(ctx, "LOGISTIC", inner), out)
+
+
 @rule("HardSigmoid")
 def hard_sigmoid(ctx, node):
     """max(0, min(1, alpha * x + beta))."""

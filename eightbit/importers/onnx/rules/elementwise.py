@@ -110,13 +110,19 @@ def logical_not(ctx, node):
 
 @rule("And", "Or", "Xor")
 def logical(ctx, node):
-    """Xor is NOT_EQUAL on booleans; And / Or are TFLite's LOGICAL_AND / LOGICAL_OR."""
+    """Xor is NOT_EQUAL on booleans; And / Or are MINIMUM / MAXIMUM of the booleans as int32
+    (exact), compared with 0 again."""
     a, b, out = ctx.tensor(node, 0), ctx.tensor(node, 1), ctx.output(node, 0)
     if node.op_type == "Xor":
         binary(ctx, "NOT_EQUAL", a, b, out)
         return
-    op = "LOGICAL_AND" if node.op_type == "And" else "LOGICAL_OR"
-    binary(ctx, op, a, b, out, options={})
+    ints = []
+    for x in (a, b):
+        t = ctx.ir(x)
+        ints.append(unary(ctx, "CAST", x, ctx.temp(t.shape, np.int32, f"{t.name}_int"),
+                          {"in_data_type": 6, "out_data_type": 2}))
+    both = binary(ctx, "MINIMUM" if node.op_type == "And" else "MAXIMUM", *ints)
+    binary(ctx, "NOT_EQUAL", both, ctx.add_const(np.array(0, np.int32), "zero"), out)
 
 
 @rule("Erf")

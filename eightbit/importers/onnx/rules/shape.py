@@ -30,12 +30,12 @@ def size(ctx, node):
 
 @rule("Identity", "Dropout")
 def identity(ctx, node):
-    if len(node.outputs) > 1 and node.outputs[1]:
-        raise ctx.unsupported(node, "the mask output")
     training = ctx.const(node, 2) if node.op_type == "Dropout" else None
     if node.op_type == "Dropout" and ctx.has_input(node, 2) and (training is None or bool(training)):
         raise ctx.unsupported(node, "training mode (random)")
     ctx.alias(node, 0, ctx.tensor(node, 0))
+    if len(node.outputs) > 1 and node.outputs[1]:  # inference: nothing dropped, the mask is all True
+        ctx.fold(node, 1, np.ones(ctx.shape(node, 0), np.bool_))
 
 
 @rule("Reshape")
