@@ -76,8 +76,7 @@ def quantize_linear(ctx, node):
     scale, zp, dtype, axis = _params(ctx, node, 1, 2, rank, "output")
     x = ctx.const(node, 0)
     if x is not None:  # a float constant quantized in the graph (weights of QAT exports)
-        q = _quantize_values(np.asarray(x, np.float32), scale, zp, dtype, axis)
-        ctx.values[node.outputs[0]] = _quantized_const(ctx, node.outputs[0], q, scale, zp, axis)
+        ctx.fold(node, 0, _quantize_values(np.asarray(x, np.float32), scale, zp, dtype, axis))
         return
     if scale.size > 1:
         raise ctx.unsupported(node, "per-axis quantization of an activation has no TFLite form")
@@ -361,6 +360,9 @@ def relink_weights(ctx) -> None:
             if c is None or c.type != "FLOAT32" or not c.is_constant:
                 continue
             found = _match(ctx, reals.get(c.data.size, ()), c.data)
+            if found is None:  # a slice of a larger one (a group of a grouped convolution)
+                found = _match_slice(ctx, [e for n, es in reals.items() if n > c.data.size
+                                           and n % c.data.size == 0 for e in es], c.data)
             if found is not None:
                 f = ctx.temp(c.shape, np.float32, c.name)
                 ops.insert(k, Operator("DEQUANTIZE", [found], [f]))
@@ -388,6 +390,29 @@ def _match(ctx, candidates, data: np.ndarray) -> int | None:
             axis = _reshaped_axis(real.shape, data.shape, qp)
             if axis is not None:
                 return _quantized_const(ctx, t.name, t.data.reshape(data.shape), qp.scale, qp.zero_point, axis)
+    return None
+
+
+def _match_slice(ctx, candidates, data: np.ndarray) -> int | None:
+    for real, q in candidates:
+        part = _slice_of(real, data)
+        if part is not None:
+            t = ctx.ir(q)
+            qp = t.quantization
+            per = qp.per_channel and qp.quantized_dimension == 0
+            return _quantized_const(ctx, t.name, t.data[part], qp.scale[part] if per else qp.scale,
+                                    qp.zero_point[part] if per else qp.zero_point, 0)
+    return None
+
+
+def _slice_of(real: np.ndarray, data: np.ndarray):
+    """The slice along axis 0 of `real` (at a multiple of its length) equal to `data`, or None."""
+    n = data.shape[0] if data.ndim else 0
+    if not n or real.ndim != data.ndim or real.shape[1:] != data.shape[1:] or real.shape[0] % n or real.shape[0] == n:
+        return None
+    for k in range(0, real.shape[0], n):
+        if np.array_equal(real[k:k + n], data):
+            return slice(k, k + n)
     return None
 
 

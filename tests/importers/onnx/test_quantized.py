@@ -42,17 +42,18 @@ def digits():
 # ---- the models -----------------------------------------------------------------------------
 
 class CNN(torch.nn.Module):
-    """conv, depthwise conv, residual add, max / average pooling, concat, gemm, softmax."""
+    """conv, depthwise conv, grouped conv, residual add, max / average pooling, concat, gemm, softmax."""
 
     def __init__(self):
         super().__init__()
         self.c1 = torch.nn.Conv2d(1, 8, 3, padding=1)
+        self.g = torch.nn.Conv2d(8, 8, 3, padding=1, groups=2)
         self.dw = torch.nn.Conv2d(8, 8, 3, padding=1, groups=8)
         self.pw = torch.nn.Conv2d(8, 8, 1)
         self.fc = torch.nn.Linear(16 * 4 * 4, 10)
 
     def forward(self, x):
-        y = torch.relu(self.c1(x))
+        y = torch.relu(self.g(torch.relu(self.c1(x))))
         z = self.pw(torch.relu(self.dw(y))) + y
         z = torch.cat([torch.nn.functional.max_pool2d(z, 2), torch.nn.functional.avg_pool2d(z, 2)], 1)
         return torch.softmax(self.fc(z.flatten(1)), -1)
@@ -277,3 +278,48 @@ def output_range(path) -> float:
     x, _, _ = digits()
     session = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
     return float(np.max(np.abs(np.concatenate([session.run(None, {"x": s[None]})[0] for s in x[:20]]))))
+
+
+def test_qat_style_weights_quantized_in_the_graph(tmp_path):
+    """QuantizeLinear of a float weight initializer (per channel, as QAT exports write it) then
+    DequantizeLinear: the weight reaches CONV_2D as the integers ONNX's QuantizeLinear gives."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(3)
+    w = rng.normal(0, 0.3, (4, 1, 3, 3)).astype(np.float32)
+    w_scale = (np.abs(w).reshape(4, -1).max(1) / 127).astype(np.float32)
+    inits = [numpy_helper.from_array(a, n) for a, n in [
+        (w, "w"), (w_scale, "w_s"), (np.zeros(4, np.int8), "w_zp"), (np.float32(0.02), "x_s"), (np.int8(0), "x_zp"),
+        (np.float32(0.05), "y_s"), (np.int8(-3), "y_zp")]]
+    nodes = [
+        helper.make_node("QuantizeLinear", ["x", "x_s", "x_zp"], ["xq"]),
+        helper.make_node("DequantizeLinear", ["xq", "x_s", "x_zp"], ["xf"]),
+        helper.make_node("QuantizeLinear", ["w", "w_s", "w_zp"], ["wq"], axis=0),
+        helper.make_node("DequantizeLinear", ["wq", "w_s", "w_zp"], ["wf"], axis=0),
+        helper.make_node("Conv", ["xf", "wf"], ["c"], pads=[1, 1, 1, 1]),
+        helper.make_node("QuantizeLinear", ["c", "y_s", "y_zp"], ["cq"]),
+        helper.make_node("DequantizeLinear", ["cq", "y_s", "y_zp"], ["y"]),
+    ]
+    graph = helper.make_graph(nodes, "qat", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 1, 6, 6])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4, 6, 6])], initializer=inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    path = str(tmp_path / "qat.onnx")
+    onnx.save(model, path)
+    conv = eightbit.TFLiteConverter.from_onnx(path)
+    data = conv.convert()
+    assert conv.report.notes == [] or all(not n.startswith(("left float", "changed")) for n in conv.report.notes)
+    sg = eightbit.load(data).main
+    op = [o for o in sg.operators if o.op_type == "CONV_2D"][0]
+    weight = sg.tensors[op.inputs[1]]
+    want = np.clip(np.rint(w / w_scale[:, None, None, None]), -128, 127).astype(np.int8)
+    np.testing.assert_array_equal(weight.data, want.transpose(0, 2, 3, 1))  # OIHW -> OHWI
+    np.testing.assert_array_equal(weight.quantization.scale, w_scale)
+    x = rng.uniform(-2, 2, (8, 1, 6, 6)).astype(np.float32)
+    session = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+    for s in x:
+        want_y = session.run(None, {"x": s[None]})[0].transpose(0, 2, 3, 1)
+        got = run_litert(data, [s[None].transpose(0, 2, 3, 1)])[0]
+        assert np.max(np.abs(got - want_y)) <= 1.0001 * 0.05
+        np.testing.assert_array_equal(run_eightbit(data, [s[None].transpose(0, 2, 3, 1)])[0], got)
