@@ -228,6 +228,48 @@ def dense(em: Emitter, layer, x: T) -> T:
     return activations.emit(em, y, activations.activation_name(layer.activation), fuse=True)
 
 
+def _einsum_split(equation: str):
+    """'...b,bc->...c' / 'abc,cde->abde' -> (lhs, kernel, out) with '...' as one placeholder letter."""
+    eq = equation.replace(" ", "").replace("...", "#")
+    inputs, out = eq.split("->")
+    lhs, ker = inputs.split(",")
+    return lhs, ker, out
+
+
+def einsum_dense(em: Emitter, layer, x: T) -> T:
+    """EinsumDense contracting the input's last axis with the kernel's first (every projection
+    Keras builds: attention heads, Dense over the last axis): FULLY_CONNECTED, RESHAPE, ADD bias."""
+    lhs, ker, out = _einsum_split(layer.equation)
+    w = weights(layer)
+    kernel = w["kernel"]
+    y = em.fully_connected(x, kernel.reshape(kernel.shape[0], -1).T, None)
+    y = em.reshape(y, (*x.shape[:-1], *kernel.shape[1:]))
+    if "bias" in w:
+        y = em.binary("ADD", y, em.const(w["bias"], name="bias"))
+    return activations.emit(em, y, activations.activation_name(layer.activation))
+
+
+def check_einsum_dense(layer):
+    lhs, ker, out = _einsum_split(layer.equation)
+    if not (ker[0] == lhs[-1] and ker[0] not in out and out == lhs[:-1] + ker[1:]):
+        return f"equation {layer.equation!r} (only contractions of the input's last axis)"
+    return check_dense(layer)
+
+
+def adaptive_pool(em: Emitter, layer, x: T, op_type: str) -> T:
+    """Adaptive pooling with output sizes dividing the input's: a plain pool with kernel = stride."""
+    (h, w), (oh, ow) = x.shape[1:3], layer.output_size
+    if h % oh or w % ow:
+        raise NotImplementedError(f"output size {(oh, ow)} does not divide the input's {(h, w)}")
+    kh, kw = h // oh, w // ow
+    opts = {"padding": VALID, "stride_h": kh, "stride_w": kw, "filter_height": kh, "filter_width": kw}
+    return em.op(op_type, [x], (x.shape[0], *layer.output_size, x.shape[3]), opts)
+
+
+def check_adaptive_pool(layer):
+    return check_channels_last(layer)
+
+
 def check_dense(layer):
     if getattr(layer, "lora_enabled", False):
         return "LoRA weights (merge them first)"
@@ -270,6 +312,9 @@ RULES = {
     "GlobalMaxPooling2D": (lambda em, la, x: global_pool(em, la, x, "REDUCE_MAX"), check_channels_last),
     "GlobalMaxPooling3D": (lambda em, la, x: global_pool(em, la, x, "REDUCE_MAX"), check_channels_last),
     "Conv3D": (conv3d, check_conv3d),
+    "EinsumDense": (einsum_dense, check_einsum_dense),
+    "AdaptiveAveragePooling2D": (lambda em, la, x: adaptive_pool(em, la, x, "AVERAGE_POOL_2D"), check_adaptive_pool),
+    "AdaptiveMaxPooling2D": (lambda em, la, x: adaptive_pool(em, la, x, "MAX_POOL_2D"), check_adaptive_pool),
     "Conv1DTranspose": (conv_transpose, check_conv_transpose, "call"),
     "Conv2DTranspose": (conv_transpose, check_conv_transpose, "call"),
 }
