@@ -351,9 +351,63 @@ def _reshape(lp, op: Operator) -> bool:
     x = op.inputs[0]
     idx, have = lp.placed(x)
     if not same_memory(lp.src[x], have, identity(len(have))):
-        return _flatten_into_fully_connected(lp, op)
+        return _reshape_in_place(lp, op) or _flatten_into_fully_connected(lp, op)
     op.inputs = [idx] + [lp.get(t, identity(lp.rank(t))) if t >= 0 else t for t in op.inputs[1:]]
     lp.emit(op, [identity(lp.rank(op.outputs[0]))])
+    return True
+
+
+def _reshape_groups(in_shape, out_shape):
+    """[(input axes, output axes)] whose sizes multiply to the same number, size-1 axes left out;
+    None when the shapes do not split into such groups."""
+    ins = [a for a, d in enumerate(in_shape) if d != 1]
+    outs = [a for a, d in enumerate(out_shape) if d != 1]
+    groups, i, j = [], 0, 0
+    while i < len(ins) and j < len(outs):
+        gi, go = [ins[i]], [outs[j]]
+        pi, po = in_shape[ins[i]], out_shape[outs[j]]
+        i, j = i + 1, j + 1
+        while pi != po:
+            if pi < po and i < len(ins):
+                gi.append(ins[i])
+                pi *= in_shape[ins[i]]
+                i += 1
+            elif po < pi and j < len(outs):
+                go.append(outs[j])
+                po *= out_shape[outs[j]]
+                j += 1
+            else:
+                return None
+        groups.append((gi, go))
+    return groups if i == len(ins) and j == len(outs) else None
+
+
+def _reshape_in_place(lp, op: Operator) -> bool:
+    """A RESHAPE that only merges or splits axes that lie together, in order, in the input's
+    placement (conv -> flatten(2): [N, C, H, W] -> [N, C, H*W]) runs on the placed data; the output
+    is placed accordingly and nothing is transposed."""
+    x, out = op.inputs[0], op.outputs[0]
+    idx, have = lp.placed(x)
+    in_shape, out_shape = lp.src[x], lp.src[out]
+    groups = _reshape_groups(in_shape, out_shape)
+    if groups is None or any(d < 0 for d in out_shape):
+        return False
+    placed = [a for a in have if in_shape[a] != 1]  # non-unit input axes in placed order
+    pos = {a: k for k, a in enumerate(placed)}
+    for gi, _ in groups:
+        if [pos[a] for a in gi] != list(range(pos[gi[0]], pos[gi[0]] + len(gi))):
+            return False
+    order = [a for gi, go in sorted(groups, key=lambda g: pos[g[0][0]]) for a in go]
+    for a in (a for a, d in enumerate(out_shape) if d == 1):  # unit axes: before the next axis in source order
+        nxt = next((k for k, b in enumerate(order) if b > a), len(order))
+        order.insert(nxt, a)
+    out_perm = tuple(order)
+    shape = [out_shape[a] for a in out_perm]
+    shape_c = lp.const(lp.sg.tensors[out].name + "/shape", np.asarray(shape, np.int32))
+    op.inputs = [idx, shape_c]
+    if "new_shape" in op.options:
+        op.options["new_shape"] = shape
+    lp.emit(op, [out_perm])
     return True
 
 

@@ -138,7 +138,7 @@ class Net:
         w = self.weight((units, self.v(x).shape[-1]))
         b = self.const(self.rng.standard_normal(units) * 0.1)
         y = F.linear(self.v(x), self.v(w), self.v(b))
-        return self.op("FULLY_CONNECTED", [x, w, b], y, {}, "FullyConnectedOptions")
+        return self.op("FULLY_CONNECTED", [x, w, b], y, {"keep_num_dims": y.dim() > 2}, "FullyConnectedOptions")
 
     def pad(self, x, pads):
         p = self.const(np.asarray(pads, np.int32), np.int32)

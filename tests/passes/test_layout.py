@@ -160,7 +160,22 @@ def _swapped_axes(n):
     return [x], [n.conv(y, 2), n.transpose(y, (0, 2, 3, 1))]
 
 
+def _patch_embedding(n):
+    x = n.input((1, 3, 8, 8))
+    y = n.conv(x, 6, k=2, stride=2, padding="VALID")  # ViT-style patches: [N, C, 4, 4]
+    tokens = n.transpose(n.reshape(y, (1, 6, 16)), (0, 2, 1))  # flatten(2).transpose(1, 2): [N, 16, C]
+    return [x], [n.fc(n.unary("RELU", tokens), 5)]
+
+
+def _channel_split_reshape(n):
+    x = n.input((1, 4, 3, 5))
+    y = n.conv(x, 6)
+    groups = n.reshape(y, (1, 2, 3, 3, 5))  # split channels into 2 groups of 3: [N, G, C/G, H, W]
+    return [x], [n.reduce("SUM", groups, [2]), n.reshape(n.unary("TANH", groups), (1, 6, 15))]
+
+
 CASES = {f.__name__[1:]: f for f in (
+    _patch_embedding, _channel_split_reshape,
     _conv1d, _slices, _split_glu, _pack_gather, _segmentation_head, _squeeze_excite, _swapped_axes,
     _cnn, _grouped_dilated, _transpose_conv, _residual_concat, _bias_broadcast, _flatten_fc, _flatten_shared,
     _global_pool_flatten,
@@ -202,7 +217,7 @@ def test_matches_torch(case, io_layout):
     ("global_pool_flatten", "NHWC", 0), ("flatten_fc", "NHWC", 0), ("flatten_shared", "NHWC", 1), ("channel_softmax", "NHWC", 0),
     ("resize_d2s", "NHWC", 0), ("reductions", "NHWC", 1), ("pad_then_conv", "NHWC", 0),
     ("segmentation_head", "NHWC", 0), ("squeeze_excite", "NHWC", 0), ("split_glu", "NHWC", 0),
-    ("swapped_axes", "NHWC", 1), ("conv1d", "keep", 2), ("conv1d", "NHWC", 2),
+    ("swapped_axes", "NHWC", 1), ("conv1d", "keep", 2), ("conv1d", "NHWC", 2), ("patch_embedding", "NHWC", 0),
 ])
 def test_transposes_only_where_layout_changes(case, io_layout, transposes):
     _, _, _, model, inserted = _convert(case, io_layout)
