@@ -336,3 +336,38 @@ def test_before_expected_flatten():
     assert to_nhwc(before) == 0
     fc_nhwc = fc_w.reshape(4, 2, 2, 2).transpose(0, 2, 3, 1).reshape(4, 8)  # columns in H, W, C order
     assert_same_graph(before, graph((1, 2, 2, 3), w.transpose(0, 2, 3, 1), fc_nhwc, nhwc=True))
+
+
+def test_before_expected_axes_remapped():
+    """Before: NCHW conv -> CONCATENATION(axis=1) with the input -> MEAN(axes=[2, 3], keep) -> TRANSPOSE
+    (0, 2, 3, 1) as a graph output. Expected: concat on axis 3, MEAN over [1, 2], the TRANSPOSE absorbed
+    (the output is already in the order it asks for), the input NHWC."""
+    from eightbit.ir.builder import ModelBuilder
+    from tests.passes.helpers import assert_same_graph
+
+    w = np.arange(2 * 2, dtype=np.float32).reshape(2, 2, 1, 1)
+    conv_opts = {"padding": 1, "stride_w": 1, "stride_h": 1}
+
+    def graph(nhwc):
+        b = ModelBuilder()
+        x = b.tensor("x", (1, 3, 3, 2) if nhwc else (1, 2, 3, 3))
+        c = b.tensor("conv", (1, 3, 3, 2) if nhwc else (1, 2, 3, 3))
+        b.op("CONV_2D", [x, b.const("w", w.transpose(0, 2, 3, 1) if nhwc else w),
+                         b.const("b", np.zeros(2, np.float32))], [c], conv_opts, "Conv2DOptions",
+             extra={} if nhwc else {"layout": "NCHW"})
+        cat = b.tensor("cat", (1, 3, 3, 4) if nhwc else (1, 4, 3, 3))
+        b.op("CONCATENATION", [c, x], [cat], {"axis": 3 if nhwc else 1}, "ConcatenationOptions")
+        m = b.tensor("mean", (1, 1, 1, 4) if nhwc else (1, 4, 1, 1))
+        b.op("MEAN", [cat, b.const("axes", np.asarray([1, 2] if nhwc else [2, 3], np.int32))], [m],
+             {"keep_dims": True}, "ReducerOptions")
+        if nhwc:
+            return b.inputs(x).outputs(m).build()
+        y = b.tensor("mean_nhwc", (1, 1, 1, 4))
+        b.op("TRANSPOSE", [m, b.const("perm", np.asarray([0, 2, 3, 1], np.int32))], [y])
+        return b.inputs(x).outputs(y).build()
+
+    before = graph(nhwc=False)
+    assert to_nhwc(before) == 0
+    expected = graph(nhwc=True)
+    expected.main.tensors[expected.main.outputs[0]].name = "mean_nhwc"  # the output keeps the source's name
+    assert_same_graph(before, expected)
