@@ -92,3 +92,33 @@ def test_erf_gelu_pattern_becomes_one_gelu():
     ops = [op.op_type for op in imported.model.main.operators]
     assert ops.count("GELU") == 1 and "EXP" not in ops
     assert any("GELU" in n for n in imported.notes)
+
+
+class _TanhGelu(torch.nn.Module):
+    def forward(self, x):
+        return torch.nn.functional.gelu(x, approximate="tanh") - 1
+
+
+class _GeluNew(torch.nn.Module):  # GPT-2's gelu_new, written out
+    def forward(self, x):
+        return 0.5 * x * (1.0 + torch.tanh(0.7978845608028654 * (x + 0.044715 * torch.pow(x, 3.0))))
+
+
+@pytest.mark.parametrize("module", [_TanhGelu, _GeluNew])
+def test_tanh_gelu_pattern_becomes_one_approximate_gelu(module):
+    import io
+
+    import onnx
+
+    from eightbit.importers.onnx import import_onnx
+    from tests.importers.onnx.helpers import check_against_ort
+
+    buf = io.BytesIO()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(module(), (torch.randn(2, 5),), buf, dynamo=False, opset_version=17, input_names=["x"])
+    proto = onnx.load_from_string(buf.getvalue())
+    assert "Tanh" in {n.op_type for n in proto.graph.node}
+    gelus = [op for op in import_onnx(proto).model.main.operators if op.op_type == "GELU"]
+    assert len(gelus) == 1 and gelus[0].options["approximate"]
+    check_against_ort(proto, {"x": np.random.default_rng(0).uniform(-4, 4, (2, 5)).astype(np.float32)})
