@@ -4,6 +4,7 @@ BIN := $(VENV)/bin
 BASE := $(VENV)/.installed-base
 TEST := $(VENV)/.installed-test
 BENCH := $(VENV)/.installed-bench
+DEMO := $(VENV)/.installed-demo
 
 .PHONY: demo test test-all lint bench clean chromium
 
@@ -11,7 +12,8 @@ $(BIN)/python:
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 
-# The demo needs only the package (numpy, flatbuffers); tests add LiteRT (the oracle), pytest, ruff.
+# The package needs only numpy and flatbuffers; the demo adds onnx (to read the bundled ONNX model),
+# tests add LiteRT (the oracle), pytest, ruff and the importers' oracles.
 $(BASE): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e .
 	touch $@
@@ -24,7 +26,11 @@ $(BENCH): pyproject.toml $(TEST)
 	$(BIN)/pip install -q -e '.[test,bench]'
 	touch $@
 
-demo: $(BASE)
+$(DEMO): pyproject.toml $(BASE)
+	$(BIN)/pip install -q -e '.[onnx]'
+	touch $@
+
+demo: $(DEMO)
 	$(BIN)/python -m eightbit.demo
 
 # The HTML report's test renders it in Debian's chromium; install it when we can (root, apt),

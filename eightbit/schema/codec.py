@@ -8,6 +8,7 @@ ModelError naming the table, field and byte offset instead of IndexError/struct.
 
 from __future__ import annotations
 
+import mmap
 import struct
 
 import flatbuffers
@@ -136,9 +137,34 @@ def decode(buf, root="Model", identifier=b"TFL3"):
     return reader.table(root, reader.deref(0, "root"), root)
 
 
+# Big models: byte payloads of at least SPLICE_MIN bytes are not copied into the Builder; their
+# space is reserved in an anonymous mmap (pages never touched cost no memory) and the payloads are
+# joined into the output at the end, so encoding holds the output once, not a Builder copy too.
+SPLICE_MODEL_MIN = 16 << 20
+SPLICE_MIN = 64 << 10
+
+
 class _Writer:
     def __init__(self, size_hint):
-        self.b = flatbuffers.Builder(max(1024, size_hint))
+        self.splices = []  # (offset from the Builder's end, payload) of reserved vectors
+        self.splice = size_hint >= SPLICE_MODEL_MIN
+        self.b = flatbuffers.Builder(1024 if self.splice else max(1024, size_hint))
+        if self.splice:
+            self.b.Bytes = mmap.mmap(-1, size_hint)
+            self.b.head = size_hint
+
+    def output(self) -> bytes:
+        """The finished buffer, reserved payloads joined in (one copy of everything)."""
+        b = self.b
+        end = len(b.Bytes)
+        if not self.splices:
+            return bytes(memoryview(b.Bytes)[b.Head():])
+        parts, pos = [], b.Head()
+        for at, payload in sorted((end - off, p) for off, p in self.splices):
+            parts += [b.Bytes[pos:at], payload]
+            pos = at + len(payload)
+        parts.append(b.Bytes[pos:end])
+        return b"".join(parts)
 
     def table(self, name, obj):
         fields = TABLES[name]
@@ -179,6 +205,12 @@ class _Writer:
         return self.b.EndObject()
 
     def vector(self, typ, val, align, where):
+        if self.splice and typ in ("uint8", "int8") and isinstance(val, bytes) and len(val) >= SPLICE_MIN:
+            self.b.StartVector(1, len(val), max(align or 1, 1))  # makes room (grows if needed)
+            self.b.head -= len(val)
+            self.splices.append((len(self.b.Bytes) - self.b.head, val))
+            self.b.vectorNumElems = len(val)
+            return self.b.EndVector()
         if typ in SCALAR_SIZE:
             if isinstance(val, (bytes, bytearray, memoryview)):
                 val = np.frombuffer(val, np.uint8)
@@ -222,4 +254,4 @@ def encode(obj, root="Model", identifier=b"TFL3", size_hint=1024):
     w = _Writer(size_hint)
     root_off = w.table(root, obj)
     w.b.Finish(root_off, file_identifier=identifier)
-    return bytes(w.b.Output())
+    return w.output()

@@ -21,7 +21,8 @@ def write_flatbuffer(model: dict, external_threshold: int | None = None) -> byte
     buffers = model.get("buffers") or []
     total = sum(len(b.get("data") or b"") for b in buffers)
     if total < external_threshold:
-        return encode(model, size_hint=total + 4096)
+        # room for tables, names and alignment too: a Builder that outgrows its hint doubles (2x memory)
+        return encode(model, size_hint=total + total // 64 + (1 << 20))
     return _write_with_external_buffers(model)
 
 
