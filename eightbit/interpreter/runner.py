@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from eightbit.errors import ModelError, UnsupportedOpError
+from eightbit.interpreter import fastpath
 from eightbit.ir import Model
 from eightbit.kernels.base import OpContext, TensorInfo, UnsupportedTypeError
 from eightbit.kernels.registry import get_kernel
@@ -30,13 +31,16 @@ def unsupported_ops(model: Model, subgraph_index: int = 0) -> list:
 
 
 class SubgraphRunner:
-    def __init__(self, model: Model, subgraph_index: int = 0, preserve_all_tensors: bool = False):
+    def __init__(self, model: Model, subgraph_index: int = 0, preserve_all_tensors: bool = False,
+                 kernels: str = "fast"):
         self.model = model
         if not 0 <= subgraph_index < len(model.subgraphs):
             raise ModelError(f"subgraph {subgraph_index} out of range 0..{len(model.subgraphs) - 1}")
         self.sg = model.subgraphs[subgraph_index]
         self.preserve_all = preserve_all_tensors
         self.kernels = [get_kernel(op.op_type) for op in self.sg.operators]
+        self.kernel_mode = kernels  # "fast" or "reference" (fastpath.py picks each operator's kernel)
+        self.kernels = fastpath.choose_kernels(self.sg.operators, self.kernels, kernels)
         self.shapes = [tuple(int(d) for d in t.shape) for t in self.sg.tensors]
         self.constants = {}
         for i, t in enumerate(self.sg.tensors):

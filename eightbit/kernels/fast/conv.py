@@ -1,0 +1,251 @@
+"""Fast CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED, bit-identical to the reference kernels.
+
+Each fast kernel runs the reference prepare (same validation, same multipliers), then adds the
+prepare-time work of its fast path once: the filter re-laid out as a float32 (or float64) GEMM
+operand, the input zero point folded into the bias (sum(w * (x - zp)) = sum(w * x) - zp * sum(w)),
+the multipliers split into shift counts, the output geometry. Layers it does not cover (int16,
+hybrid, grouped, non-constant filters, multipliers outside requant.fits) keep the reference
+kernel's params and eval.
+
+Integer GEMMs go through float BLAS only when provably exact: every partial sum of K products
+of |x| <= xmax and |w| <= wmax is an integer below K * xmax * wmax, exact in float32 when that is
+below 2^24 and in float64 when below 2^53.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from eightbit.kernels import im2col as ic
+from eightbit.kernels.conv import Conv2D
+from eightbit.kernels.depthwise_conv import DepthwiseConv2D
+from eightbit.kernels.fast import depthwise as dwk
+from eightbit.kernels.fast import requant as rq
+from eightbit.kernels.fast.jit import HAVE_NUMBA, STATE
+from eightbit.kernels.fully_connected import FullyConnected
+from eightbit.kernels.padding import compute_padding_height_width
+
+F32 = np.float32
+
+
+class Fallback:
+    """Marks params that the reference eval runs (the fast path does not cover the layer)."""
+
+    __slots__ = ("params",)
+
+    def __init__(self, params):
+        self.params = params
+
+
+def _gemm_dtype(k: int, xmax: int, wmax: int):
+    bound = k * xmax * wmax
+    return F32 if bound < ic.F32_EXACT else np.float64 if bound < ic.F64_EXACT else None
+
+
+def _input_max(kind: str) -> int:
+    return 255 if kind == "uint8" else 128
+
+
+@dataclass(frozen=True)
+class Requant:
+    """Per-output-channel requantization, ready for the compiled kernels."""
+
+    mult: np.ndarray
+    left: np.ndarray
+    right: np.ndarray
+    out_zp: int
+    lo: int
+    hi: int
+    dtype: np.dtype
+
+    @staticmethod
+    def of(p, channels: int) -> Requant:
+        mult = np.broadcast_to(np.asarray(p["mult"], np.int64), (channels,)).copy()
+        left, right = rq.split_shift(np.broadcast_to(np.asarray(p["shift"], np.int64), (channels,)))
+        return Requant(mult, left, right, int(p["out_zp"]), int(p["lo"]), int(p["hi"]), np.dtype(p["out_dtype"]))
+
+    def rows(self, acc, bias, out):
+        rq.requant_rows.run(STATE.threads)(acc, bias, self.mult, self.left, self.right, self.out_zp,
+                                           self.lo, self.hi, out)
+        return out
+
+
+def _geometry(p, x_shape, kh, kw):
+    n, h, wd, _ = x_shape
+    sh, sw = p["stride"]
+    dh, dw = p["dilation"]
+    g = compute_padding_height_width(sh, sw, dh, dw, h, wd, kh, kw, p["padding"])
+    return (kh, kw, sh, sw, dh, dw, g.height, g.width, g.out_height, g.out_width)
+
+
+@dataclass(frozen=True)
+class FastConvParams:
+    ref: dict
+    x_shape: tuple
+    geo: tuple
+    wmat: np.ndarray  # (K, OC) GEMM operand in the GEMM dtype
+    bias: np.ndarray  # (OC,) int64: bias - in_zp * sum(w)
+    requant: Requant
+
+
+class FastConv2D(Conv2D):
+    @staticmethod
+    def prepare(op):
+        p = Conv2D.prepare(op)
+        x, w, b = op.inputs[0], op.inputs[1], op.inputs[2] if len(op.inputs) > 2 else None
+        oc, kh, kw, fin = (int(d) for d in w.shape)
+        if (not HAVE_NUMBA or p["kind"] not in ("int8", "uint8") or w.data is None or int(x.shape[3]) != fin
+                or (b is not None and b.data is None) or not rq.fits(p["mult"], p["shift"])):
+            return Fallback(p)
+        k = kh * kw * fin
+        wi = np.asarray(w.data).astype(np.int64).reshape(oc, k) - int(p["wzp"])
+        dt = _gemm_dtype(k, _input_max(p["kind"]), ic.max_abs(wi))
+        if dt is None:
+            return Fallback(p)
+        bias = -int(p["in_zp"]) * wi.sum(axis=1)
+        if b is not None:
+            bias = bias + np.asarray(b.data).astype(np.int64)
+        return FastConvParams(p, tuple(x.shape), _geometry(p, tuple(x.shape), kh, kw),
+                              np.ascontiguousarray(wi.T.astype(dt)), bias, Requant.of(p, oc))
+
+    @staticmethod
+    def eval(params, x, w, bias=None):
+        if type(params) is Fallback:
+            return Conv2D.eval(params.params, x, w, bias)
+        p = params
+        geo = p.geo if x.shape == p.x_shape else _geometry(p.ref, x.shape, p.geo[0], p.geo[1])
+        kh, kw, sh, sw, dh, dw, ph, pw, oh, ow = geo
+        n, c = x.shape[0], x.shape[3]
+        m = n * oh * ow
+        dt = p.wmat.dtype
+        if kh == 1 and kw == 1 and ph == 0 and pw == 0 and _pointwise_fits(x, sh, sw, oh, ow):
+            # 1x1: the (strided) input itself is the GEMM operand, no im2col copy
+            src = x if sh == 1 and sw == 1 else x[:, : (oh - 1) * sh + 1: sh, : (ow - 1) * sw + 1: sw, :]
+            a = np.empty((m, c), dt)
+            np.copyto(a.reshape(src.shape), src, casting="unsafe")
+        else:
+            a = ic.window_patches(x, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow, p.ref["in_zp"], dt).reshape(m, kh * kw * c)
+        acc = a @ p.wmat
+        out = np.empty((m, p.wmat.shape[1]), p.requant.dtype)
+        p.requant.rows(acc, p.bias, out)
+        return out.reshape(n, oh, ow, p.wmat.shape[1])
+
+
+def _pointwise_fits(x, sh, sw, oh, ow) -> bool:
+    return (oh - 1) * sh < x.shape[1] and (ow - 1) * sw < x.shape[2]
+
+
+@dataclass(frozen=True)
+class FastDepthwiseParams:
+    ref: dict
+    x_shape: tuple
+    geo: np.ndarray  # int64 (sh, sw, dh, dw, pad_top, pad_left)
+    out_hw: tuple
+    w: np.ndarray  # (KH, KW, OC): int32 filter minus its zero point, or float32
+    bias: np.ndarray  # (OC,) int32, or float32
+    has_bias: bool
+    requant: Requant | None
+
+
+def _dw_geometry(p, x_shape, kh, kw):
+    g = _geometry(p, x_shape, kh, kw)
+    kh, kw, sh, sw, dh, dw, ph, pw, oh, ow = g
+    return np.array([sh, sw, dh, dw, ph, pw], np.int64), (oh, ow)
+
+
+class FastDepthwiseConv2D(DepthwiseConv2D):
+    @staticmethod
+    def prepare(op):
+        p = DepthwiseConv2D.prepare(op)
+        x, w = op.inputs[0], op.inputs[1]
+        b = op.inputs[2] if len(op.inputs) > 2 else None
+        _, kh, kw, oc = (int(d) for d in w.shape)
+        c = int(x.shape[3])
+        if (not HAVE_NUMBA or p["kind"] not in ("int8", "uint8", "float") or w.data is None
+                or (b is not None and b.data is None) or c == 0 or oc % c):
+            return Fallback(p)
+        geo, out_hw = _dw_geometry(p, tuple(x.shape), kh, kw)
+        if p["kind"] == "float":
+            bias = np.zeros(oc, F32) if b is None else np.asarray(b.data, F32)
+            return FastDepthwiseParams(p, tuple(x.shape), geo, out_hw, np.ascontiguousarray(
+                np.asarray(w.data, F32).reshape(kh, kw, oc)), bias, b is not None, None)
+        if not rq.fits(p["mult"], p["shift"]):
+            return Fallback(p)
+        wi = np.asarray(w.data).astype(np.int32).reshape(kh, kw, oc) - np.int32(p["wzp"])
+        bias = np.zeros(oc, np.int32) if b is None else np.asarray(b.data).astype(np.int32)
+        return FastDepthwiseParams(p, tuple(x.shape), geo, out_hw, np.ascontiguousarray(wi), bias, b is not None,
+                                   Requant.of(p, oc))
+
+    @staticmethod
+    def eval(params, x, w, bias=None):
+        if type(params) is Fallback:
+            return DepthwiseConv2D.eval(params.params, x, w, bias)
+        p = params
+        kh, kw, oc = p.w.shape
+        geo, (oh, ow) = (p.geo, p.out_hw) if x.shape == p.x_shape else _dw_geometry(p.ref, x.shape, kh, kw)
+        if x.shape[3] == 0 or oc % x.shape[3]:
+            raise ValueError(f"filter depth {oc} is not a multiple of the input depth {x.shape[3]}")
+        dm = oc // x.shape[3]
+        t = STATE.threads
+        if p.requant is None:
+            out = np.empty((x.shape[0], oh, ow, oc), F32)
+            lo, hi = p.ref["clamp"]
+            dwk.depthwise_float.run(t)(np.ascontiguousarray(x, F32), p.w, p.bias, p.has_bias, geo, dm,
+                                       F32(lo), F32(hi), out)
+            return out
+        r = p.requant
+        out = np.empty((x.shape[0], oh, ow, oc), r.dtype)
+        dwk.depthwise_int.run(t)(np.ascontiguousarray(x), p.w, p.bias, np.int32(p.ref["in_zp"]), geo, dm,
+                                 r.mult, r.left, r.right, r.out_zp, r.lo, r.hi, out)
+        return out
+
+
+@dataclass(frozen=True)
+class FastFCParams:
+    ref: dict
+    wmat: np.ndarray  # (depth, units) in the GEMM dtype
+    bias: np.ndarray  # (units,) int64: bias - in_zp * sum(w)
+    scale: np.ndarray  # (units,) float64 effective scales
+    out_zp: int
+    lo: int
+    hi: int
+    dtype: np.dtype
+
+
+class FastFullyConnected(FullyConnected):
+    @staticmethod
+    def prepare(op):
+        p = FullyConnected.prepare(op)
+        w = op.inputs[1]
+        b = op.inputs[2] if len(op.inputs) > 2 else None
+        if (not HAVE_NUMBA or p["kind"] not in ("int8", "uint8") or p["int64_acc"] or w.data is None
+                or (b is not None and b.data is None)):
+            return Fallback(p)
+        units, depth = (int(d) for d in w.shape)
+        scale = np.broadcast_to(np.asarray(p["effective_scale"], np.float64), (units,)).copy()
+        if not np.all(np.abs(scale) < 0.5):  # |round(acc * scale)| stays inside int32
+            return Fallback(p)
+        wi = np.asarray(w.data).astype(np.int64) - int(p["wzp"])
+        dt = _gemm_dtype(depth, _input_max(p["kind"]), ic.max_abs(wi))
+        if dt is None:
+            return Fallback(p)
+        bias = -int(p["in_zp"]) * wi.sum(axis=1)
+        if b is not None:
+            bias = bias + np.asarray(b.data).astype(np.int64)
+        return FastFCParams(p, np.ascontiguousarray(wi.T.astype(dt)), bias, scale, int(p["out_zp"]),
+                            int(p["lo"]), int(p["hi"]), np.dtype(p["out_dtype"]))
+
+    @staticmethod
+    def eval(params, x, w, bias=None):
+        if type(params) is Fallback:
+            return FullyConnected.eval(params.params, x, w, bias)
+        p = params
+        depth, units = p.wmat.shape
+        rows = x.size // depth if depth else 0
+        out_shape = (*x.shape[:-1], units) if p.ref["keep_num_dims"] else (rows, units)
+        acc = x.reshape(rows, depth).astype(p.wmat.dtype) @ p.wmat
+        out = np.empty((rows, units), p.dtype)
+        rq.requant_double_rows.run(STATE.threads)(acc, p.bias, p.scale, p.out_zp, p.lo, p.hi, out)
+        return out.reshape(out_shape)
