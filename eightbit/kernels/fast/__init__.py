@@ -17,7 +17,10 @@ _FAST = {
     "CONV_2D": ("conv", "FastConv2D"),
     "DEPTHWISE_CONV_2D": ("conv", "FastDepthwiseConv2D"),
     "FULLY_CONNECTED": ("conv", "FastFullyConnected"),
+    "ADD": ("add", "FastAdd"),
 }
+
+FAST_OPS = tuple(_FAST)
 
 
 def kernel_for(op_type: str, reference):
@@ -37,4 +40,4 @@ def check_mode(kernels: str) -> str:
     return kernels
 
 
-__all__ = ["HAVE_NUMBA", "MODES", "check_mode", "kernel_for", "running_with"]
+__all__ = ["FAST_OPS", "HAVE_NUMBA", "MODES", "check_mode", "kernel_for", "running_with"]

@@ -39,9 +39,26 @@ class Fallback:
         self.params = params
 
 
-def _gemm_dtype(k: int, xmax: int, wmax: int):
-    bound = k * xmax * wmax
-    return F32 if bound < ic.F32_EXACT else np.float64 if bound < ic.F64_EXACT else None
+def _gemm_plan(k: int, xmax: int, wmax: int):
+    """(dtype, K chunks) of an exact integer GEMM: float32 in chunks of K whose partial sums stay
+    below 2^24 (summed in float64, exact), when there are at most 4 of them; else float64 (any
+    int32-sized sum); None when not even float64 is exact."""
+    per = (ic.F32_EXACT - 1) // max(xmax * wmax, 1)
+    if per >= 1 and -(-k // per) <= 4:
+        return F32, tuple((s, min(k, s + per)) for s in range(0, max(k, 1), per))
+    if k * xmax * wmax < ic.F64_EXACT:
+        return np.float64, ((0, k),)
+    return None
+
+
+def exact_matmul(a, wmat, chunks):
+    """a @ wmat, exactly, for integer-valued operands planned by _gemm_plan."""
+    if len(chunks) == 1:
+        return a @ wmat
+    acc = np.zeros((a.shape[0], wmat.shape[1]), np.float64)
+    for s, e in chunks:
+        acc += a[:, s:e] @ wmat[s:e]
+    return acc
 
 
 def _input_max(kind: str) -> int:
@@ -86,6 +103,7 @@ class FastConvParams:
     x_shape: tuple
     geo: tuple
     wmat: np.ndarray  # (K, OC) GEMM operand in the GEMM dtype
+    chunks: tuple  # K ranges of the exact GEMM (_gemm_plan)
     bias: np.ndarray  # (OC,) int64: bias - in_zp * sum(w)
     requant: Requant
 
@@ -101,14 +119,14 @@ class FastConv2D(Conv2D):
             return Fallback(p)
         k = kh * kw * fin
         wi = np.asarray(w.data).astype(np.int64).reshape(oc, k) - int(p["wzp"])
-        dt = _gemm_dtype(k, _input_max(p["kind"]), ic.max_abs(wi))
-        if dt is None:
+        plan = _gemm_plan(k, _input_max(p["kind"]), ic.max_abs(wi))
+        if plan is None:
             return Fallback(p)
         bias = -int(p["in_zp"]) * wi.sum(axis=1)
         if b is not None:
             bias = bias + np.asarray(b.data).astype(np.int64)
         return FastConvParams(p, tuple(x.shape), _geometry(p, tuple(x.shape), kh, kw),
-                              np.ascontiguousarray(wi.T.astype(dt)), bias, Requant.of(p, oc))
+                              np.ascontiguousarray(wi.T.astype(plan[0])), plan[1], bias, Requant.of(p, oc))
 
     @staticmethod
     def eval(params, x, w, bias=None):
@@ -127,7 +145,7 @@ class FastConv2D(Conv2D):
             np.copyto(a.reshape(src.shape), src, casting="unsafe")
         else:
             a = ic.window_patches(x, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow, p.ref["in_zp"], dt).reshape(m, kh * kw * c)
-        acc = a @ p.wmat
+        acc = exact_matmul(a, p.wmat, p.chunks)
         out = np.empty((m, p.wmat.shape[1]), p.requant.dtype)
         p.requant.rows(acc, p.bias, out)
         return out.reshape(n, oh, ow, p.wmat.shape[1])
@@ -206,6 +224,7 @@ class FastDepthwiseConv2D(DepthwiseConv2D):
 class FastFCParams:
     ref: dict
     wmat: np.ndarray  # (depth, units) in the GEMM dtype
+    chunks: tuple
     bias: np.ndarray  # (units,) int64: bias - in_zp * sum(w)
     scale: np.ndarray  # (units,) float64 effective scales
     out_zp: int
@@ -228,13 +247,13 @@ class FastFullyConnected(FullyConnected):
         if not np.all(np.abs(scale) < 0.5):  # |round(acc * scale)| stays inside int32
             return Fallback(p)
         wi = np.asarray(w.data).astype(np.int64) - int(p["wzp"])
-        dt = _gemm_dtype(depth, _input_max(p["kind"]), ic.max_abs(wi))
-        if dt is None:
+        plan = _gemm_plan(depth, _input_max(p["kind"]), ic.max_abs(wi))
+        if plan is None:
             return Fallback(p)
         bias = -int(p["in_zp"]) * wi.sum(axis=1)
         if b is not None:
             bias = bias + np.asarray(b.data).astype(np.int64)
-        return FastFCParams(p, np.ascontiguousarray(wi.T.astype(dt)), bias, scale, int(p["out_zp"]),
+        return FastFCParams(p, np.ascontiguousarray(wi.T.astype(plan[0])), plan[1], bias, scale, int(p["out_zp"]),
                             int(p["lo"]), int(p["hi"]), np.dtype(p["out_dtype"]))
 
     @staticmethod
@@ -245,7 +264,7 @@ class FastFullyConnected(FullyConnected):
         depth, units = p.wmat.shape
         rows = x.size // depth if depth else 0
         out_shape = (*x.shape[:-1], units) if p.ref["keep_num_dims"] else (rows, units)
-        acc = x.reshape(rows, depth).astype(p.wmat.dtype) @ p.wmat
+        acc = exact_matmul(x.reshape(rows, depth).astype(p.wmat.dtype), p.wmat, p.chunks)
         out = np.empty((rows, units), p.dtype)
         rq.requant_double_rows.run(STATE.threads)(acc, p.bias, p.scale, p.out_zp, p.lo, p.hi, out)
         return out.reshape(out_shape)
