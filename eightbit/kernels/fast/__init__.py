@@ -18,6 +18,8 @@ _FAST = {
     "DEPTHWISE_CONV_2D": ("conv", "FastDepthwiseConv2D"),
     "FULLY_CONNECTED": ("conv", "FastFullyConnected"),
     "ADD": ("add", "FastAdd"),
+    "AVERAGE_POOL_2D": ("pooling", "FastAveragePool2D"),
+    "MAX_POOL_2D": ("pooling", "FastMaxPool2D"),
 }
 
 FAST_OPS = tuple(_FAST)

@@ -104,8 +104,18 @@ class FastConvParams:
     geo: tuple
     wmat: np.ndarray  # (K, OC) GEMM operand in the GEMM dtype
     chunks: tuple  # K ranges of the exact GEMM (_gemm_plan)
-    bias: np.ndarray  # (OC,) int64: bias - in_zp * sum(w)
-    requant: Requant
+    bias: np.ndarray  # (OC,) int64: bias - in_zp * sum(w); float32 bias of a float layer
+    requant: Requant | None  # None: float32 layer
+    clamp: tuple = (0.0, 0.0)  # float32 layer's activation range
+
+
+_NO_BIAS = np.zeros(0, F32)
+
+
+def _float_epilogue(acc, bias, clamp):
+    lo, hi = clamp
+    rq.bias_clamp_rows.run(STATE.threads)(acc, _NO_BIAS if bias is None else bias, bias is not None, F32(lo), F32(hi))
+    return acc
 
 
 class FastConv2D(Conv2D):
@@ -114,6 +124,12 @@ class FastConv2D(Conv2D):
         p = Conv2D.prepare(op)
         x, w, b = op.inputs[0], op.inputs[1], op.inputs[2] if len(op.inputs) > 2 else None
         oc, kh, kw, fin = (int(d) for d in w.shape)
+        if (HAVE_NUMBA and p["kind"] == "float" and w.data is not None and int(x.shape[3]) == fin
+                and (b is None or b.data is not None)):
+            k = kh * kw * fin
+            bias = None if b is None else np.asarray(b.data, F32)
+            return FastConvParams(p, tuple(x.shape), _geometry(p, tuple(x.shape), kh, kw), p["wmat"][0], ((0, k),),
+                                  bias, None, p["clamp"])
         if (not HAVE_NUMBA or p["kind"] not in ("int8", "uint8") or w.data is None or int(x.shape[3]) != fin
                 or (b is not None and b.data is None) or not rq.fits(p["mult"], p["shift"])):
             return Fallback(p)
@@ -141,11 +157,17 @@ class FastConv2D(Conv2D):
         if kh == 1 and kw == 1 and ph == 0 and pw == 0 and _pointwise_fits(x, sh, sw, oh, ow):
             # 1x1: the (strided) input itself is the GEMM operand, no im2col copy
             src = x if sh == 1 and sw == 1 else x[:, : (oh - 1) * sh + 1: sh, : (ow - 1) * sw + 1: sw, :]
-            a = np.empty((m, c), dt)
-            np.copyto(a.reshape(src.shape), src, casting="unsafe")
+            if src.dtype == dt and src.flags.c_contiguous:
+                a = src.reshape(m, c)
+            else:
+                a = np.empty((m, c), dt)
+                np.copyto(a.reshape(src.shape), src, casting="unsafe")
         else:
-            a = ic.window_patches(x, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow, p.ref["in_zp"], dt).reshape(m, kh * kw * c)
+            pad = p.ref["in_zp"] if p.requant is not None else 0
+            a = ic.window_patches(x, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow, pad, dt).reshape(m, kh * kw * c)
         acc = exact_matmul(a, p.wmat, p.chunks)
+        if p.requant is None:
+            return _float_epilogue(acc, p.bias, p.clamp).reshape(n, oh, ow, p.wmat.shape[1])
         out = np.empty((m, p.wmat.shape[1]), p.requant.dtype)
         p.requant.rows(acc, p.bias, out)
         return out.reshape(n, oh, ow, p.wmat.shape[1])
@@ -226,11 +248,12 @@ class FastFCParams:
     wmat: np.ndarray  # (depth, units) in the GEMM dtype
     chunks: tuple
     bias: np.ndarray  # (units,) int64: bias - in_zp * sum(w)
-    scale: np.ndarray  # (units,) float64 effective scales
+    scale: np.ndarray | None  # (units,) float64 effective scales; None: float32 layer
     out_zp: int
     lo: int
     hi: int
     dtype: np.dtype
+    clamp: tuple = (0.0, 0.0)  # float32 layer's activation range
 
 
 class FastFullyConnected(FullyConnected):
@@ -239,6 +262,9 @@ class FastFullyConnected(FullyConnected):
         p = FullyConnected.prepare(op)
         w = op.inputs[1]
         b = op.inputs[2] if len(op.inputs) > 2 else None
+        if HAVE_NUMBA and p["kind"] == "float" and p.get("wt") is not None and (b is None or b.data is not None):
+            bias = None if b is None else np.asarray(b.data, F32)
+            return FastFCParams(p, p["wt"], ((0, p["wt"].shape[0]),), bias, None, 0, 0, 0, np.dtype(F32), p["clamp"])
         if (not HAVE_NUMBA or p["kind"] not in ("int8", "uint8") or p["int64_acc"] or w.data is None
                 or (b is not None and b.data is None)):
             return Fallback(p)
@@ -262,9 +288,11 @@ class FastFullyConnected(FullyConnected):
             return FullyConnected.eval(params.params, x, w, bias)
         p = params
         depth, units = p.wmat.shape
-        rows = x.size // depth if depth else 0
+        rows = x.size // depth if depth else int(np.prod(x.shape[:-1]))
         out_shape = (*x.shape[:-1], units) if p.ref["keep_num_dims"] else (rows, units)
-        acc = exact_matmul(x.reshape(rows, depth).astype(p.wmat.dtype), p.wmat, p.chunks)
+        acc = exact_matmul(x.reshape(rows, depth).astype(p.wmat.dtype, copy=False), p.wmat, p.chunks)
+        if p.scale is None:
+            return _float_epilogue(acc, p.bias, p.clamp).reshape(out_shape)
         out = np.empty((rows, units), p.dtype)
         rq.requant_double_rows.run(STATE.threads)(acc, p.bias, p.scale, p.out_zp, p.lo, p.hi, out)
         return out.reshape(out_shape)

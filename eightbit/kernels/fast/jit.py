@@ -97,22 +97,34 @@ def _ctypes_blas_limit(n: int):
             setter(before)
 
 
+def _threadpool_limits():
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return None
+    return threadpool_limits
+
+
+_THREADPOOL = []  # [threadpool_limits or None], looked up once (a failed import is slow to repeat)
+
+
 def blas_threads(n: int | None):
     """Limit numpy's BLAS threads while running: threadpoolctl when installed, else numpy's
     bundled OpenBLAS through ctypes; a no-op for n None or < 1."""
     if n is None or n < 1:
         return contextlib.nullcontext()
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
+    if not _THREADPOOL:
+        _THREADPOOL.append(_threadpool_limits())
+    if _THREADPOOL[0] is None:
         return _ctypes_blas_limit(n)
-    return threadpool_limits(limits=n, user_api="blas")
+    return _THREADPOOL[0](limits=n, user_api="blas")
 
 
 @contextlib.contextmanager
 def numba_threads(n: int):
-    """numba's thread count for the parallel kernels (capped at NUMBA_NUM_THREADS)."""
-    if not HAVE_NUMBA:
+    """numba's thread count for the parallel kernels (capped at NUMBA_NUM_THREADS); the serial
+    versions run when n is 1, so numba's pool is left alone then."""
+    if not HAVE_NUMBA or n <= 1:
         yield
         return
     n = max(1, min(int(n), max_threads()))

@@ -78,3 +78,20 @@ def _requant_double_rows(acc, bias, scale, out_zp, lo, hi, out):
 
 
 requant_double_rows = njit(_requant_double_rows)
+
+
+def _bias_clamp_rows(acc, bias, has_bias, lo, hi):
+    """The float kernels' epilogue, in place: v + bias (float32), then std::min(std::max(v, lo),
+    hi) as numpy's maximum/minimum compute it (NaN stays NaN)."""
+    rows, cols = acc.shape
+    for r in prange(rows):
+        for c in range(cols):
+            v = acc[r, c]
+            if has_bias:
+                v = v + bias[c]
+            v = v if (v >= lo or v != v) else lo
+            v = v if (v <= hi or v != v) else hi
+            acc[r, c] = v
+
+
+bias_clamp_rows = njit(_bias_clamp_rows)
