@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from eightbit.errors import ModelError, UnsupportedOpError
-from eightbit.interpreter import fastpath
+from eightbit.interpreter import fastpath, shapes
 from eightbit.ir import Model
 from eightbit.kernels.base import OpContext, TensorInfo, UnsupportedTypeError
 from eightbit.kernels.registry import get_kernel
@@ -89,7 +89,8 @@ class SubgraphRunner:
             self.params = None
             saved = list(self.shapes)
             try:
-                self._propagate_shapes(self._neutral_inputs())
+                if not shapes.apply_inferred_shapes(self):  # shape rules; else run the graph once
+                    self._propagate_shapes(self._neutral_inputs())
             except ModelError:
                 raise
             except (RuntimeError, ValueError):

@@ -85,7 +85,7 @@ class Conv2D(Kernel):
             p["channel_scales"] = scales if scales.size == oc else np.full(oc, scales[0], F32)
             p["filter_scale"] = scales[0]  # equal per-channel scales run the per-tensor kernel with the first
             if w.data is not None:
-                p["wq"] = _int_weights(w.data, 0)
+                p["wq_cache"] = {}  # the integer GEMM operand, made on first eval (constant filter)
             return p
         if types[0] == "INT8" and types[1] == "INT8" and types[2] in ("INT32", None):
             p["kind"] = "int8"
@@ -108,7 +108,7 @@ class Conv2D(Kernel):
         p["out_zp"] = ic.legacy_zero_point(y) if p["kind"] != "int16" else 0
         p["lo"], p["hi"] = ic.output_range(op, y)
         if w.data is not None:
-            p["wq"] = _int_weights(w.data, wzp)
+            p["wq_cache"] = {}  # the integer GEMM operand, made on first eval (constant filter)
         return p
 
     @staticmethod
@@ -135,7 +135,7 @@ class Conv2D(Kernel):
             return ic.apply_clamp(out.astype(F32, copy=False), p["clamp"]).reshape(n, oh, ow, oc)
         if kind == "hybrid":
             return _eval_hybrid(p, x, w, bias, geo, groups).reshape(n, oh, ow, oc)
-        wq = p.get("wq") or _int_weights(w, p["wzp"])
+        wq = ic.cached_int_weights(p, lambda: _int_weights(w, p["wzp"]))
         zp = p["in_zp"]
         dt = ic.gemm_dtype(kh * kw * fin, ic.max_abs(x), wq.max_abs)
         acc = _conv_int(x, geo, groups, wq, dt, pad=zp)
@@ -200,7 +200,7 @@ def _conv_int(x, geo, groups, wq, dtype, pad):
 
 def _eval_hybrid(p, x, w, bias, geo, groups):
     n = x.shape[0]
-    wq = p.get("wq") or _int_weights(w, 0)
+    wq = ic.cached_int_weights(p, lambda: _int_weights(w, 0))
     k, wsum, wmax = wq.mat.shape[0], wq.colsum, wq.max_abs
     rows = x.reshape(n, int(np.prod(x.shape[1:]))).astype(F32, copy=False)
     if p["per_channel"] or groups != 1:

@@ -70,7 +70,7 @@ class FullyConnected(Kernel):
                 p["channel_scales"] = None
                 p["filter_scale"] = F32(ic.legacy_scale(w))
             if w.data is not None:
-                p["wq"] = _int_weights(w.data, 0)
+                p["wq_cache"] = {}  # the integer GEMM operand, made on first eval (constant filter)
             return p
         kinds = {("INT8", "INT8"): "int8", ("UINT8", "UINT8"): "uint8", ("INT16", "INT8"): "int16",
                  ("INT16", "INT16"): "int16w16"}
@@ -114,7 +114,7 @@ class FullyConnected(Kernel):
             fs = np.asarray(w.scales, np.float64) if per_channel else np.float64(ic.legacy_scale(w))
             p["effective_scale"] = float(np.float32(s_in)) * fs / float(np.float32(s_out))
         if w.data is not None:
-            p["wq"] = _int_weights(w.data, p["wzp"])
+            p["wq_cache"] = {}  # the integer GEMM operand, made on first eval (constant weights)
         return p
 
     @staticmethod
@@ -133,7 +133,7 @@ class FullyConnected(Kernel):
             if bias is not None:
                 out = out + bias.astype(F32)
             return ic.apply_clamp(out.astype(F32, copy=False), p["clamp"]).reshape(out_shape)
-        wq = p.get("wq") or _int_weights(w, p.get("wzp", 0))
+        wq = ic.cached_int_weights(p, lambda: _int_weights(w, p.get("wzp", 0)))
         if kind == "hybrid":
             return _eval_hybrid(p, x2, wq, bias).reshape(out_shape)
         dt = ic.gemm_dtype(depth, ic.max_abs(x2), wq.max_abs)

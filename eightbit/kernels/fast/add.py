@@ -14,7 +14,7 @@ import numpy as np
 from eightbit.kernels import fixedpoint as fp
 from eightbit.kernels.add import Add
 from eightbit.kernels.fast.conv import Fallback
-from eightbit.kernels.fast.jit import HAVE_NUMBA, STATE, njit, prange
+from eightbit.kernels.fast.jit import HAVE_NUMBA, njit, parallel, row_ranges
 
 LEFT_SHIFT = 20
 
@@ -29,7 +29,7 @@ def _add_int(x1, x2, p, out):
     """p: int64 (offset1, m1, right1, offset2, m2, right2, out_zp, m_out, right_out, lo, hi)."""
     n = x1.size
     a1, b1, c1, a2, b2, c2, zp, mo, ro, lo, hi = p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8], p[9], p[10]
-    for i in prange(n):
+    for i in range(n):
         v1 = (np.int64(x1[i]) + a1) << 20
         h1 = (v1 * b1 + 1073741824) >> 31
         h1 = (h1 + ((np.int64(1) << c1) >> 1) - ((h1 < 0) & (c1 > 0))) >> c1
@@ -80,6 +80,7 @@ class FastAdd(Add):
         if x1.shape != x2.shape:
             raise ValueError(f"ADD inputs changed shape after prepare: {x1.shape} and {x2.shape}")
         out = np.empty(x1.shape, params.dtype)
-        add_int.run(STATE.threads)(np.ascontiguousarray(x1).reshape(-1), np.ascontiguousarray(x2).reshape(-1),
-                                   params.packed, out.reshape(-1))
+        a, b, o = np.ascontiguousarray(x1).reshape(-1), np.ascontiguousarray(x2).reshape(-1), out.reshape(-1)
+        fn = add_int.run()
+        parallel(lambda s, e: fn(a[s:e], b[s:e], params.packed, o[s:e]), row_ranges(a.size, 4))
         return out

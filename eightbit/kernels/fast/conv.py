@@ -23,7 +23,7 @@ from eightbit.kernels.conv import Conv2D
 from eightbit.kernels.depthwise_conv import DepthwiseConv2D
 from eightbit.kernels.fast import depthwise as dwk
 from eightbit.kernels.fast import requant as rq
-from eightbit.kernels.fast.jit import HAVE_NUMBA, STATE
+from eightbit.kernels.fast.jit import HAVE_NUMBA, parallel, row_ranges
 from eightbit.kernels.fully_connected import FullyConnected
 from eightbit.kernels.padding import compute_padding_height_width
 
@@ -84,8 +84,7 @@ class Requant:
         return Requant(mult, left, right, int(p["out_zp"]), int(p["lo"]), int(p["hi"]), np.dtype(p["out_dtype"]))
 
     def rows(self, acc, bias, out):
-        rq.requant_rows.run(STATE.threads)(acc, bias, self.mult, self.left, self.right, self.out_zp,
-                                           self.lo, self.hi, out)
+        rq.requant_rows.run()(acc, bias, self.mult, self.left, self.right, self.out_zp, self.lo, self.hi, out)
         return out
 
 
@@ -114,7 +113,7 @@ _NO_BIAS = np.zeros(0, F32)
 
 def _float_epilogue(acc, bias, clamp):
     lo, hi = clamp
-    rq.bias_clamp_rows.run(STATE.threads)(acc, _NO_BIAS if bias is None else bias, bias is not None, F32(lo), F32(hi))
+    rq.bias_clamp_rows.run()(acc, _NO_BIAS if bias is None else bias, bias is not None, F32(lo), F32(hi))
     return acc
 
 
@@ -157,20 +156,23 @@ class FastConv2D(Conv2D):
         if kh == 1 and kw == 1 and ph == 0 and pw == 0 and _pointwise_fits(x, sh, sw, oh, ow):
             # 1x1: the (strided) input itself is the GEMM operand, no im2col copy
             src = x if sh == 1 and sw == 1 else x[:, : (oh - 1) * sh + 1: sh, : (ow - 1) * sw + 1: sw, :]
-            if src.dtype == dt and src.flags.c_contiguous:
-                a = src.reshape(m, c)
-            else:
-                a = np.empty((m, c), dt)
-                np.copyto(a.reshape(src.shape), src, casting="unsafe")
+            a = src.reshape(m, c) if src.flags.c_contiguous else np.ascontiguousarray(src).reshape(m, c)
         else:
             pad = p.ref["in_zp"] if p.requant is not None else 0
             a = ic.window_patches(x, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow, pad, dt).reshape(m, kh * kw * c)
-        acc = exact_matmul(a, p.wmat, p.chunks)
-        if p.requant is None:
-            return _float_epilogue(acc, p.bias, p.clamp).reshape(n, oh, ow, p.wmat.shape[1])
-        out = np.empty((m, p.wmat.shape[1]), p.requant.dtype)
-        p.requant.rows(acc, p.bias, out)
-        return out.reshape(n, oh, ow, p.wmat.shape[1])
+        oc = p.wmat.shape[1]
+        out = np.empty((m, oc), F32 if p.requant is None else p.requant.dtype)
+
+        def rows(r0, r1):  # int8 rows -> GEMM dtype, GEMM, requantize (or bias + clamp), per row block
+            ar = a[r0:r1] if a.dtype == dt else a[r0:r1].astype(dt)
+            if p.requant is None:
+                np.matmul(ar, p.wmat, out=out[r0:r1])
+                _float_epilogue(out[r0:r1], p.bias, p.clamp)
+            else:
+                p.requant.rows(exact_matmul(ar, p.wmat, p.chunks), p.bias, out[r0:r1])
+
+        parallel(rows, row_ranges(m, a.shape[1] * oc))
+        return out.reshape(n, oh, ow, oc)
 
 
 def _pointwise_fits(x, sh, sw, oh, ow) -> bool:
@@ -228,17 +230,18 @@ class FastDepthwiseConv2D(DepthwiseConv2D):
         if x.shape[3] == 0 or oc % x.shape[3]:
             raise ValueError(f"filter depth {oc} is not a multiple of the input depth {x.shape[3]}")
         dm = oc // x.shape[3]
-        t = STATE.threads
+        jobs = row_ranges(x.shape[0] * oh, ow * oc * kh * kw)
         if p.requant is None:
             out = np.empty((x.shape[0], oh, ow, oc), F32)
             lo, hi = p.ref["clamp"]
-            dwk.depthwise_float.run(t)(np.ascontiguousarray(x, F32), p.w, p.bias, p.has_bias, geo, dm,
-                                       F32(lo), F32(hi), out)
+            xf, fn = np.ascontiguousarray(x, F32), dwk.depthwise_float.run()
+            parallel(lambda j0, j1: fn(xf, p.w, p.bias, p.has_bias, geo, dm, F32(lo), F32(hi), out, j0, j1), jobs)
             return out
         r = p.requant
         out = np.empty((x.shape[0], oh, ow, oc), r.dtype)
-        dwk.depthwise_int.run(t)(np.ascontiguousarray(x), p.w, p.bias, np.int32(p.ref["in_zp"]), geo, dm,
-                                 r.mult, r.left, r.right, r.out_zp, r.lo, r.hi, out)
+        xc, fn, zp = np.ascontiguousarray(x), dwk.depthwise_int.run(), np.int32(p.ref["in_zp"])
+        parallel(lambda j0, j1: fn(xc, p.w, p.bias, zp, geo, dm, r.mult, r.left, r.right, r.out_zp, r.lo, r.hi,
+                                   out, j0, j1), jobs)
         return out
 
 
@@ -290,9 +293,15 @@ class FastFullyConnected(FullyConnected):
         depth, units = p.wmat.shape
         rows = x.size // depth if depth else int(np.prod(x.shape[:-1]))
         out_shape = (*x.shape[:-1], units) if p.ref["keep_num_dims"] else (rows, units)
-        acc = exact_matmul(x.reshape(rows, depth).astype(p.wmat.dtype, copy=False), p.wmat, p.chunks)
-        if p.scale is None:
-            return _float_epilogue(acc, p.bias, p.clamp).reshape(out_shape)
+        x2 = x.reshape(rows, depth)
         out = np.empty((rows, units), p.dtype)
-        rq.requant_double_rows.run(STATE.threads)(acc, p.bias, p.scale, p.out_zp, p.lo, p.hi, out)
+
+        def block(r0, r1):
+            acc = exact_matmul(x2[r0:r1].astype(p.wmat.dtype, copy=False), p.wmat, p.chunks)
+            if p.scale is None:
+                out[r0:r1] = _float_epilogue(acc, p.bias, p.clamp)
+            else:
+                rq.requant_double_rows.run()(acc, p.bias, p.scale, p.out_zp, p.lo, p.hi, out[r0:r1])
+
+        parallel(block, row_ranges(rows, depth * units))
         return out.reshape(out_shape)

@@ -11,16 +11,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from eightbit.kernels.fast.jit import njit, prange
+from eightbit.kernels.fast.jit import njit
 
 
-def _depthwise_int(x, w, bias, in_zp, geo, dm, mult, left, right, out_zp, lo, hi, out):
-    """x (N,H,W,C) int8/uint8; w (KH,KW,OC) int32 (filter minus its zero point); bias (OC) int32."""
+def _depthwise_int(x, w, bias, in_zp, geo, dm, mult, left, right, out_zp, lo, hi, out, j0, j1):
+    """x (N,H,W,C) int8/uint8; w (KH,KW,OC) int32 (filter minus its zero point); bias (OC) int32;
+    output rows j0..j1 of the N * OH (batch, row) pairs."""
     n_, h_, w_, c_ = x.shape
     kh, kw, oc_ = w.shape
     sh, sw, dh, dw, pt, pl = geo[0], geo[1], geo[2], geo[3], geo[4], geo[5]
     oh_, ow_ = out.shape[1], out.shape[2]
-    for job in prange(n_ * oh_):
+    for job in range(j0, j1):
         n = job // oh_
         oy = job % oh_
         acc = np.empty(oc_, np.int32)
@@ -65,13 +66,13 @@ def _depthwise_int(x, w, bias, in_zp, geo, dm, mult, left, right, out_zp, lo, hi
 depthwise_int = njit(_depthwise_int)
 
 
-def _depthwise_float(x, w, bias, has_bias, geo, dm, lo, hi, out):
+def _depthwise_float(x, w, bias, has_bias, geo, dm, lo, hi, out, j0, j1):
     """x (N,H,W,C) float32; w (KH,KW,OC) float32; out = clamp(sum of taps + bias)."""
     n_, h_, w_, c_ = x.shape
     kh, kw, oc_ = w.shape
     sh, sw, dh, dw, pt, pl = geo[0], geo[1], geo[2], geo[3], geo[4], geo[5]
     oh_, ow_ = out.shape[1], out.shape[2]
-    for job in prange(n_ * oh_):
+    for job in range(j0, j1):
         n = job // oh_
         oy = job % oh_
         acc = np.empty(oc_, np.float32)

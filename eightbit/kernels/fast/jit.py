@@ -1,12 +1,15 @@
-"""numba, when installed (the `fast` extra), and the thread counts of the fast kernels.
+"""numba, when installed (the `fast` extra), and the threads of the fast kernels.
 
-`njit(fn)` gives a pair of compiled versions of one Python function: serial, and parallel (its
-`prange` loops spread over numba's threads); `jitted.run(threads)` picks one. Compiled code is
+`njit(fn)` compiles `fn` on first use (`.run()` gives the compiled function); compiled code is
 cached on disk (`cache=True`): in the package's `__pycache__` when writable, else numba's
 user-wide cache directory (numba falls back by itself; NUMBA_CACHE_DIR overrides both), so a
-process after the first starts without compiling.
+process after the first starts without compiling. Without numba (or with
+EIGHTBIT_DISABLE_NUMBA=1), HAVE_NUMBA is False and the fast kernels keep the reference path.
 
-Without numba, HAVE_NUMBA is False and the fast kernels run their numpy fallbacks.
+Threads: one pool of Python threads runs row ranges of a layer (`parallel`): BLAS calls on
+their rows (numpy releases the GIL) and the compiled loops (`nogil`). BLAS itself is held at
+one thread during an invoke (threadpoolctl, or numpy's OpenBLAS through ctypes), so no two
+thread pools spin against each other on a busy machine.
 """
 
 from __future__ import annotations
@@ -14,46 +17,68 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import glob
+import importlib.util
 import os
+from concurrent.futures import ThreadPoolExecutor
 
-try:
-    import numba
-    from numba import prange
-
-    HAVE_NUMBA = os.environ.get("EIGHTBIT_DISABLE_NUMBA", "") in ("", "0")
-except ImportError:  # pragma: no cover - exercised by the no-numba CI job
-    numba = None
-    prange = range
-    HAVE_NUMBA = False
+# numba is imported on first use (its import costs about half a second and 60 MB), only when a
+# fast kernel is prepared.
+HAVE_NUMBA = importlib.util.find_spec("numba") is not None and \
+    os.environ.get("EIGHTBIT_DISABLE_NUMBA", "") in ("", "0")
 
 
 class Jitted:
-    """A Python function with lazily compiled serial and parallel versions."""
+    """A Python function compiled with numba on first use."""
 
     def __init__(self, fn):
         self.fn = fn
-        self._serial = None
-        self._parallel = None
+        self._compiled = None
 
-    def run(self, threads: int = 1):
-        if threads > 1:
-            if self._parallel is None:
-                self._parallel = numba.njit(cache=True, parallel=True, nogil=True)(self.fn)
-            return self._parallel
-        if self._serial is None:
-            self._serial = numba.njit(cache=True, nogil=True)(self.fn)
-        return self._serial
+    def run(self):
+        if self._compiled is None:
+            import numba
+
+            self._compiled = numba.njit(cache=True, nogil=True)(self.fn)
+        return self._compiled
 
 
 def njit(fn) -> Jitted:
     return Jitted(fn)
 
 
+class _State:
+    threads = 1  # the running interpreter's thread count (set by `running_with`)
+
+
+STATE = _State()
+MIN_PARALLEL_WORK = 1 << 18  # multiply-adds (or elements) below which one thread is faster
+_POOL: list = []
+
+
+def row_ranges(rows: int, work_per_row: int = 1) -> list:
+    """[(start, stop)] splitting `rows` over the interpreter's threads (one range when the work
+    is too small to be worth handing out)."""
+    t = STATE.threads
+    if t <= 1 or rows < 2 or rows * max(work_per_row, 1) < MIN_PARALLEL_WORK:
+        return [(0, rows)]
+    step = -(-rows // min(t, rows))
+    return [(s, min(rows, s + step)) for s in range(0, rows, step)]
+
+
+def parallel(fn, ranges) -> None:
+    """fn(start, stop) for every range: the first on this thread, the others on the pool."""
+    if len(ranges) == 1:
+        fn(*ranges[0])
+        return
+    if not _POOL or _POOL[0]._max_workers < len(ranges) - 1:
+        _POOL[:] = [ThreadPoolExecutor(max_workers=len(ranges) - 1, thread_name_prefix="eightbit")]
+    futures = [_POOL[0].submit(fn, a, b) for a, b in ranges[1:]]
+    fn(*ranges[0])
+    for f in futures:
+        f.result()
+
+
 # ---- threads ----------------------------------------------------------------------------
-
-def max_threads() -> int:
-    return int(numba.config.NUMBA_NUM_THREADS) if HAVE_NUMBA else 1
-
 
 def _openblas():
     """numpy's bundled OpenBLAS (set/get thread count by ctypes), or None."""
@@ -121,42 +146,17 @@ def blas_threads(n: int | None):
 
 
 @contextlib.contextmanager
-def numba_threads(n: int):
-    """numba's thread count for the parallel kernels (capped at NUMBA_NUM_THREADS); the serial
-    versions run when n is 1, so numba's pool is left alone then."""
-    if not HAVE_NUMBA or n <= 1:
-        yield
-        return
-    n = max(1, min(int(n), max_threads()))
-    before = numba.get_num_threads()
-    if before != n:
-        numba.set_num_threads(n)
-    try:
-        yield
-    finally:
-        if before != n:
-            numba.set_num_threads(before)
-
-
-class _State:
-    threads = 1  # the running interpreter's thread count (set by `running_with`)
-
-
-STATE = _State()
-
-
-@contextlib.contextmanager
 def running_with(threads: int | None):
-    """Thread counts for one invoke: BLAS threads, numba threads, and STATE.threads, which the
-    fast kernels read to choose their serial or parallel compiled versions. None leaves numpy's
-    BLAS threads as they are and runs the compiled loops serially; -1 uses every CPU."""
+    """Thread counts for one invoke: STATE.threads (the fast kernels' row ranges) and BLAS held
+    at one thread (the kernels split their GEMMs themselves). None runs on one thread and leaves
+    numpy's BLAS threads as they are (the reference kernels' GEMMs use them); -1 every CPU."""
     if threads == -1:
         threads = os.cpu_count() or 1
     n = 1 if threads is None or threads < 1 else int(threads)
     before = STATE.threads
     STATE.threads = n
     try:
-        with blas_threads(threads), numba_threads(n):
+        with blas_threads(None if threads is None else 1):
             yield
     finally:
         STATE.threads = before

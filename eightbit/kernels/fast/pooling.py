@@ -9,18 +9,18 @@ from dataclasses import dataclass
 import numpy as np
 
 from eightbit.kernels.fast.conv import Fallback
-from eightbit.kernels.fast.jit import HAVE_NUMBA, STATE, njit, prange
+from eightbit.kernels.fast.jit import HAVE_NUMBA, njit, parallel, row_ranges
 from eightbit.kernels.padding import compute_padding_height_width
 from eightbit.kernels.pooling import AveragePool2D, MaxPool2D
 
 
-def _pool(x, geo, is_max, is_float, unsigned, lowest, lo, hi, out):
+def _pool(x, geo, is_max, is_float, unsigned, lowest, lo, hi, out, j0, j1):
     """Returns False when a window covers no input element (AVERAGE_POOL_2D's error)."""
     n_, h_, w_, c_ = x.shape
     sh, sw, fh, fw, pt, pl = geo[0], geo[1], geo[2], geo[3], geo[4], geo[5]
     oh_, ow_ = out.shape[1], out.shape[2]
     ok = True
-    for job in prange(n_ * oh_):
+    for job in range(j0, j1):
         n = job // oh_
         oy = job % oh_
         facc = np.empty(c_, np.float32)
@@ -109,9 +109,15 @@ def _eval(params, x, is_max):
     out = np.empty((x.shape[0], oh, ow, x.shape[3]), dtype)
     lowest = float(np.finfo(dtype).min) if p["float"] else float(np.iinfo(dtype).min)
     lo, hi = p["clamp"]
-    ok = pool.run(STATE.threads)(np.ascontiguousarray(x), geo, is_max, p["float"], p["unsigned"], lowest,
-                                 float(lo), float(hi), out)
-    if not ok and x.size:
+    x = np.ascontiguousarray(x)
+    fn = pool.run()
+    oks = []
+
+    def rows(j0, j1):
+        oks.append(fn(x, geo, is_max, p["float"], p["unsigned"], lowest, float(lo), float(hi), out, j0, j1))
+
+    parallel(rows, row_ranges(x.shape[0] * oh, ow * x.shape[3] * int(geo[2] * geo[3])))
+    if not all(oks) and x.size:
         raise ValueError("AVERAGE_POOL_2D: a pooling window covers no input element")
     return out
 

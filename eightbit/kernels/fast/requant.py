@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from eightbit.kernels.fast.jit import njit, prange
+from eightbit.kernels.fast.jit import njit
 
 INT32_MIN = -(1 << 31)
 
@@ -39,7 +39,7 @@ def _requant_rows(acc, bias, mult, left, right, out_zp, lo, hi, out):
     # so the compiler vectorizes the inner loop.
     rows, cols = acc.shape
     half = (np.int64(1) << right) >> 1
-    for r in prange(rows):
+    for r in range(rows):
         for c in range(cols):
             a = np.int64(acc[r, c]) + bias[c]
             a = ((a + 2147483648) & 4294967295) - 2147483648
@@ -59,7 +59,7 @@ def _requant_double_rows(acc, bias, scale, out_zp, lo, hi, out):
     out_zp, clamped (std::round: halves away from zero; the caller checked that every product
     stays inside int32)."""
     rows, cols = acc.shape
-    for r in prange(rows):
+    for r in range(rows):
         for c in range(cols):
             a = np.int64(acc[r, c]) + bias[c]
             a = ((a + 2147483648) & 4294967295) - 2147483648
@@ -84,7 +84,7 @@ def _bias_clamp_rows(acc, bias, has_bias, lo, hi):
     """The float kernels' epilogue, in place: v + bias (float32), then std::min(std::max(v, lo),
     hi) as numpy's maximum/minimum compute it (NaN stays NaN)."""
     rows, cols = acc.shape
-    for r in prange(rows):
+    for r in range(rows):
         for c in range(cols):
             v = acc[r, c]
             if has_bias:
