@@ -28,6 +28,7 @@ from eightbit.kernels.fully_connected import FullyConnected
 from eightbit.kernels.padding import compute_padding_height_width
 
 F32 = np.float32
+FLOAT_MIN_ROWS = 256  # smallest row block of a split float GEMM
 
 
 class Fallback:
@@ -171,7 +172,9 @@ class FastConv2D(Conv2D):
             else:
                 p.requant.rows(exact_matmul(ar, p.wmat, p.chunks), p.bias, out[r0:r1])
 
-        parallel(rows, row_ranges(m, a.shape[1] * oc))
+        # Float GEMMs split only in blocks large enough that BLAS takes its general path for each
+        # (a 1-row block would be a GEMV, summing in another order); integer GEMMs are exact.
+        parallel(rows, row_ranges(m, a.shape[1] * oc, FLOAT_MIN_ROWS if p.requant is None else 1))
         return out.reshape(n, oh, ow, oc)
 
 
@@ -303,5 +306,6 @@ class FastFullyConnected(FullyConnected):
             else:
                 rq.requant_double_rows.run()(acc, p.bias, p.scale, p.out_zp, p.lo, p.hi, out[r0:r1])
 
-        parallel(block, row_ranges(rows, depth * units))
+        # float: one block, BLAS's own order for every row (see FastConv2D.eval)
+        parallel(block, row_ranges(rows, depth * units, rows if p.scale is None else 1))
         return out.reshape(out_shape)

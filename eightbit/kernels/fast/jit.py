@@ -55,13 +55,13 @@ MIN_PARALLEL_WORK = 1 << 18  # multiply-adds (or elements) below which one threa
 _POOL: list = []
 
 
-def row_ranges(rows: int, work_per_row: int = 1) -> list:
+def row_ranges(rows: int, work_per_row: int = 1, min_rows: int = 1) -> list:
     """[(start, stop)] splitting `rows` over the interpreter's threads (one range when the work
-    is too small to be worth handing out)."""
-    t = STATE.threads
+    is too small to be worth handing out, or when a range would have fewer than min_rows)."""
+    t = min(STATE.threads, rows // max(min_rows, 1))
     if t <= 1 or rows < 2 or rows * max(work_per_row, 1) < MIN_PARALLEL_WORK:
         return [(0, rows)]
-    step = -(-rows // min(t, rows))
+    step = -(-rows // t)
     return [(s, min(rows, s + step)) for s in range(0, rows, step)]
 
 
