@@ -96,7 +96,7 @@ def cached_int_weights(params: dict, make) -> IntWeights:
     """The IntWeights of a constant filter, made on first use and kept in params["wq_cache"]
     (not in prepare: the fast kernels run the same prepare and never need this int64 copy);
     made afresh every time for a filter computed at run time (no cache)."""
-    cache = params.get("wq_cache")
+    cache = getattr(params, "wq_cache", None)
     if cache is None:
         return make()
     if "wq" not in cache:

@@ -19,12 +19,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from eightbit.kernels import im2col as ic
-from eightbit.kernels.conv import Conv2D
-from eightbit.kernels.depthwise_conv import DepthwiseConv2D
+from eightbit.kernels.conv import Conv2D, ConvParams
+from eightbit.kernels.depthwise_conv import DepthwiseConv2D, DepthwiseConvParams
 from eightbit.kernels.fast import depthwise as dwk
 from eightbit.kernels.fast import requant as rq
 from eightbit.kernels.fast.jit import HAVE_NUMBA, parallel, row_ranges
-from eightbit.kernels.fully_connected import FullyConnected
+from eightbit.kernels.fully_connected import FullyConnected, FullyConnectedParams
 from eightbit.kernels.padding import compute_padding_height_width
 
 F32 = np.float32
@@ -80,9 +80,9 @@ class Requant:
 
     @staticmethod
     def of(p, channels: int) -> Requant:
-        mult = np.broadcast_to(np.asarray(p["mult"], np.int64), (channels,)).copy()
-        left, right = rq.split_shift(np.broadcast_to(np.asarray(p["shift"], np.int64), (channels,)))
-        return Requant(mult, left, right, int(p["out_zp"]), int(p["lo"]), int(p["hi"]), np.dtype(p["out_dtype"]))
+        mult = np.broadcast_to(np.asarray(p.mult, np.int64), (channels,)).copy()
+        left, right = rq.split_shift(np.broadcast_to(np.asarray(p.shift, np.int64), (channels,)))
+        return Requant(mult, left, right, int(p.out_zp), int(p.lo), int(p.hi), np.dtype(p.out_dtype))
 
     def rows(self, acc, bias, out):
         rq.requant_rows.run()(acc, bias, self.mult, self.left, self.right, self.out_zp, self.lo, self.hi, out)
@@ -91,15 +91,15 @@ class Requant:
 
 def _geometry(p, x_shape, kh, kw):
     n, h, wd, _ = x_shape
-    sh, sw = p["stride"]
-    dh, dw = p["dilation"]
-    g = compute_padding_height_width(sh, sw, dh, dw, h, wd, kh, kw, p["padding"])
+    sh, sw = p.stride
+    dh, dw = p.dilation
+    g = compute_padding_height_width(sh, sw, dh, dw, h, wd, kh, kw, p.padding)
     return (kh, kw, sh, sw, dh, dw, g.height, g.width, g.out_height, g.out_width)
 
 
 @dataclass(frozen=True)
 class FastConvParams:
-    ref: dict
+    ref: ConvParams
     x_shape: tuple
     geo: tuple
     wmat: np.ndarray  # (K, OC) GEMM operand in the GEMM dtype
@@ -124,21 +124,21 @@ class FastConv2D(Conv2D):
         p = Conv2D.prepare(op)
         x, w, b = op.inputs[0], op.inputs[1], op.inputs[2] if len(op.inputs) > 2 else None
         oc, kh, kw, fin = (int(d) for d in w.shape)
-        if (HAVE_NUMBA and p["kind"] == "float" and w.data is not None and int(x.shape[3]) == fin
+        if (HAVE_NUMBA and p.kind == "float" and w.data is not None and int(x.shape[3]) == fin
                 and (b is None or b.data is not None)):
             k = kh * kw * fin
             bias = None if b is None else np.asarray(b.data, F32)
-            return FastConvParams(p, tuple(x.shape), _geometry(p, tuple(x.shape), kh, kw), p["wmat"][0], ((0, k),),
-                                  bias, None, p["clamp"])
-        if (not HAVE_NUMBA or p["kind"] not in ("int8", "uint8") or w.data is None or int(x.shape[3]) != fin
-                or (b is not None and b.data is None) or not rq.fits(p["mult"], p["shift"])):
+            return FastConvParams(p, tuple(x.shape), _geometry(p, tuple(x.shape), kh, kw), p.wmat[0], ((0, k),),
+                                  bias, None, p.clamp)
+        if (not HAVE_NUMBA or p.kind not in ("int8", "uint8") or w.data is None or int(x.shape[3]) != fin
+                or (b is not None and b.data is None) or not rq.fits(p.mult, p.shift)):
             return Fallback(p)
         k = kh * kw * fin
-        wi = np.asarray(w.data).astype(np.int64).reshape(oc, k) - int(p["wzp"])
-        plan = _gemm_plan(k, _input_max(p["kind"]), ic.max_abs(wi))
+        wi = np.asarray(w.data).astype(np.int64).reshape(oc, k) - int(p.wzp)
+        plan = _gemm_plan(k, _input_max(p.kind), ic.max_abs(wi))
         if plan is None:
             return Fallback(p)
-        bias = -int(p["in_zp"]) * wi.sum(axis=1)
+        bias = -int(p.in_zp) * wi.sum(axis=1)
         if b is not None:
             bias = bias + np.asarray(b.data).astype(np.int64)
         return FastConvParams(p, tuple(x.shape), _geometry(p, tuple(x.shape), kh, kw),
@@ -159,7 +159,7 @@ class FastConv2D(Conv2D):
             src = x if sh == 1 and sw == 1 else x[:, : (oh - 1) * sh + 1: sh, : (ow - 1) * sw + 1: sw, :]
             a = src.reshape(m, c) if src.flags.c_contiguous else np.ascontiguousarray(src).reshape(m, c)
         else:
-            pad = p.ref["in_zp"] if p.requant is not None else 0
+            pad = p.ref.in_zp if p.requant is not None else 0
             a = ic.window_patches(x, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow, pad, dt).reshape(m, kh * kw * c)
         oc = p.wmat.shape[1]
         out = np.empty((m, oc), F32 if p.requant is None else p.requant.dtype)
@@ -184,7 +184,7 @@ def _pointwise_fits(x, sh, sw, oh, ow) -> bool:
 
 @dataclass(frozen=True)
 class FastDepthwiseParams:
-    ref: dict
+    ref: DepthwiseConvParams
     x_shape: tuple
     geo: np.ndarray  # int64 (sh, sw, dh, dw, pad_top, pad_left)
     out_hw: tuple
@@ -208,17 +208,17 @@ class FastDepthwiseConv2D(DepthwiseConv2D):
         b = op.inputs[2] if len(op.inputs) > 2 else None
         _, kh, kw, oc = (int(d) for d in w.shape)
         c = int(x.shape[3])
-        if (not HAVE_NUMBA or p["kind"] not in ("int8", "uint8", "float") or w.data is None
+        if (not HAVE_NUMBA or p.kind not in ("int8", "uint8", "float") or w.data is None
                 or (b is not None and b.data is None) or c == 0 or oc % c):
             return Fallback(p)
         geo, out_hw = _dw_geometry(p, tuple(x.shape), kh, kw)
-        if p["kind"] == "float":
+        if p.kind == "float":
             bias = np.zeros(oc, F32) if b is None else np.asarray(b.data, F32)
             return FastDepthwiseParams(p, tuple(x.shape), geo, out_hw, np.ascontiguousarray(
                 np.asarray(w.data, F32).reshape(kh, kw, oc)), bias, b is not None, None)
-        if not rq.fits(p["mult"], p["shift"]):
+        if not rq.fits(p.mult, p.shift):
             return Fallback(p)
-        wi = np.asarray(w.data).astype(np.int32).reshape(kh, kw, oc) - np.int32(p["wzp"])
+        wi = np.asarray(w.data).astype(np.int32).reshape(kh, kw, oc) - np.int32(p.wzp)
         bias = np.zeros(oc, np.int32) if b is None else np.asarray(b.data).astype(np.int32)
         return FastDepthwiseParams(p, tuple(x.shape), geo, out_hw, np.ascontiguousarray(wi), bias, b is not None,
                                    Requant.of(p, oc))
@@ -236,13 +236,13 @@ class FastDepthwiseConv2D(DepthwiseConv2D):
         jobs = row_ranges(x.shape[0] * oh, ow * oc * kh * kw)
         if p.requant is None:
             out = np.empty((x.shape[0], oh, ow, oc), F32)
-            lo, hi = p.ref["clamp"]
+            lo, hi = p.ref.clamp
             xf, fn = np.ascontiguousarray(x, F32), dwk.depthwise_float.run()
             parallel(lambda j0, j1: fn(xf, p.w, p.bias, p.has_bias, geo, dm, F32(lo), F32(hi), out, j0, j1), jobs)
             return out
         r = p.requant
         out = np.empty((x.shape[0], oh, ow, oc), r.dtype)
-        xc, fn, zp = np.ascontiguousarray(x), dwk.depthwise_int.run(), np.int32(p.ref["in_zp"])
+        xc, fn, zp = np.ascontiguousarray(x), dwk.depthwise_int.run(), np.int32(p.ref.in_zp)
         parallel(lambda j0, j1: fn(xc, p.w, p.bias, zp, geo, dm, r.mult, r.left, r.right, r.out_zp, r.lo, r.hi,
                                    out, j0, j1), jobs)
         return out
@@ -250,7 +250,7 @@ class FastDepthwiseConv2D(DepthwiseConv2D):
 
 @dataclass(frozen=True)
 class FastFCParams:
-    ref: dict
+    ref: FullyConnectedParams
     wmat: np.ndarray  # (depth, units) in the GEMM dtype
     chunks: tuple
     bias: np.ndarray  # (units,) int64: bias - in_zp * sum(w)
@@ -268,25 +268,25 @@ class FastFullyConnected(FullyConnected):
         p = FullyConnected.prepare(op)
         w = op.inputs[1]
         b = op.inputs[2] if len(op.inputs) > 2 else None
-        if HAVE_NUMBA and p["kind"] == "float" and p.get("wt") is not None and (b is None or b.data is not None):
+        if HAVE_NUMBA and p.kind == "float" and p.wt is not None and (b is None or b.data is not None):
             bias = None if b is None else np.asarray(b.data, F32)
-            return FastFCParams(p, p["wt"], ((0, p["wt"].shape[0]),), bias, None, 0, 0, 0, np.dtype(F32), p["clamp"])
-        if (not HAVE_NUMBA or p["kind"] not in ("int8", "uint8") or p["int64_acc"] or w.data is None
+            return FastFCParams(p, p.wt, ((0, p.wt.shape[0]),), bias, None, 0, 0, 0, np.dtype(F32), p.clamp)
+        if (not HAVE_NUMBA or p.kind not in ("int8", "uint8") or p.int64_acc or w.data is None
                 or (b is not None and b.data is None)):
             return Fallback(p)
         units, depth = (int(d) for d in w.shape)
-        scale = np.broadcast_to(np.asarray(p["effective_scale"], np.float64), (units,)).copy()
+        scale = np.broadcast_to(np.asarray(p.effective_scale, np.float64), (units,)).copy()
         if not np.all(np.abs(scale) < 0.5):  # |round(acc * scale)| stays inside int32
             return Fallback(p)
-        wi = np.asarray(w.data).astype(np.int64) - int(p["wzp"])
-        plan = _gemm_plan(depth, _input_max(p["kind"]), ic.max_abs(wi))
+        wi = np.asarray(w.data).astype(np.int64) - int(p.wzp)
+        plan = _gemm_plan(depth, _input_max(p.kind), ic.max_abs(wi))
         if plan is None:
             return Fallback(p)
-        bias = -int(p["in_zp"]) * wi.sum(axis=1)
+        bias = -int(p.in_zp) * wi.sum(axis=1)
         if b is not None:
             bias = bias + np.asarray(b.data).astype(np.int64)
-        return FastFCParams(p, np.ascontiguousarray(wi.T.astype(plan[0])), plan[1], bias, scale, int(p["out_zp"]),
-                            int(p["lo"]), int(p["hi"]), np.dtype(p["out_dtype"]))
+        return FastFCParams(p, np.ascontiguousarray(wi.T.astype(plan[0])), plan[1], bias, scale, int(p.out_zp),
+                            int(p.lo), int(p.hi), np.dtype(p.out_dtype))
 
     @staticmethod
     def eval(params, x, w, bias=None):
@@ -295,7 +295,7 @@ class FastFullyConnected(FullyConnected):
         p = params
         depth, units = p.wmat.shape
         rows = x.size // depth if depth else int(np.prod(x.shape[:-1]))
-        out_shape = (*x.shape[:-1], units) if p.ref["keep_num_dims"] else (rows, units)
+        out_shape = (*x.shape[:-1], units) if p.ref.keep_num_dims else (rows, units)
         x2 = x.reshape(rows, depth)
         out = np.empty((rows, units), p.dtype)
 

@@ -11,7 +11,7 @@ import numpy as np
 from eightbit.kernels.fast.conv import Fallback
 from eightbit.kernels.fast.jit import HAVE_NUMBA, njit, parallel, row_ranges
 from eightbit.kernels.padding import compute_padding_height_width
-from eightbit.kernels.pooling import AveragePool2D, MaxPool2D
+from eightbit.kernels.pooling import AveragePool2D, MaxPool2D, PoolParams
 
 
 def _pool(x, geo, is_max, is_float, unsigned, lowest, lo, hi, out, j0, j1):
@@ -80,7 +80,7 @@ pool = njit(_pool)
 
 @dataclass(frozen=True)
 class FastPoolParams:
-    ref: dict
+    ref: PoolParams
     x_shape: tuple
     geo: np.ndarray  # int64 (stride_h, stride_w, filter_h, filter_w, pad_top, pad_left)
     out_hw: tuple
@@ -88,9 +88,9 @@ class FastPoolParams:
 
 def _geometry(p, x_shape):
     _, h, w, _ = x_shape
-    g = compute_padding_height_width(p["stride_h"], p["stride_w"], 1, 1, h, w, p["filter_h"], p["filter_w"],
-                                     p["padding"])
-    geo = np.array([p["stride_h"], p["stride_w"], p["filter_h"], p["filter_w"], g.height, g.width], np.int64)
+    g = compute_padding_height_width(p.stride_h, p.stride_w, 1, 1, h, w, p.filter_h, p.filter_w,
+                                     p.padding)
+    geo = np.array([p.stride_h, p.stride_w, p.filter_h, p.filter_w, g.height, g.width], np.int64)
     return geo, (max(g.out_height, 0), max(g.out_width, 0))
 
 
@@ -105,16 +105,16 @@ def _prepare(reference, op):
 def _eval(params, x, is_max):
     p = params.ref
     geo, (oh, ow) = (params.geo, params.out_hw) if x.shape == params.x_shape else _geometry(p, x.shape)
-    dtype = np.dtype(p["dtype"])
+    dtype = np.dtype(p.dtype)
     out = np.empty((x.shape[0], oh, ow, x.shape[3]), dtype)
-    lowest = float(np.finfo(dtype).min) if p["float"] else float(np.iinfo(dtype).min)
-    lo, hi = p["clamp"]
+    lowest = float(np.finfo(dtype).min) if p.float else float(np.iinfo(dtype).min)
+    lo, hi = p.clamp
     x = np.ascontiguousarray(x)
     fn = pool.run()
     oks = []
 
     def rows(j0, j1):
-        oks.append(fn(x, geo, is_max, p["float"], p["unsigned"], lowest, float(lo), float(hi), out, j0, j1))
+        oks.append(fn(x, geo, is_max, p.float, p.unsigned, lowest, float(lo), float(hi), out, j0, j1))
 
     parallel(rows, row_ranges(x.shape[0] * oh, ow * x.shape[3] * int(geo[2] * geo[3])))
     if not all(oks) and x.size:
