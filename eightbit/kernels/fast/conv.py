@@ -23,7 +23,7 @@ from eightbit.kernels.conv import Conv2D, ConvParams
 from eightbit.kernels.depthwise_conv import DepthwiseConv2D, DepthwiseConvParams
 from eightbit.kernels.fast import depthwise as dwk
 from eightbit.kernels.fast import requant as rq
-from eightbit.kernels.fast.jit import HAVE_NUMBA, parallel, row_ranges
+from eightbit.kernels.fast.jit import HAVE_NUMBA, blocks, parallel, row_ranges
 from eightbit.kernels.fully_connected import FullyConnected, FullyConnectedParams
 from eightbit.kernels.padding import compute_padding_height_width
 
@@ -174,7 +174,10 @@ class FastConv2D(Conv2D):
 
         # Float GEMMs split only in blocks large enough that BLAS takes its general path for each
         # (a 1-row block would be a GEMV, summing in another order); integer GEMMs are exact.
-        parallel(rows, row_ranges(m, a.shape[1] * oc, FLOAT_MIN_ROWS if p.requant is None else 1))
+        if p.requant is None:
+            parallel(rows, row_ranges(m, a.shape[1] * oc, FLOAT_MIN_ROWS))
+        else:  # blocks of rows: the float accumulator of a block stays small
+            parallel(rows, blocks(m, oc * p.wmat.itemsize + a.shape[1] * 4))
         return out.reshape(n, oh, ow, oc)
 
 
@@ -307,5 +310,5 @@ class FastFullyConnected(FullyConnected):
                 rq.requant_double_rows.run()(acc, p.bias, p.scale, p.out_zp, p.lo, p.hi, out[r0:r1])
 
         # float: one block, BLAS's own order for every row (see FastConv2D.eval)
-        parallel(block, row_ranges(rows, depth * units, rows if p.scale is None else 1))
+        parallel(block, [(0, rows)] if p.scale is None else blocks(rows, units * p.wmat.itemsize + depth * 4))
         return out.reshape(out_shape)

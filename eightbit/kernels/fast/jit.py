@@ -65,15 +65,30 @@ def row_ranges(rows: int, work_per_row: int = 1, min_rows: int = 1) -> list:
     return [(s, min(rows, s + step)) for s in range(0, rows, step)]
 
 
+def blocks(rows: int, row_bytes: int, max_bytes: int = 1 << 20) -> list:
+    """[(start, stop)] row blocks whose temporaries (row_bytes per row) stay under max_bytes,
+    so a batch-32 layer's int GEMM accumulator is never held whole (and stays in cache)."""
+    step = max(1, max_bytes // max(row_bytes, 1))
+    return [(s, min(rows, s + step)) for s in range(0, rows, step)] or [(0, 0)]
+
+
 def parallel(fn, ranges) -> None:
-    """fn(start, stop) for every range: the first on this thread, the others on the pool."""
-    if len(ranges) == 1:
-        fn(*ranges[0])
+    """fn(start, stop) for every range: spread over STATE.threads threads (this one and the
+    pool's), each taking every t-th range; in order on this thread when there is one."""
+    t = min(STATE.threads, len(ranges))
+    if t <= 1:
+        for a, b in ranges:
+            fn(a, b)
         return
-    if not _POOL or _POOL[0]._max_workers < len(ranges) - 1:
-        _POOL[:] = [ThreadPoolExecutor(max_workers=len(ranges) - 1, thread_name_prefix="eightbit")]
-    futures = [_POOL[0].submit(fn, a, b) for a, b in ranges[1:]]
-    fn(*ranges[0])
+    if not _POOL or _POOL[0]._max_workers < t - 1:
+        _POOL[:] = [ThreadPoolExecutor(max_workers=t - 1, thread_name_prefix="eightbit")]
+
+    def share(k):
+        for a, b in ranges[k::t]:
+            fn(a, b)
+
+    futures = [_POOL[0].submit(share, k) for k in range(1, t)]
+    share(0)
     for f in futures:
         f.result()
 
