@@ -8,6 +8,7 @@ import sys
 
 import numpy as np
 
+from eightbit.interpreter.memory_plan import plan_memory
 from eightbit.ir import load
 
 
@@ -81,9 +82,11 @@ def describe(model, path=None, size=None) -> dict:
                 tot["constant_bytes"] += nbytes
             else:
                 tot["activation_elements"] += int(np.prod(t.shape, dtype=np.int64))
+        mem = plan_memory(sg)  # activation arena, tensors reused by lifetime (interpreter/memory_plan.py)
         out["subgraphs"].append({
             "index": s, "name": sg.name, "inputs": list(sg.inputs), "outputs": list(sg.outputs),
             "operators": ops, "tensors": tensors,
+            "arena_bytes": mem.arena_bytes, "activation_bytes": mem.activation_bytes,
         })
     return out
 
@@ -135,6 +138,7 @@ def print_text(d, show_tensors=True, file=None):
         w(f"subgraph {sg['index']}" + (f" {sg['name']!r}" if sg["name"] else "")
           + f": {len(sg['tensors'])} tensors, {len(sg['operators'])} operators, "
           f"inputs {sg['inputs']}, outputs {sg['outputs']}")
+        w(f"activation arena: {sg['arena_bytes']} bytes (all activations: {sg['activation_bytes']} bytes)")
         w("operators:")
         rows = [(o["index"], o["op"], f"v{o['version']}", f"{o['inputs']} -> {o['outputs']}") for o in sg["operators"]]
         for line in _table(rows, ("#", "op", "version", "inputs -> outputs")):
