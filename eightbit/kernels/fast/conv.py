@@ -191,7 +191,7 @@ class FastDepthwiseParams:
     x_shape: tuple
     geo: np.ndarray  # int64 (sh, sw, dh, dw, pad_top, pad_left)
     out_hw: tuple
-    w: np.ndarray  # (KH, KW, OC): int32 filter minus its zero point, or float32
+    w: np.ndarray  # (KH, KW, OC): filter minus its zero point, float32 when exact (else int32); float filter
     bias: np.ndarray  # (OC,) int32, or float32
     has_bias: bool
     requant: Requant | None
@@ -222,6 +222,10 @@ class FastDepthwiseConv2D(DepthwiseConv2D):
         if not rq.fits(p.mult, p.shift):
             return Fallback(p)
         wi = np.asarray(w.data).astype(np.int32).reshape(kh, kw, oc) - np.int32(p.wzp)
+        if kh * kw * 255 * ic.max_abs(wi) < ic.F32_EXACT:  # taps summed exactly in float32
+            bias = np.zeros(oc, np.int64) if b is None else np.asarray(b.data).astype(np.int64)
+            return FastDepthwiseParams(p, tuple(x.shape), geo, out_hw, np.ascontiguousarray(wi.astype(F32)), bias,
+                                       b is not None, Requant.of(p, oc))
         bias = np.zeros(oc, np.int32) if b is None else np.asarray(b.data).astype(np.int32)
         return FastDepthwiseParams(p, tuple(x.shape), geo, out_hw, np.ascontiguousarray(wi), bias, b is not None,
                                    Requant.of(p, oc))
@@ -245,7 +249,8 @@ class FastDepthwiseConv2D(DepthwiseConv2D):
             return out
         r = p.requant
         out = np.empty((x.shape[0], oh, ow, oc), r.dtype)
-        xc, fn, zp = np.ascontiguousarray(x), dwk.depthwise_int.run(), np.int32(p.ref.in_zp)
+        kernel = dwk.depthwise_int_f32 if p.w.dtype == F32 else dwk.depthwise_int
+        xc, fn, zp = np.ascontiguousarray(x), kernel.run(), np.int32(p.ref.in_zp)
         parallel(lambda j0, j1: fn(xc, p.w, p.bias, zp, geo, dm, r.mult, r.left, r.right, r.out_zp, r.lo, r.hi,
                                    out, j0, j1), jobs)
         return out
