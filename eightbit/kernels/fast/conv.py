@@ -158,9 +158,10 @@ class FastConv2D(Conv2D):
             # 1x1: the (strided) input itself is the GEMM operand, no im2col copy
             src = x if sh == 1 and sw == 1 else x[:, : (oh - 1) * sh + 1: sh, : (ow - 1) * sw + 1: sw, :]
             a = src.reshape(m, c) if src.flags.c_contiguous else np.ascontiguousarray(src).reshape(m, c)
+        elif p.requant is not None:
+            return _int_windows_conv(p, x, geo)
         else:
-            pad = p.ref.in_zp if p.requant is not None else 0
-            a = ic.window_patches(x, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow, pad, dt).reshape(m, kh * kw * c)
+            a = ic.window_patches(x, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow, 0, dt).reshape(m, kh * kw * c)
         oc = p.wmat.shape[1]
         out = np.empty((m, oc), F32 if p.requant is None else p.requant.dtype)
 
@@ -179,6 +180,30 @@ class FastConv2D(Conv2D):
         else:  # blocks of rows: the float accumulator of a block stays small
             parallel(rows, blocks(m, oc * p.wmat.itemsize + a.shape[1] * 4))
         return out.reshape(n, oh, ow, oc)
+
+
+def _int_windows_conv(p, x, geo):
+    """Integer KxK convolution: the windows of the input (padded with its zero point, in its own
+    dtype) copied to the GEMM dtype one block of output rows at a time, so no whole im2col matrix
+    is ever held (a batch-32 first layer's would be about 40 MB)."""
+    kh, kw, sh, sw, dh, dw, ph, pw, oh, ow = geo
+    n, c = x.shape[0], x.shape[3]
+    k, oc = kh * kw * c, p.wmat.shape[1]
+    view = ic.window_patches(x, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow, p.ref.in_zp, x.dtype)
+    out = np.empty((n * oh * ow, oc), p.requant.dtype)
+    rows = max(1, (1 << 20) // max(ow * (k + oc) * 4, 1))  # output rows per block
+    jobs = [(b, min(b + rows, oh)) for b in range(0, oh, rows)]
+    ranges = [(i * len(jobs) + j, i * len(jobs) + j + 1) for i in range(n) for j in range(len(jobs))]
+
+    def block(r, _):
+        img, (y0, y1) = divmod(r, len(jobs))[0], jobs[r % len(jobs)]
+        a = np.empty(((y1 - y0) * ow, k), p.wmat.dtype)
+        np.copyto(a.reshape(y1 - y0, ow, kh, kw, c), view[img, y0:y1], casting="unsafe")
+        start = (img * oh + y0) * ow
+        p.requant.rows(exact_matmul(a, p.wmat, p.chunks), p.bias, out[start:start + (y1 - y0) * ow])
+
+    parallel(block, ranges)
+    return out.reshape(n, oh, ow, oc)
 
 
 def _pointwise_fits(x, sh, sw, oh, ow) -> bool:
