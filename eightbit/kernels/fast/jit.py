@@ -19,6 +19,7 @@ import ctypes
 import glob
 import importlib.util
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 # numba is imported on first use (its import costs about half a second and 60 MB), only when a
@@ -46,13 +47,17 @@ def njit(fn) -> Jitted:
     return Jitted(fn)
 
 
-class _State:
+class _State(threading.local):
+    """Per calling thread, so that interpreters invoked from different threads keep their own
+    counts (the pool's workers never read it: the invoking thread splits the work)."""
+
     threads = 1  # the running interpreter's thread count (set by `running_with`)
 
 
 STATE = _State()
 MIN_PARALLEL_WORK = 1 << 18  # multiply-adds (or elements) below which one thread is faster
 _POOL: list = []
+_POOL_LOCK = threading.Lock()
 
 
 def row_ranges(rows: int, work_per_row: int = 1, min_rows: int = 1) -> list:
@@ -80,14 +85,16 @@ def parallel(fn, ranges) -> None:
         for a, b in ranges:
             fn(a, b)
         return
-    if not _POOL or _POOL[0]._max_workers < t - 1:
-        _POOL[:] = [ThreadPoolExecutor(max_workers=t - 1, thread_name_prefix="eightbit")]
+    with _POOL_LOCK:
+        if not _POOL or _POOL[0]._max_workers < t - 1:
+            _POOL[:] = [ThreadPoolExecutor(max_workers=t - 1, thread_name_prefix="eightbit")]
+        pool = _POOL[0]
 
     def share(k):
         for a, b in ranges[k::t]:
             fn(a, b)
 
-    futures = [_POOL[0].submit(share, k) for k in range(1, t)]
+    futures = [pool.submit(share, k) for k in range(1, t)]
     share(0)
     for f in futures:
         f.result()
