@@ -52,3 +52,30 @@ def test_running_with_sets_the_threads_for_the_invoke_only():
         assert jit.STATE.threads == 2
         assert len(jit.row_ranges(1000, 1 << 20)) == 2
     assert jit.STATE.threads == 1
+
+
+@pytest.mark.skipif(not HAVE_NUMBA, reason="numba not installed")
+def test_cache_falls_back_to_a_temp_dir_when_nothing_is_writable(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import numpy as np, os, tempfile\n"
+        "tempfile.tempdir = os.environ['TMPBASE']\n"
+        "from eightbit.kernels.fast import jit, requant\n"
+        "jit._writable_cache = lambda: False\n"
+        "out = np.zeros((1, 2), np.int8)\n"
+        "one = np.ones(2, np.int64)\n"
+        "requant.requant_rows.run()(np.full((1, 2), 1000.0, np.float32), one * 0, one << 30, one * 0, one,\n"
+        "                            0, -128, 127, out)\n"
+        "print(os.environ['NUMBA_CACHE_DIR'], out.tolist())\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_CACHE_DIR"}
+    env["TMPBASE"] = str(tmp_path)
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                       cwd=os.path.dirname(os.path.dirname(os.path.dirname(__file__))))
+    assert r.returncode == 0, r.stderr[-500:]
+    cache_dir, values = r.stdout.split(" ", 1)
+    assert cache_dir.startswith(str(tmp_path)) and os.listdir(cache_dir)
+    assert values.strip() == "[[127, 127]]"  # 1000 * 2^30 / 2^31 = 500, rounded /2 = 250 -> clamped

@@ -37,10 +37,37 @@ class Jitted:
 
     def run(self):
         if self._compiled is None:
-            import numba
-
-            self._compiled = numba.njit(cache=True, nogil=True)(self.fn)
+            numba = _import_numba()
+            try:
+                self._compiled = numba.njit(cache=True, nogil=True)(self.fn)
+            except RuntimeError:  # no writable cache location at all: compile in every process
+                self._compiled = numba.njit(cache=False, nogil=True)(self.fn)
         return self._compiled
+
+
+def _import_numba():
+    """numba, with a writable cache directory: numba itself falls back from the package's
+    __pycache__ to its user-wide cache; when neither is writable (a read-only install and HOME),
+    NUMBA_CACHE_DIR is pointed at a per-user directory under the temp dir before the import."""
+    import sys
+
+    if "numba" not in sys.modules and not os.environ.get("NUMBA_CACHE_DIR") and not _writable_cache():
+        import tempfile
+
+        path = os.path.join(tempfile.gettempdir(), f"eightbit-numba-{os.getuid() if hasattr(os, 'getuid') else 0}")
+        os.makedirs(path, exist_ok=True)
+        os.environ["NUMBA_CACHE_DIR"] = path
+    import numba
+
+    return numba
+
+
+def _writable_cache() -> bool:
+    here = os.path.join(os.path.dirname(os.path.abspath(__file__)), "__pycache__")
+    if os.access(here if os.path.isdir(here) else os.path.dirname(here), os.W_OK):
+        return True
+    user = os.path.join(os.path.expanduser("~"), ".cache")
+    return os.access(user if os.path.isdir(user) else os.path.expanduser("~"), os.W_OK)
 
 
 def njit(fn) -> Jitted:
