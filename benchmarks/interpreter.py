@@ -1,13 +1,19 @@
 """Interpreter speed: eightbit against LiteRT (default optimized resolver and BUILTIN_REF).
 
     python benchmarks/interpreter.py [MODEL.tflite ...] [--bench-dir DIR] [--batches 1,32]
-                                     [--threads 1,2] [--budget SECONDS] [--markdown]
+                                     [--threads 1,2] [--budget SECONDS] [--markdown] [--no-memory]
 
 Runs the .tflite models of --bench-dir (default: ../shared/bench next to the repository) plus
 any given on the command line, all in one process, at each batch size and thread count, and
-prints the median invoke() time of each engine and the ratios. eightbit's threads are numpy's
-BLAS threads, set with threadpoolctl when it is installed (`pip install threadpoolctl`, or
-`make bench`); without it they are numpy's default and the table says so.
+prints the median invoke() time of each engine and the ratios. Engines: eightbit (its default
+fast kernels), eightbit-ref (kernels="reference", with --engines), LiteRT's reference kernels
+(BUILTIN_REF) and LiteRT's default optimized resolver (XNNPACK). eightbit's threads are its
+fast kernels' row-block threads (BLAS held at one thread), num_threads as for LiteRT.
+
+Then, unless --no-memory, for eightbit and litert-opt at each batch size (1 thread), a fresh
+process per cell measures the peak RSS (VmHWM, after creating, allocating and invoking once)
+above the RSS after imports, and the first allocate_tensors() + invoke() time against a steady
+invoke().
 
 Before timing, each model also gets checked: load(x).to_bytes() must run in LiteRT exactly like
 x (the round-trip check for files too big for the test data), and eightbit's outputs are
@@ -72,15 +78,20 @@ def _litert(resolver=None):
     return make
 
 
-def _eightbit(raw, threads):
-    return eightbit.Interpreter(model_content=raw, num_threads=threads)
+def _eightbit(kernels="fast"):
+    def make(raw, threads):
+        return eightbit.Interpreter(model_content=raw, num_threads=threads, kernels=kernels)
+
+    return make
 
 
 ENGINES = [
-    Engine("eightbit", _eightbit),
+    Engine("eightbit", _eightbit()),
     Engine("litert-ref", _litert("ref")),
     Engine("litert-opt", _litert()),
 ]
+EXTRA_ENGINES = [Engine("eightbit-ref", _eightbit("reference"))]
+DEFAULT_ENGINES = ",".join(e.name for e in ENGINES)
 
 
 def prepare(engine, raw, batch, threads, rng):
@@ -150,10 +161,14 @@ def main(argv=None):
                     help=f"directory of .tflite models (default {DEFAULT_BENCH_DIR}); '' for none")
     ap.add_argument("--batches", default="1,32")
     ap.add_argument("--threads", default="1,2")
-    ap.add_argument("--engines", default=",".join(e.name for e in ENGINES))
+    ap.add_argument("--engines", default=DEFAULT_ENGINES, help=f"default {DEFAULT_ENGINES}; also eightbit-ref")
+    ap.add_argument("--no-memory", action="store_true", help="skip the peak RSS / first invoke processes")
+    ap.add_argument("--child", nargs=3, metavar=("ENGINE", "MODEL", "BATCH"), help=argparse.SUPPRESS)
     ap.add_argument("--budget", type=float, default=3.0, help="seconds of timed runs per cell (at least 3 runs)")
     ap.add_argument("--markdown", action="store_true", help="print the table as Markdown")
     args = ap.parse_args(argv)
+    if args.child:
+        return memory_child(*args.child)
 
     models = sorted(args.bench_dir.glob("*.tflite")) if str(args.bench_dir) and args.bench_dir.is_dir() else []
     if str(args.bench_dir) and not args.bench_dir.is_dir():
@@ -164,7 +179,7 @@ def main(argv=None):
         return 2
     batches = [int(b) for b in args.batches.split(",")]
     threads = [int(t) for t in args.threads.split(",")]
-    engines = [e for e in ENGINES if e.name in args.engines.split(",")]
+    engines = [e for e in ENGINES + EXTRA_ENGINES if e.name in args.engines.split(",")]
 
     pool = _threadpool()
     blas = ", ".join(f"{p['internal_api']} {p.get('version')} ({p.get('architecture')}, {p['num_threads']} threads)"
@@ -177,8 +192,7 @@ def main(argv=None):
         print(f"LiteRT {getattr(ai_edge_litert, '__version__', '?')}; eightbit {eightbit.__version__}")
     except ImportError:
         pass
-    if pool is None:
-        print("note: threadpoolctl is not installed: eightbit runs with numpy's default BLAS threads")
+    print(f"load average before the run: {', '.join(f'{v:.2f}' for v in os.getloadavg())}")
     env = {k: os.environ[k] for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OMP_NUM_THREADS") if k in os.environ}
     if env:
         print(f"environment: {env}")
@@ -205,7 +219,7 @@ def main(argv=None):
                     del it
                 rows.append((path.stem, batch, t, cells))
 
-    print()
+    print(f"\nload average after the timings: {', '.join(f'{v:.2f}' for v in os.getloadavg())}")
     names = [e.name for e in engines]
     ratios = [n for n in names if n != "eightbit"] if "eightbit" in names else []
     header = ["model", "batch", "threads", *[f"{n} ms" for n in names], *[f"eightbit / {n}" for n in ratios]]
@@ -214,16 +228,82 @@ def main(argv=None):
         vals = [_ms(cells[n]) if cells.get(n) else "-" for n in names]
         vals += [f"{cells['eightbit'] / cells[n]:.2f}" if cells.get("eightbit") and cells.get(n) else "-" for n in ratios]
         lines.append([model, str(batch), str(t), *vals])
-    if args.markdown:
+    _print_table(header, lines, args.markdown)
+    if not args.no_memory:
+        memory_table(models, batches, args.markdown)
+    return 0
+
+
+def _print_table(header, lines, markdown=False):
+    if markdown:
         print("| " + " | ".join(header) + " |")
         print("|" + "|".join(" --- " for _ in header) + "|")
         for line in lines:
             print("| " + " | ".join(line) + " |")
-    else:
-        widths = [max(len(r[i]) for r in [header, *lines]) for i in range(len(header))]
-        for r in [header, *lines]:
-            print("  ".join(c.rjust(w) for c, w in zip(r, widths)))
+        return
+    widths = [max(len(r[i]) for r in [header, *lines]) for i in range(len(header))]
+    for r in [header, *lines]:
+        print("  ".join(c.rjust(w) for c, w in zip(r, widths)))
+
+
+def _maxrss_mb():
+    """Peak RSS of this process: VmHWM (ru_maxrss would carry over the parent's peak across
+    fork + exec)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def memory_child(engine, model, batch):
+    """One cell of the memory table, in a fresh process: prints a JSON line."""
+    import json
+
+    raw = Path(model).read_bytes()
+    make = {e.name: e for e in ENGINES + EXTRA_ENGINES}[engine].make
+    if engine.startswith("litert"):
+        import ai_edge_litert.interpreter  # noqa: F401 - imported before the baseline
+    base = _maxrss_mb()
+    t0 = time.perf_counter()
+    it = prepare(Engine(engine, make), raw, int(batch), 1, np.random.default_rng(1))
+    it.invoke()
+    first = time.perf_counter() - t0
+    steady, _ = time_invokes(it, 1.0, min_runs=3, max_runs=5, warmup=0)
+    print(json.dumps({"base": base, "peak": _maxrss_mb(), "first": first, "steady": steady}))
     return 0
+
+
+def memory_table(models, batches, markdown):
+    import json
+    import subprocess
+
+    lines = []
+    for path in models:
+        for batch in batches:
+            cells = {}
+            for engine in ("eightbit", "litert-opt"):
+                r = subprocess.run([sys.executable, __file__, "--child", engine, str(path), str(batch)],
+                                   capture_output=True, text=True, env=os.environ.copy())
+                out = [ln for ln in r.stdout.splitlines() if ln.startswith("{")]
+                cells[engine] = json.loads(out[-1]) if out else None
+                if not out:
+                    print(f"  {engine} {path.name} batch {batch}: failed: {r.stderr.strip()[-200:]}", file=sys.stderr)
+            e, lt = cells["eightbit"], cells["litert-opt"]
+            if not (e and lt):
+                continue
+            lines.append([path.stem, str(batch), f"{e['peak']:.0f}", f"{e['peak'] - e['base']:.0f}",
+                          f"{lt['peak']:.0f}", f"{lt['peak'] - lt['base']:.0f}", f"{e['peak'] / lt['peak']:.2f}",
+                          _ms(e["first"]), _ms(e["steady"]), f"{e['first'] / e['steady']:.1f}",
+                          f"{lt['first'] / lt['steady']:.1f}"])
+    print("\npeak RSS (MB; 'above' = above the RSS after imports) and first allocate_tensors() + invoke(), 1 thread")
+    header = ["model", "batch", "eightbit MB", "above", "litert-opt MB", "above", "eightbit / litert",
+              "eightbit first ms", "steady ms", "first / steady", "litert first / steady"]
+    _print_table(header, lines, markdown)
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ import textwrap
 
 import numpy as np
 
+from eightbit.interpreter.memory_plan import plan_memory
 from eightbit.ir import load
 
 
@@ -82,9 +83,11 @@ def describe(model, path=None, size=None) -> dict:
                 tot["constant_bytes"] += nbytes
             else:
                 tot["activation_elements"] += int(np.prod(t.shape, dtype=np.int64))
+        mem = plan_memory(sg)  # activation arena, tensors reused by lifetime (interpreter/memory_plan.py)
         out["subgraphs"].append({
             "index": s, "name": sg.name, "inputs": list(sg.inputs), "outputs": list(sg.outputs),
             "operators": ops, "tensors": tensors,
+            "arena_bytes": mem.arena_bytes, "activation_bytes": mem.activation_bytes,
         })
     return out
 
@@ -191,6 +194,7 @@ def print_text(d, show_tensors=True, file=None):
                    if i in by_index and -1 in (by_index[i]["shape_signature"] or [])]
         if dynamic:
             _wrapped(w, "dynamic inputs (-1: set with resize_tensor_input / run -i): " + ", ".join(dynamic))
+        w(f"activation arena: {sg['arena_bytes']} bytes (all activations: {sg['activation_bytes']} bytes)")
         w("operators:")
         rows = [(o["index"], shorten(o["op"], 32), f"v{o['version']}", f"{o['inputs']} -> {o['outputs']}" + _calls(o))
                 for o in sg["operators"]]

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import contextlib
-
 import numpy as np
 
 from eightbit.errors import ModelError
+from eightbit.interpreter import fastpath
 from eightbit.interpreter.runner import SubgraphRunner
 from eightbit.ir import Model, load
 
@@ -60,31 +59,26 @@ def _sparsity(sp) -> dict:
 
 
 def _blas_threads(n):
-    """Limit numpy's BLAS threads while running (threadpoolctl, when installed)."""
-    if n is None or n < 1:
-        return contextlib.nullcontext()
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        return contextlib.nullcontext()
-    return threadpool_limits(limits=n, user_api="blas")
+    """Thread counts while running: numpy's BLAS threads and the compiled kernels' (fastpath)."""
+    return fastpath.running_with(n)
 
 
 class Interpreter:
     """Drop-in for tf.lite.Interpreter, running TFLite's reference arithmetic in numpy.
 
-    `num_threads` limits numpy's BLAS threads during invoke() (needs threadpoolctl; without it
-    numpy uses its default). Delegates and op resolvers are accepted and ignored: there is one
-    implementation, TFLite's reference kernels.
+    `num_threads` sets numpy's BLAS threads and the compiled kernels' threads during invoke().
+    `kernels="fast"` (default) runs the fast kernels (eightbit/kernels/fast: the same results bit
+    for bit); "reference" only the numpy reference kernels. Delegates and op resolvers are
+    accepted and ignored: the arithmetic is always TFLite's reference kernels'.
     """
 
     def __init__(self, model_path=None, model_content=None, experimental_delegates=None,
                  num_threads=None, experimental_op_resolver_type=None,
                  experimental_preserve_all_tensors=False, experimental_disable_delegate_clustering=False,
-                 experimental_default_delegate_latest_features=False, **unknown):
+                 experimental_default_delegate_latest_features=False, kernels="fast", **unknown):
         if unknown:
             # TF raises TypeError for a misspelled option; so do we, naming the valid ones.
-            valid = list(Interpreter.__init__.__code__.co_varnames[1:9])
+            valid = list(Interpreter.__init__.__code__.co_varnames[1:10])
             raise TypeError(f"Interpreter() got unexpected keyword argument(s) {sorted(unknown)}; "
                             f"valid ones: {valid}")
         if (model_path is None) == (model_content is None):
@@ -95,7 +89,8 @@ class Interpreter:
         self._model: Model = src if isinstance(src, Model) else load(src)
         self._num_threads = num_threads
         self._preserve = bool(experimental_preserve_all_tensors)
-        self._runner = SubgraphRunner(self._model, 0, self._preserve)
+        self._kernels = fastpath.check_mode(kernels)
+        self._runner = SubgraphRunner(self._model, 0, self._preserve, kernels=self._kernels)
 
     @property
     def model(self) -> Model:
@@ -234,7 +229,7 @@ class Interpreter:
                                  f"{[s['signature_key'] for s in sigs]}")
             sd = matches[0]
         runner = self._runner if sd["subgraph_index"] == 0 else SubgraphRunner(
-            self._model, sd["subgraph_index"], self._preserve, session=self._runner.session)
+            self._model, sd["subgraph_index"], self._preserve, session=self._runner.session, kernels=self._kernels)
         return SignatureRunner(runner, sd, self._num_threads)
 
     def get_subgraph_runner(self):

@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from eightbit.errors import ModelError, UnsupportedOpError
+from eightbit.interpreter import fastpath, shapes
 from eightbit.interpreter.subgraphs import Session, allocate_lazily, bind_kernel, is_stateful, run_lazily
 from eightbit.ir import Model
 from eightbit.kernels.base import OpContext, TensorInfo, UnsupportedTypeError
@@ -45,7 +46,7 @@ def kernel_for(op):
 
 class SubgraphRunner:
     def __init__(self, model: Model, subgraph_index: int = 0, preserve_all_tensors: bool = False,
-                 session: Session | None = None, lazy: bool = False):
+                 session: Session | None = None, lazy: bool = False, kernels: str = "fast"):
         self.model = model
         if not 0 <= subgraph_index < len(model.subgraphs):
             raise ModelError(f"subgraph {subgraph_index} out of range 0..{len(model.subgraphs) - 1}")
@@ -54,7 +55,9 @@ class SubgraphRunner:
         # Stateful kernels (control flow, resource variables) are bound to the interpreter's
         # session; a graph holding one is prepared operator by operator at invoke (subgraphs.py).
         self.session = session if session is not None else Session(model)
-        self.kernels = [bind_kernel(kernel_for(op), self.session) for op in self.sg.operators]
+        self.kernel_mode = kernels  # "fast" or "reference" (fastpath.py picks each operator's kernel)
+        chosen = fastpath.choose_kernels(self.sg.operators, [kernel_for(op) for op in self.sg.operators], kernels)
+        self.kernels = [bind_kernel(k, self.session) for k in chosen]
         self.lazy = lazy or any(is_stateful(k) for k in self.kernels)
         self.shapes = [tuple(int(d) for d in t.shape) for t in self.sg.tensors]
         self.constants = {}
@@ -106,7 +109,8 @@ class SubgraphRunner:
             self.params = None
             saved = list(self.shapes)
             try:
-                self._propagate_shapes(self._neutral_inputs())
+                if not shapes.apply_inferred_shapes(self):  # shape rules; else run the graph once
+                    self._propagate_shapes(self._neutral_inputs())
             except ModelError:
                 raise
             except (RuntimeError, ValueError):

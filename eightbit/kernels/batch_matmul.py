@@ -14,6 +14,8 @@ leading dimensions broadcast (ranks 2 to 5). Types:
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from eightbit.kernels import fixedpoint as fp
@@ -23,6 +25,26 @@ from eightbit.kernels.float_sequential import batched_matmul_sequential
 from eightbit.kernels.hybrid import quantize_rows
 
 F32 = np.float32
+
+@dataclass(frozen=True)
+class BatchMatMulParams:
+    """What BatchMatMul.prepare works out once (fields a kind does not use keep their defaults)."""
+
+    adj_x: bool = False
+    adj_y: bool = False
+    asymmetric: bool = False
+    channel_scales: np.ndarray | None = None
+    filter_scale: float = 0.0
+    hi: int = 0
+    kind: str = ""
+    lo: int = 0
+    lzp: int = 0
+    mult: np.ndarray | int = 0
+    out_dtype: np.dtype | None = None
+    out_zp: int = 0
+    rzp: int = 0
+    shift: np.ndarray | int = 0
+
 
 
 class BatchMatMul(Kernel):
@@ -39,7 +61,7 @@ class BatchMatMul(Kernel):
         types = (a.type, b.type, y.type)
         if types == ("FLOAT32", "FLOAT32", "FLOAT32"):
             p["kind"] = "float"
-            return p
+            return BatchMatMulParams(**p)
         if types == ("FLOAT32", "INT8", "FLOAT32"):
             if not b.quantized:
                 raise op.unsupported("hybrid BATCH_MATMUL needs a quantized int8 rhs")
@@ -56,7 +78,7 @@ class BatchMatMul(Kernel):
             else:
                 p["channel_scales"] = None
                 p["filter_scale"] = F32(ic.legacy_scale(b))
-            return p
+            return BatchMatMulParams(**p)
         kinds = {("INT8", "INT8", "INT8"): "int8", ("INT8", "INT8", "INT32"): "int8_int32",
                  ("INT16", "INT16", "INT16"): "int16", ("INT16", "INT8", "INT16"): "int16"}
         kind = kinds.get(types)
@@ -64,7 +86,7 @@ class BatchMatMul(Kernel):
             raise op.unsupported(f"no BATCH_MATMUL kernel for {types[0]} x {types[1]} -> {types[2]}")
         p["kind"] = kind
         if kind == "int8_int32":
-            return p
+            return BatchMatMulParams(**p)
         if not (a.quantized and b.quantized and y.quantized):
             raise op.unsupported("quantized BATCH_MATMUL needs quantization parameters on both inputs and output")
         if a.scales.size != 1 or b.scales.size != 1:
@@ -76,16 +98,16 @@ class BatchMatMul(Kernel):
         p["mult"], p["shift"] = ic.legacy_multiplier(a.scale, b.scale, y.scale)
         info = np.iinfo(y.dtype)
         p["lo"], p["hi"] = int(info.min), int(info.max)
-        return p
+        return BatchMatMulParams(**p)
 
     @staticmethod
     def eval(params, lhs, rhs):
         p = params
-        a = np.swapaxes(lhs, -1, -2) if p["adj_x"] else lhs
-        b = np.swapaxes(rhs, -1, -2) if p["adj_y"] else rhs
+        a = np.swapaxes(lhs, -1, -2) if p.adj_x else lhs
+        b = np.swapaxes(rhs, -1, -2) if p.adj_y else rhs
         if a.shape[-1] != b.shape[-2]:
             raise ValueError(f"inner dimensions differ: {lhs.shape} x {rhs.shape}")
-        kind = p["kind"]
+        kind = p.kind
         if kind == "float":
             return batched_matmul_sequential(a, b)  # REALMODELS: TFLite's reference summation order
         if kind == "hybrid":
@@ -93,10 +115,10 @@ class BatchMatMul(Kernel):
         depth = a.shape[-1]
         if kind == "int8_int32":
             return fp.wrap_int32(_int_matmul(a.astype(np.int64), b.astype(np.int64), depth)).astype(np.int32)
-        am = a.astype(np.int64) - p["lzp"]
-        bm = b.astype(np.int64) - p["rzp"]
+        am = a.astype(np.int64) - p.lzp
+        bm = b.astype(np.int64) - p.rzp
         acc = _int_matmul(am, bm, depth)
-        return ic.requantize(acc, p["mult"], p["shift"], p["out_zp"], p["lo"], p["hi"], p["out_dtype"],
+        return ic.requantize(acc, p.mult, p.shift, p.out_zp, p.lo, p.hi, p.out_dtype,
                              int64_acc=kind == "int16")
 
 
@@ -108,7 +130,7 @@ def _int_matmul(a, b, depth):
 def _eval_hybrid(p, a, b):
     depth = a.shape[-1]
     rows = a.reshape(-1, depth).astype(F32, copy=False) if a.size else np.zeros((0, depth), F32)
-    q, sf, off = quantize_rows(rows, p["asymmetric"])
+    q, sf, off = quantize_rows(rows, p.asymmetric)
     bi = b.astype(np.int64)
     q = q.reshape(a.shape)
     dot = _int_matmul(q.astype(np.int64), bi, depth)
@@ -116,8 +138,8 @@ def _eval_hybrid(p, a, b):
     off = off.astype(np.int64).reshape(a.shape[:-1] + (1,))
     total = fp.wrap_int32(dot - col_sums * off)
     sf = sf.reshape(a.shape[:-1] + (1,))
-    if p["channel_scales"] is None:
-        scale = (sf * p["filter_scale"]).astype(F32)
+    if p.channel_scales is None:
+        scale = (sf * p.filter_scale).astype(F32)
     else:
-        scale = (sf * p["channel_scales"]).astype(F32)
+        scale = (sf * p.channel_scales).astype(F32)
     return (scale * total.astype(F32)).astype(F32)

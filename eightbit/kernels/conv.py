@@ -25,6 +25,8 @@ Padding positions are "omitted" by TFLite; here they hold the value whose contri
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from eightbit.kernels import fixedpoint as fp
@@ -35,6 +37,33 @@ from eightbit.kernels.hybrid import asymmetric_quantize_rows, symmetric_quantize
 from eightbit.kernels.padding import compute_padding_height_width
 
 F32 = np.float32
+
+@dataclass(frozen=True)
+class ConvParams:
+    """What Conv2D.prepare works out once: geometry, the kind of arithmetic, multipliers, clamps, re-laid-out constant filters (fields a kind does not use keep their defaults)."""
+
+    act: int = 0
+    channel_scales: np.ndarray | None = None
+    clamp: tuple | None = None
+    dilation: tuple = (1, 1)
+    filter_scale: float = 0.0
+    filter_shape: tuple = ()
+    hi: int = 0
+    in_zp: int = 0
+    int64_acc: bool = False
+    kind: str = ""
+    lo: int = 0
+    mult: np.ndarray | int = 0
+    out_dtype: np.dtype | None = None
+    out_zp: int = 0
+    padding: int = 0
+    per_channel: bool = False
+    shift: np.ndarray | int = 0
+    stride: tuple = (1, 1)
+    wmat: np.ndarray | None = None
+    wq_cache: dict | None = None
+    wzp: int = 0
+
 
 
 def _input(op: OpContext, i: int):
@@ -67,7 +96,7 @@ class Conv2D(Kernel):
             p["clamp"] = fp.activation_range_float(p["act"])
             if w.data is not None:
                 p["wmat"] = _float_weights(w.data, 1)
-            return p
+            return ConvParams(**p)
         if x.type == "FLOAT32" and w.type == "INT8":
             if b is not None and b.type != "FLOAT32":
                 raise op.unsupported(f"hybrid CONV_2D needs a float32 bias, got {b.type}")
@@ -86,8 +115,8 @@ class Conv2D(Kernel):
             p["channel_scales"] = scales if scales.size == oc else np.full(oc, scales[0], F32)
             p["filter_scale"] = scales[0]  # equal per-channel scales run the per-tensor kernel with the first
             if w.data is not None:
-                p["wq"] = _int_weights(w.data, 0)
-            return p
+                p["wq_cache"] = {}  # the integer GEMM operand, made on first eval (constant filter)
+            return ConvParams(**p)
         if types[0] == "INT8" and types[1] == "INT8" and types[2] in ("INT32", None):
             p["kind"] = "int8"
         elif types[0] == "UINT8" and types[1] == "UINT8" and types[2] in ("INT32", None):
@@ -109,8 +138,8 @@ class Conv2D(Kernel):
         p["out_zp"] = ic.legacy_zero_point(y) if p["kind"] != "int16" else 0
         p["lo"], p["hi"] = ic.output_range(op, y)
         if w.data is not None:
-            p["wq"] = _int_weights(w.data, wzp)
-        return p
+            p["wq_cache"] = {}  # the integer GEMM operand, made on first eval (constant filter)
+        return ConvParams(**p)
 
     @staticmethod
     def eval(params, x, w, bias=None):
@@ -120,33 +149,33 @@ class Conv2D(Kernel):
         if c % fin:
             raise ValueError(f"input depth {c} is not a multiple of the filter depth {fin}")
         groups = c // fin
-        sh, sw = p["stride"]
-        dh, dw = p["dilation"]
-        g = compute_padding_height_width(sh, sw, dh, dw, h, wd, kh, kw, p["padding"])
+        sh, sw = p.stride
+        dh, dw = p.dilation
+        g = compute_padding_height_width(sh, sw, dh, dw, h, wd, kh, kw, p.padding)
         oh, ow = g.out_height, g.out_width
         geo = (kh, kw, sh, sw, dh, dw, g.height, g.width, oh, ow)
-        kind = p["kind"]
+        kind = p.kind
         if kind == "float":
-            wmat = p.get("wmat") if groups == 1 else None  # precomputed for constant, ungrouped filters
+            wmat = p.wmat if groups == 1 else None  # precomputed for constant, ungrouped filters
             if wmat is None:
                 wmat = _float_weights(w, groups)
             # REALMODELS: reference summation order, so hybrid ops after it see LiteRT's bits
             out = _conv_gemm(x.astype(F32, copy=False), geo, groups, wmat, F32, 0, matmul=matmul_sequential)
             if bias is not None:
                 out = out + bias.astype(F32)
-            return ic.apply_clamp(out.astype(F32, copy=False), p["clamp"]).reshape(n, oh, ow, oc)
+            return ic.apply_clamp(out.astype(F32, copy=False), p.clamp).reshape(n, oh, ow, oc)
         if kind == "hybrid":
             return _eval_hybrid(p, x, w, bias, geo, groups).reshape(n, oh, ow, oc)
-        wq = p.get("wq") or _int_weights(w, p["wzp"])
-        zp = p["in_zp"]
+        wq = ic.cached_int_weights(p, lambda: _int_weights(w, p.wzp))
+        zp = p.in_zp
         dt = ic.gemm_dtype(kh * kw * fin, ic.max_abs(x), wq.max_abs)
         acc = _conv_int(x, geo, groups, wq, dt, pad=zp)
         per_channel = -zp * wq.colsum  # windows padded with zp: subtract zp * sum(w) once per channel
         if bias is not None:
             per_channel = per_channel + bias.astype(np.int64)
         acc += per_channel
-        out = ic.requantize(acc, p["mult"], p["shift"], p["out_zp"], p["lo"], p["hi"], p["out_dtype"],
-                            int64_acc=p.get("int64_acc", False))
+        out = ic.requantize(acc, p.mult, p.shift, p.out_zp, p.lo, p.hi, p.out_dtype,
+                            int64_acc=p.int64_acc)
         return out.reshape(n, oh, ow, oc)
 
 
@@ -202,10 +231,10 @@ def _conv_int(x, geo, groups, wq, dtype, pad):
 
 def _eval_hybrid(p, x, w, bias, geo, groups):
     n = x.shape[0]
-    wq = p.get("wq") or _int_weights(w, 0)
+    wq = ic.cached_int_weights(p, lambda: _int_weights(w, 0))
     k, wsum, wmax = wq.mat.shape[0], wq.colsum, wq.max_abs
     rows = x.reshape(n, int(np.prod(x.shape[1:]))).astype(F32, copy=False)
-    if p["per_channel"] or groups != 1:
+    if p.per_channel or groups != 1:
         q, sf, off = asymmetric_quantize_rows(rows)
         q = q.reshape(x.shape)
         dt = ic.gemm_dtype(k, 128, wmax)
@@ -214,7 +243,7 @@ def _eval_hybrid(p, x, w, bias, geo, groups):
         off_rows = np.repeat(off.astype(np.int64), per_row)
         acc -= off_rows[:, None] * wsum[None, :]
         sf_rows = np.repeat(sf, per_row)
-        out = (acc.astype(F32) * p["channel_scales"][None, :]).astype(F32)
+        out = (acc.astype(F32) * p.channel_scales[None, :]).astype(F32)
         out = (out * sf_rows[:, None]).astype(F32)
     else:
         q, sf = symmetric_quantize_rows(rows)
@@ -222,8 +251,8 @@ def _eval_hybrid(p, x, w, bias, geo, groups):
         dt = ic.gemm_dtype(k, 127, wmax)
         acc = _conv_int(q, geo, groups, wq, dt, pad=0)
         per_row = acc.shape[0] // n if n else 0
-        sf_rows = np.repeat((sf * p["filter_scale"]).astype(F32), per_row)
+        sf_rows = np.repeat((sf * p.filter_scale).astype(F32), per_row)
         out = (acc.astype(F32) * sf_rows[:, None]).astype(F32)
     if bias is not None:
         out = (out + bias.astype(F32)[None, :]).astype(F32)
-    return ic.apply_clamp(out, p["clamp"])
+    return ic.apply_clamp(out, p.clamp)

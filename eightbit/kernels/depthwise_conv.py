@@ -14,6 +14,8 @@ out = float(acc) * (filter_scale[c] * input_scale[b]) + bias).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from eightbit.kernels import fixedpoint as fp
@@ -23,6 +25,27 @@ from eightbit.kernels.hybrid import asymmetric_quantize_rows
 from eightbit.kernels.padding import compute_padding_height_width
 
 F32 = np.float32
+
+@dataclass(frozen=True)
+class DepthwiseConvParams:
+    """What DepthwiseConv2D.prepare works out once (fields a kind does not use keep their defaults)."""
+
+    act: int = 0
+    channel_scales: np.ndarray | None = None
+    clamp: tuple | None = None
+    dilation: tuple = (1, 1)
+    hi: int = 0
+    in_zp: int = 0
+    kind: str = ""
+    lo: int = 0
+    mult: np.ndarray | int = 0
+    out_dtype: np.dtype | None = None
+    out_zp: int = 0
+    padding: int = 0
+    shift: np.ndarray | int = 0
+    stride: tuple = (1, 1)
+    wzp: int = 0
+
 
 
 class DepthwiseConv2D(Kernel):
@@ -49,7 +72,7 @@ class DepthwiseConv2D(Kernel):
                 raise op.unsupported(f"float DEPTHWISE_CONV_2D needs a float32 bias, got {btype}")
             p["kind"] = "float"
             p["clamp"] = fp.activation_range_float(p["act"])
-            return p
+            return DepthwiseConvParams(**p)
         if x.type == "FLOAT32" and w.type == "INT8":
             if btype not in ("FLOAT32", None):
                 raise op.unsupported(f"hybrid DEPTHWISE_CONV_2D needs a float32 bias, got {btype}")
@@ -58,7 +81,7 @@ class DepthwiseConv2D(Kernel):
             p["kind"] = "hybrid"
             p["clamp"] = fp.activation_range_float(p["act"])
             p["channel_scales"] = np.asarray(w.scales, F32)
-            return p
+            return DepthwiseConvParams(**p)
         kinds = {("INT8", "INT8"): ("int8", ("INT32", None)), ("UINT8", "UINT8"): ("uint8", ("INT32", None)),
                  ("INT16", "INT8"): ("int16", ("INT64", None))}
         kind, biases = kinds.get((x.type, w.type), (None, ()))
@@ -77,7 +100,7 @@ class DepthwiseConv2D(Kernel):
         p["in_zp"] = ic.legacy_zero_point(x) if kind != "int16" else 0
         p["out_zp"] = ic.legacy_zero_point(y) if kind != "int16" else 0
         p["lo"], p["hi"] = ic.output_range(op, y)
-        return p
+        return DepthwiseConvParams(**p)
 
     @staticmethod
     def eval(params, x, w, bias=None):
@@ -87,32 +110,32 @@ class DepthwiseConv2D(Kernel):
         if c == 0 or oc % c:
             raise ValueError(f"filter depth {oc} is not a multiple of the input depth {c}")
         dm = oc // c
-        sh, sw = p["stride"]
-        dh, dw = p["dilation"]
-        g = compute_padding_height_width(sh, sw, dh, dw, h, wd, kh, kw, p["padding"])
+        sh, sw = p.stride
+        dh, dw = p.dilation
+        g = compute_padding_height_width(sh, sw, dh, dw, h, wd, kh, kw, p.padding)
         geo = (kh, kw, sh, sw, dh, dw, g.height, g.width, g.out_height, g.out_width)
-        kind = p["kind"]
+        kind = p.kind
         if kind == "float":
             out = _depthwise(x, w.astype(F32), geo, dm, 0, F32)
             if bias is not None:
                 out = out + bias.astype(F32)
-            return ic.apply_clamp(out.astype(F32, copy=False), p["clamp"])
+            return ic.apply_clamp(out.astype(F32, copy=False), p.clamp)
         if kind == "hybrid":
             q, sf, off = asymmetric_quantize_rows(x.reshape(n, h * wd * c).astype(F32, copy=False))
             shifted = q.reshape(x.shape).astype(np.int32) - off.reshape(n, 1, 1, 1)
             acc = _depthwise(shifted, w.astype(np.int32), geo, dm, 0, np.int32)
-            scale = (p["channel_scales"][None, :] * sf[:, None]).astype(F32)  # (batch, oc)
+            scale = (p.channel_scales[None, :] * sf[:, None]).astype(F32)  # (batch, oc)
             out = (acc.astype(F32) * scale[:, None, None, :]).astype(F32)
             if bias is not None:
                 out = (out + bias.astype(F32)).astype(F32)
-            return ic.apply_clamp(out, p["clamp"])
+            return ic.apply_clamp(out, p.clamp)
         acc_dtype = np.int64 if kind == "int16" else np.int32
-        shifted = x.astype(acc_dtype) - p["in_zp"]
-        wi = w.astype(acc_dtype) - p["wzp"]
+        shifted = x.astype(acc_dtype) - p.in_zp
+        wi = w.astype(acc_dtype) - p.wzp
         acc = _depthwise(shifted, wi, geo, dm, 0, acc_dtype).astype(np.int64)
         if bias is not None:
             acc += bias.astype(np.int64)
-        return ic.requantize(acc, p["mult"], p["shift"], p["out_zp"], p["lo"], p["hi"], p["out_dtype"],
+        return ic.requantize(acc, p.mult, p.shift, p.out_zp, p.lo, p.hi, p.out_dtype,
                              int64_acc=kind == "int16")
 
 

@@ -18,6 +18,8 @@ Types:
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from eightbit.kernels import fixedpoint as fp
@@ -28,6 +30,31 @@ from eightbit.kernels.hybrid import quantize_rows
 
 F32 = np.float32
 TYPE_INT32, TYPE_INT64 = 2, 4  # schema TensorType values (quantized_bias_type)
+
+@dataclass(frozen=True)
+class FullyConnectedParams:
+    """What FullyConnected.prepare works out once (fields a kind does not use keep their defaults)."""
+
+    act: int = 0
+    asymmetric: bool = False
+    channel_scales: np.ndarray | None = None
+    clamp: tuple | None = None
+    effective_scale: float | np.ndarray = 0.0
+    filter_scale: float = 0.0
+    hi: int = 0
+    in_zp: int = 0
+    int64_acc: bool = False
+    keep_num_dims: bool = False
+    kind: str = ""
+    lo: int = 0
+    mult: np.ndarray | int = 0
+    out_dtype: np.dtype | None = None
+    out_zp: int = 0
+    shift: np.ndarray | int = 0
+    wq_cache: dict | None = None
+    wt: np.ndarray | None = None
+    wzp: int = 0
+
 
 
 class FullyConnected(Kernel):
@@ -55,7 +82,7 @@ class FullyConnected(Kernel):
             p["clamp"] = fp.activation_range_float(act)
             if w.data is not None:
                 p["wt"] = np.ascontiguousarray(np.asarray(w.data, F32).T)
-            return p
+            return FullyConnectedParams(**p)
         if x.type == "FLOAT32" and w.type == "INT8":
             if btype not in ("FLOAT32", None) or y.type != "FLOAT32":
                 raise op.unsupported("hybrid FULLY_CONNECTED needs a float32 bias and output")
@@ -71,8 +98,8 @@ class FullyConnected(Kernel):
                 p["channel_scales"] = None
                 p["filter_scale"] = F32(ic.legacy_scale(w))
             if w.data is not None:
-                p["wq"] = _int_weights(w.data, 0)
-            return p
+                p["wq_cache"] = {}  # the integer GEMM operand, made on first eval (constant filter)
+            return FullyConnectedParams(**p)
         kinds = {("INT8", "INT8"): "int8", ("UINT8", "UINT8"): "uint8", ("INT16", "INT8"): "int16",
                  ("INT16", "INT16"): "int16w16"}
         kind = kinds.get((x.type, w.type))
@@ -115,8 +142,8 @@ class FullyConnected(Kernel):
             fs = np.asarray(w.scales, np.float64) if per_channel else np.float64(ic.legacy_scale(w))
             p["effective_scale"] = float(np.float32(s_in)) * fs / float(np.float32(s_out))
         if w.data is not None:
-            p["wq"] = _int_weights(w.data, p["wzp"])
-        return p
+            p["wq_cache"] = {}  # the integer GEMM operand, made on first eval (constant weights)
+        return FullyConnectedParams(**p)
 
     @staticmethod
     def eval(params, x, w, bias=None):
@@ -124,32 +151,32 @@ class FullyConnected(Kernel):
         units, depth = w.shape
         rows = x.size // depth if depth else int(np.prod(x.shape[:-1]))
         x2 = x.reshape(rows, depth)
-        out_shape = (*x.shape[:-1], units) if p["keep_num_dims"] else (rows, units)
-        kind = p["kind"]
+        out_shape = (*x.shape[:-1], units) if p.keep_num_dims else (rows, units)
+        kind = p.kind
         if kind == "float":
-            wt = p.get("wt")
+            wt = p.wt
             if wt is None:
                 wt = np.asarray(w, F32).T
             out = matmul_sequential(x2, wt)  # REALMODELS: TFLite's reference summation order
             if bias is not None:
                 out = out + bias.astype(F32)
-            return ic.apply_clamp(out.astype(F32, copy=False), p["clamp"]).reshape(out_shape)
-        wq = p.get("wq") or _int_weights(w, p.get("wzp", 0))
+            return ic.apply_clamp(out.astype(F32, copy=False), p.clamp).reshape(out_shape)
+        wq = ic.cached_int_weights(p, lambda: _int_weights(w, p.wzp))
         if kind == "hybrid":
             return _eval_hybrid(p, x2, wq, bias).reshape(out_shape)
         dt = ic.gemm_dtype(depth, ic.max_abs(x2), wq.max_abs)
         acc = ic.int_matmul(x2.astype(dt), wq.cast(dt))
-        per_unit = -p["in_zp"] * wq.colsum
+        per_unit = -p.in_zp * wq.colsum
         if bias is not None:
             per_unit = per_unit + bias.astype(np.int64)
         acc += per_unit
-        if not p["int64_acc"]:
+        if not p.int64_acc:
             acc = fp.wrap_int32(acc)
         if kind == "int16w16":
-            out = ic.requantize(acc, p["mult"], p["shift"], p["out_zp"], p["lo"], p["hi"], p["out_dtype"],
+            out = ic.requantize(acc, p.mult, p.shift, p.out_zp, p.lo, p.hi, p.out_dtype,
                                 int64_acc=True)
         else:
-            out = ic.requantize_double(acc, p["effective_scale"], p["out_zp"], p["lo"], p["hi"], p["out_dtype"])
+            out = ic.requantize_double(acc, p.effective_scale, p.out_zp, p.lo, p.hi, p.out_dtype)
         return out.reshape(out_shape)
 
 
@@ -161,15 +188,15 @@ def _int_weights(w, wzp) -> ic.IntWeights:
 def _eval_hybrid(p, x2, wq, bias):
     row_sums = wq.colsum
     rows, units = x2.shape[0], wq.mat.shape[1]
-    q, sf, off = quantize_rows(x2.astype(F32, copy=False), p["asymmetric"])
+    q, sf, off = quantize_rows(x2.astype(F32, copy=False), p.asymmetric)
     dt = ic.gemm_dtype(wq.mat.shape[0], 128, wq.max_abs)
     dot = ic.int_matmul(q.astype(dt), wq.cast(dt))
     dot = fp.wrap_int32(dot - row_sums[None, :] * off.astype(np.int64)[:, None])
-    if p["channel_scales"] is None:
-        scale = np.broadcast_to((sf * p["filter_scale"]).astype(F32)[:, None], (rows, units))
+    if p.channel_scales is None:
+        scale = np.broadcast_to((sf * p.filter_scale).astype(F32)[:, None], (rows, units))
     else:
-        scale = (sf[:, None] * p["channel_scales"][None, :]).astype(F32)
+        scale = (sf[:, None] * p.channel_scales[None, :]).astype(F32)
     out = (dot.astype(F32) * scale).astype(F32)
     if bias is not None:
         out = (bias.astype(F32)[None, :] + out).astype(F32)
-    return fp.apply_float_activation(out, p["act"]).astype(F32, copy=False)
+    return fp.apply_float_activation(out, p.act).astype(F32, copy=False)

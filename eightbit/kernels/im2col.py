@@ -92,6 +92,18 @@ class IntWeights:
         return self._cast[key]
 
 
+def cached_int_weights(params: dict, make) -> IntWeights:
+    """The IntWeights of a constant filter, made on first use and kept in params["wq_cache"]
+    (not in prepare: the fast kernels run the same prepare and never need this int64 copy);
+    made afresh every time for a filter computed at run time (no cache)."""
+    cache = getattr(params, "wq_cache", None)
+    if cache is None:
+        return make()
+    if "wq" not in cache:
+        cache["wq"] = make()
+    return cache["wq"]
+
+
 def int_matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """a @ b as int64 for integer-valued a, b already held in a dtype chosen by gemm_dtype."""
     r = a @ b

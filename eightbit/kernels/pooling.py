@@ -17,6 +17,8 @@ Input and output share scale and zero point, so there is no requantization.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from eightbit.kernels.base import Kernel, OpContext
@@ -24,6 +26,21 @@ from eightbit.kernels.fixedpoint import activation_range_float, activation_range
 from eightbit.kernels.padding import compute_padding_height_width
 
 _TYPES = {"FLOAT32", "INT8", "UINT8", "INT16"}
+
+
+@dataclass(frozen=True)
+class PoolParams:
+    """What the pooling kernels' prepare works out once."""
+
+    stride_h: int
+    stride_w: int
+    filter_h: int
+    filter_w: int
+    padding: int
+    dtype: np.dtype
+    float: bool
+    unsigned: bool
+    clamp: tuple
 
 
 def _prepare(op: OpContext):
@@ -48,7 +65,7 @@ def _prepare(op: OpContext):
         p["clamp"] = activation_range_float(act)
     else:
         p["clamp"] = activation_range_quantized(act, y.scale, y.zero_point, x.dtype)
-    return p
+    return PoolParams(**p)
 
 
 def _tap_range(starts: np.ndarray, size: int, filter_size: int) -> range:
@@ -66,13 +83,13 @@ def _windows(p, x):
     """Yield, for every filter tap that can reach the input (in (filter_y, filter_x) order), the
     input values under it (N, OH, OW, C) and the validity mask (OH, OW)."""
     _, h, w, _ = x.shape
-    g = compute_padding_height_width(p["stride_h"], p["stride_w"], 1, 1, h, w, p["filter_h"], p["filter_w"],
-                                     p["padding"])
+    g = compute_padding_height_width(p.stride_h, p.stride_w, 1, 1, h, w, p.filter_h, p.filter_w,
+                                     p.padding)
     oh, ow = max(g.out_height, 0), max(g.out_width, 0)
-    y0 = np.arange(oh, dtype=np.int64) * p["stride_h"] - g.height
-    x0 = np.arange(ow, dtype=np.int64) * p["stride_w"] - g.width
-    xtaps = _tap_range(x0, w, p["filter_w"])
-    for ky in _tap_range(y0, h, p["filter_h"]):
+    y0 = np.arange(oh, dtype=np.int64) * p.stride_h - g.height
+    x0 = np.arange(ow, dtype=np.int64) * p.stride_w - g.width
+    xtaps = _tap_range(x0, w, p.filter_w)
+    for ky in _tap_range(y0, h, p.filter_h):
         iy = y0 + ky
         vy = (iy >= 0) & (iy < h)
         rows = x[:, np.clip(iy, 0, h - 1)]
@@ -84,8 +101,8 @@ def _windows(p, x):
 
 def _out_hw(p, x):
     _, h, w, _ = x.shape
-    g = compute_padding_height_width(p["stride_h"], p["stride_w"], 1, 1, h, w, p["filter_h"], p["filter_w"],
-                                     p["padding"])
+    g = compute_padding_height_width(p.stride_h, p.stride_w, 1, 1, h, w, p.filter_h, p.filter_w,
+                                     p.padding)
     return max(g.out_height, 0), max(g.out_width, 0)
 
 
@@ -104,10 +121,10 @@ class AveragePool2D(Kernel):
     @staticmethod
     def _eval(p, x):
         oh, ow = _out_hw(p, x)
-        acc = np.zeros((x.shape[0], oh, ow, x.shape[3]), np.float32 if p["float"] else np.int64)
+        acc = np.zeros((x.shape[0], oh, ow, x.shape[3]), np.float32 if p.float else np.int64)
         count = np.zeros((oh, ow), np.int64)
         for vals, valid in _windows(p, x):
-            if p["float"]:
+            if p.float:
                 term = np.where(valid[None, :, :, None], vals, np.float32(0)).astype(np.float32)
             else:
                 term = np.where(valid[None, :, :, None], vals.astype(np.int64), 0)
@@ -117,16 +134,16 @@ class AveragePool2D(Kernel):
         if x.size and np.any(count == 0):
             raise ValueError("AVERAGE_POOL_2D: a pooling window covers no input element")
         c = np.maximum(c, 1)
-        lo, hi = p["clamp"]
-        if p["float"]:
+        lo, hi = p.clamp
+        if p.float:
             avg = (acc / c.astype(np.float32)).astype(np.float32)
             return np.minimum(np.maximum(avg, np.float32(lo)), np.float32(hi)).astype(np.float32)
         half = c // 2
-        if p["unsigned"]:
+        if p.unsigned:
             q = (acc + half) // c
         else:
             q = np.where(acc > 0, (acc + half) // c, -((half - acc) // c))
-        return np.clip(q, lo, hi).astype(p["dtype"])
+        return np.clip(q, lo, hi).astype(p.dtype)
 
 
 class MaxPool2D(Kernel):
@@ -138,17 +155,17 @@ class MaxPool2D(Kernel):
 
     @staticmethod
     def eval(p, x):
-        dtype = p["dtype"]
-        lowest = np.finfo(dtype).min if p["float"] else np.iinfo(dtype).min
+        dtype = p.dtype
+        lowest = np.finfo(dtype).min if p.float else np.iinfo(dtype).min
         oh, ow = _out_hw(p, x)
         out = np.full((x.shape[0], oh, ow, x.shape[3]), lowest, dtype)
         for vals, valid in _windows(p, x):
             take = valid[None, :, :, None]
-            if p["float"]:
+            if p.float:
                 take = take & ~np.isnan(vals)
             term = np.where(take, vals, lowest).astype(dtype)
             out = np.maximum(out, term)
-        lo, hi = p["clamp"]
-        if p["float"]:
+        lo, hi = p.clamp
+        if p.float:
             return np.minimum(np.maximum(out, np.float32(lo)), np.float32(hi)).astype(np.float32)
         return np.clip(out, lo, hi).astype(dtype)

@@ -16,6 +16,8 @@ then every scaled product added in float32 in the reference loop order, see _sca
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from eightbit.kernels import fixedpoint as fp
@@ -26,6 +28,27 @@ from eightbit.kernels.padding import compute_padding_height_width
 
 F32 = np.float32
 TYPE_INT32 = 2
+
+@dataclass(frozen=True)
+class TransposeConvParams:
+    """What TransposeConv.prepare works out once (fields a kind does not use keep their defaults)."""
+
+    act: int = 0
+    channel_scales: np.ndarray | None = None
+    clamp: tuple | None = None
+    hi: int = 0
+    in_zp: int = 0
+    int64_acc: bool = False
+    kind: str = ""
+    lo: int = 0
+    mult: np.ndarray | int = 0
+    out_dtype: np.dtype | None = None
+    out_zp: int = 0
+    padding: int = 0
+    shift: np.ndarray | int = 0
+    stride: tuple = (1, 1)
+    wzp: int = 0
+
 
 
 class TransposeConv(Kernel):
@@ -55,7 +78,7 @@ class TransposeConv(Kernel):
                 raise op.unsupported(f"float TRANSPOSE_CONV needs a float32 bias, got {btype}")
             p["kind"] = "float"
             p["clamp"] = fp.activation_range_float(p["act"])
-            return p
+            return TransposeConvParams(**p)
         if x.type == "FLOAT32" and w.type == "INT8":
             if btype not in ("FLOAT32", None):
                 raise op.unsupported(f"hybrid TRANSPOSE_CONV needs a float32 bias, got {btype}")
@@ -70,7 +93,7 @@ class TransposeConv(Kernel):
             p["kind"] = "hybrid"
             p["clamp"] = fp.activation_range_float(p["act"])
             p["channel_scales"] = scales
-            return p
+            return TransposeConvParams(**p)
         kinds = {("INT8", "INT8"): "int8", ("UINT8", "UINT8"): "uint8", ("INT16", "INT8"): "int16"}
         kind = kinds.get((x.type, w.type))
         if kind is None or y.type != x.type:
@@ -92,7 +115,7 @@ class TransposeConv(Kernel):
         p["in_zp"] = ic.legacy_zero_point(x)
         p["out_zp"] = ic.legacy_zero_point(y)
         p["lo"], p["hi"] = ic.output_range(op, y)
-        return p
+        return TransposeConvParams(**p)
 
     @staticmethod
     def eval(params, output_shape, w, x, bias=None):
@@ -105,29 +128,29 @@ class TransposeConv(Kernel):
         if out_shape[0] != n or out_shape[3] != oc or ic_ != c:
             raise ValueError(f"output_shape {out_shape} does not fit input {x.shape} and filter {w.shape}")
         oh, ow = out_shape[1], out_shape[2]
-        sh, sw = p["stride"]
-        g = compute_padding_height_width(sh, sw, 1, 1, oh, ow, kh, kw, p["padding"])
+        sh, sw = p.stride
+        g = compute_padding_height_width(sh, sw, 1, 1, oh, ow, kh, kw, p.padding)
         geo = (sh, sw, g.height, g.width, oh, ow)
-        kind = p["kind"]
+        kind = p.kind
         if kind == "float":
             out = _scatter(x.astype(F32, copy=False), np.asarray(w, F32), geo, F32)
             if bias is not None:
                 out = out + bias.astype(F32)
-            return ic.apply_clamp(out.astype(F32, copy=False), p["clamp"])
+            return ic.apply_clamp(out.astype(F32, copy=False), p.clamp)
         if kind == "hybrid":
             q, sf, off = asymmetric_quantize_rows(x.reshape(n, h * wd * c).astype(F32, copy=False))
             shifted = q.reshape(x.shape).astype(F32) - off.astype(F32).reshape(n, 1, 1, 1)  # exact: |q - off| <= 255
-            out = _scatter_hybrid(shifted, np.asarray(w), p["channel_scales"], sf, geo)
+            out = _scatter_hybrid(shifted, np.asarray(w), p.channel_scales, sf, geo)
             if bias is not None:
                 out = (out + bias.astype(F32)).astype(F32)
-            return ic.apply_clamp(out, p["clamp"])
-        shifted = x.astype(np.int64) - p["in_zp"]
-        wi = np.asarray(w).astype(np.int64) - p["wzp"]
+            return ic.apply_clamp(out, p.clamp)
+        shifted = x.astype(np.int64) - p.in_zp
+        wi = np.asarray(w).astype(np.int64) - p.wzp
         acc = _scatter(shifted, wi, geo, ic.gemm_dtype(c, ic.max_abs(shifted), ic.max_abs(wi)))
         if bias is not None:
             acc += bias.astype(np.int64)
-        return ic.requantize(acc, p["mult"], p["shift"], p["out_zp"], p["lo"], p["hi"], p["out_dtype"],
-                             int64_acc=p.get("int64_acc", False))
+        return ic.requantize(acc, p.mult, p.shift, p.out_zp, p.lo, p.hi, p.out_dtype,
+                             int64_acc=p.int64_acc)
 
 
 def _scatter_hybrid(shifted, w, channel_scales, sf, geo):

@@ -20,6 +20,7 @@ import sys
 
 import numpy as np
 
+from eightbit.interpreter.fastpath import running_with
 from eightbit.interpreter.runner import SubgraphRunner
 from eightbit.ir import Model
 
@@ -368,12 +369,14 @@ def float_tensors(model: Model) -> list:
 
 
 def calibrate(model: Model, dataset, method: str = "minmax", percentile: float = 99.99,
-              progress: bool | None = None, tensors=None) -> dict:
+              progress: bool | None = None, tensors=None, threads: int | None = 1) -> dict:
     """Run `model` (float) on every sample of `dataset` (a callable returning an iterable, or an
     iterable) and return {tensor index: observer} for the float tensors of subgraph 0.
 
     Raises CalibrationError for an empty dataset, a generator that raises, a malformed sample,
     NaN / Inf in a sample, and a tensor that becomes NaN / Inf while running a sample.
+    `threads`: the interpreter's num_threads for the runs (the fast kernels' threads; BLAS held
+    at one), 1 by default so that the time does not swing with the machine's load; -1 every CPU.
     """
     make_observer(method, percentile)  # validates the method name
     if not (0.0 < float(percentile) <= 100.0):
@@ -418,7 +421,7 @@ def calibrate(model: Model, dataset, method: str = "minmax", percentile: float =
             runner.allocate()
             allocated_shapes = shapes
         runner.values = {i: a for i, a in zip(sg.inputs, arrays)}
-        with np.errstate(all="ignore"):
+        with np.errstate(all="ignore"), running_with(threads):
             runner.run(keep_all=True)
         for i, obs in observers.items():
             v = runner.values.get(i)

@@ -1,0 +1,86 @@
+"""Fast int8 / uint8 ADD of two same-shape tensors (TFLite's general quantized ADD, add.cc):
+both inputs rescaled to 2 * max(s1, s2) / 2^20, summed in int32, requantized to the output,
+one compiled pass instead of about a dozen whole-array numpy passes. The multipliers are
+computed here from the scales, as add.cc's Prepare does; the reference prepare still runs first
+(its checks, and the params of every case this path does not take: broadcasting, int16, float).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from eightbit.kernels import fixedpoint as fp
+from eightbit.kernels.add import Add
+from eightbit.kernels.fast.conv import Fallback
+from eightbit.kernels.fast.jit import HAVE_NUMBA, njit, parallel, row_ranges
+
+LEFT_SHIFT = 20
+
+
+def _mbqm(a, m, right):
+    """MultiplyByQuantizedMultiplier for a shift <= 0 (right = -shift, 0..31)."""
+    h = (a * m + 1073741824) >> 31
+    return (h + ((np.int64(1) << right) >> 1) - ((h < 0) & (right > 0))) >> right
+
+
+def _add_int(x1, x2, p, out):
+    """p: int64 (offset1, m1, right1, offset2, m2, right2, out_zp, m_out, right_out, lo, hi)."""
+    n = x1.size
+    a1, b1, c1, a2, b2, c2, zp, mo, ro, lo, hi = p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8], p[9], p[10]
+    for i in range(n):
+        v1 = (np.int64(x1[i]) + a1) << 20
+        h1 = (v1 * b1 + 1073741824) >> 31
+        h1 = (h1 + ((np.int64(1) << c1) >> 1) - ((h1 < 0) & (c1 > 0))) >> c1
+        v2 = (np.int64(x2[i]) + a2) << 20
+        h2 = (v2 * b2 + 1073741824) >> 31
+        h2 = (h2 + ((np.int64(1) << c2) >> 1) - ((h2 < 0) & (c2 > 0))) >> c2
+        s = h1 + h2
+        h = (s * mo + 1073741824) >> 31
+        h = (h + ((np.int64(1) << ro) >> 1) - ((h < 0) & (ro > 0))) >> ro
+        out[i] = min(max(h + zp, lo), hi)
+
+
+add_int = njit(_add_int)
+
+
+@dataclass(frozen=True)
+class FastAddParams:
+    shape: tuple
+    packed: np.ndarray  # see _add_int
+    dtype: np.dtype
+
+
+class FastAdd(Add):
+    @staticmethod
+    def prepare(op):
+        ref = Add.prepare(op)
+        in1, in2, out = op.inputs[0], op.inputs[1], op.outputs[0]
+        if (not HAVE_NUMBA or in1.type not in ("INT8", "UINT8") or in2.type != in1.type
+                or tuple(in1.shape) != tuple(in2.shape) or not (in1.quantized and in2.quantized and out.quantized)):
+            return Fallback(ref)
+        s1, s2, so = in1.scale, in2.scale, out.scale
+        twice_max = 2.0 * max(s1, s2)
+        m1, sh1 = fp.quantize_multiplier(s1 / twice_max)
+        m2, sh2 = fp.quantize_multiplier(s2 / twice_max)
+        mo, sho = fp.quantize_multiplier(twice_max / ((1 << LEFT_SHIFT) * so))
+        if max(sh1, sh2, sho) > 0 or min(sh1, sh2, sho) < -31:
+            return Fallback(ref)
+        act = int(op.options.get("fused_activation_function", 0) or 0)
+        lo, hi = fp.activation_range_quantized(act, so, out.zero_point, out.dtype)
+        packed = np.array([-in1.zero_point, m1, -sh1, -in2.zero_point, m2, -sh2, out.zero_point, mo, -sho, lo, hi],
+                          np.int64)
+        return FastAddParams(tuple(in1.shape), packed, np.dtype(out.dtype))
+
+    @staticmethod
+    def eval(params, x1, x2):
+        if type(params) is Fallback:
+            return Add.eval(params.params, x1, x2)
+        if x1.shape != x2.shape:
+            raise ValueError(f"ADD inputs changed shape after prepare: {x1.shape} and {x2.shape}")
+        out = np.empty(x1.shape, params.dtype)
+        a, b, o = np.ascontiguousarray(x1).reshape(-1), np.ascontiguousarray(x2).reshape(-1), out.reshape(-1)
+        fn = add_int.run()
+        parallel(lambda s, e: fn(a[s:e], b[s:e], params.packed, o[s:e]), row_ranges(a.size, 4))
+        return out

@@ -1,0 +1,344 @@
+"""Fast CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED, bit-identical to the reference kernels.
+
+Each fast kernel runs the reference prepare (same validation, same multipliers), then adds the
+prepare-time work of its fast path once: the filter re-laid out as a float32 (or float64) GEMM
+operand, the input zero point folded into the bias (sum(w * (x - zp)) = sum(w * x) - zp * sum(w)),
+the multipliers split into shift counts, the output geometry. Layers it does not cover (int16,
+hybrid, grouped, non-constant filters, multipliers outside requant.fits) keep the reference
+kernel's params and eval.
+
+Integer GEMMs go through float BLAS only when provably exact: every partial sum of K products
+of |x| <= xmax and |w| <= wmax is an integer below K * xmax * wmax, exact in float32 when that is
+below 2^24 and in float64 when below 2^53.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from eightbit.kernels import im2col as ic
+from eightbit.kernels.conv import Conv2D, ConvParams
+from eightbit.kernels.depthwise_conv import DepthwiseConv2D, DepthwiseConvParams
+from eightbit.kernels.fast import depthwise as dwk
+from eightbit.kernels.fast import requant as rq
+from eightbit.kernels.fast.jit import HAVE_NUMBA, blocks, parallel, row_ranges
+from eightbit.kernels.fully_connected import FullyConnected, FullyConnectedParams
+from eightbit.kernels.padding import compute_padding_height_width
+
+F32 = np.float32
+FLOAT_MIN_ROWS = 256  # smallest row block of a split float GEMM
+
+
+class Fallback:
+    """Marks params that the reference eval runs (the fast path does not cover the layer)."""
+
+    __slots__ = ("params",)
+
+    def __init__(self, params):
+        self.params = params
+
+
+def _gemm_plan(k: int, xmax: int, wmax: int):
+    """(dtype, K chunks) of an exact integer GEMM: float32 in chunks of K whose partial sums stay
+    below 2^24 (summed in float64, exact), when there are at most 4 of them; else float64 (any
+    int32-sized sum); None when not even float64 is exact."""
+    per = (ic.F32_EXACT - 1) // max(xmax * wmax, 1)
+    if per >= 1 and -(-k // per) <= 4:
+        return F32, tuple((s, min(k, s + per)) for s in range(0, max(k, 1), per))
+    if k * xmax * wmax < ic.F64_EXACT:
+        return np.float64, ((0, k),)
+    return None
+
+
+def exact_matmul(a, wmat, chunks):
+    """a @ wmat, exactly, for integer-valued operands planned by _gemm_plan."""
+    if len(chunks) == 1:
+        return a @ wmat
+    acc = np.zeros((a.shape[0], wmat.shape[1]), np.float64)
+    for s, e in chunks:
+        acc += a[:, s:e] @ wmat[s:e]
+    return acc
+
+
+def _input_max(kind: str) -> int:
+    return 255 if kind == "uint8" else 128
+
+
+@dataclass(frozen=True)
+class Requant:
+    """Per-output-channel requantization, ready for the compiled kernels."""
+
+    mult: np.ndarray
+    left: np.ndarray
+    right: np.ndarray
+    out_zp: int
+    lo: int
+    hi: int
+    dtype: np.dtype
+
+    @staticmethod
+    def of(p, channels: int) -> Requant:
+        mult = np.broadcast_to(np.asarray(p.mult, np.int64), (channels,)).copy()
+        left, right = rq.split_shift(np.broadcast_to(np.asarray(p.shift, np.int64), (channels,)))
+        return Requant(mult, left, right, int(p.out_zp), int(p.lo), int(p.hi), np.dtype(p.out_dtype))
+
+    def rows(self, acc, bias, out):
+        rq.requant_rows.run()(acc, bias, self.mult, self.left, self.right, self.out_zp, self.lo, self.hi, out)
+        return out
+
+
+def _geometry(p, x_shape, kh, kw):
+    n, h, wd, _ = x_shape
+    sh, sw = p.stride
+    dh, dw = p.dilation
+    g = compute_padding_height_width(sh, sw, dh, dw, h, wd, kh, kw, p.padding)
+    return (kh, kw, sh, sw, dh, dw, g.height, g.width, g.out_height, g.out_width)
+
+
+@dataclass(frozen=True)
+class FastConvParams:
+    ref: ConvParams
+    x_shape: tuple
+    geo: tuple
+    wmat: np.ndarray  # (K, OC) GEMM operand in the GEMM dtype
+    chunks: tuple  # K ranges of the exact GEMM (_gemm_plan)
+    bias: np.ndarray  # (OC,) int64: bias - in_zp * sum(w); float32 bias of a float layer
+    requant: Requant | None  # None: float32 layer
+    clamp: tuple = (0.0, 0.0)  # float32 layer's activation range
+
+
+_NO_BIAS = np.zeros(0, F32)
+
+
+def _float_epilogue(acc, bias, clamp):
+    lo, hi = clamp
+    rq.bias_clamp_rows.run()(acc, _NO_BIAS if bias is None else bias, bias is not None, F32(lo), F32(hi))
+    return acc
+
+
+class FastConv2D(Conv2D):
+    @staticmethod
+    def prepare(op):
+        p = Conv2D.prepare(op)
+        x, w, b = op.inputs[0], op.inputs[1], op.inputs[2] if len(op.inputs) > 2 else None
+        oc, kh, kw, fin = (int(d) for d in w.shape)
+        if (HAVE_NUMBA and p.kind == "float" and w.data is not None and int(x.shape[3]) == fin
+                and (b is None or b.data is not None)):
+            k = kh * kw * fin
+            bias = None if b is None else np.asarray(b.data, F32)
+            return FastConvParams(p, tuple(x.shape), _geometry(p, tuple(x.shape), kh, kw), p.wmat[0], ((0, k),),
+                                  bias, None, p.clamp)
+        if (not HAVE_NUMBA or p.kind not in ("int8", "uint8") or w.data is None or int(x.shape[3]) != fin
+                or (b is not None and b.data is None) or not rq.fits(p.mult, p.shift)):
+            return Fallback(p)
+        k = kh * kw * fin
+        wi = np.asarray(w.data).astype(np.int64).reshape(oc, k) - int(p.wzp)
+        plan = _gemm_plan(k, _input_max(p.kind), ic.max_abs(wi))
+        if plan is None:
+            return Fallback(p)
+        bias = -int(p.in_zp) * wi.sum(axis=1)
+        if b is not None:
+            bias = bias + np.asarray(b.data).astype(np.int64)
+        return FastConvParams(p, tuple(x.shape), _geometry(p, tuple(x.shape), kh, kw),
+                              np.ascontiguousarray(wi.T.astype(plan[0])), plan[1], bias, Requant.of(p, oc))
+
+    @staticmethod
+    def eval(params, x, w, bias=None):
+        if type(params) is Fallback:
+            return Conv2D.eval(params.params, x, w, bias)
+        p = params
+        geo = p.geo if x.shape == p.x_shape else _geometry(p.ref, x.shape, p.geo[0], p.geo[1])
+        kh, kw, sh, sw, dh, dw, ph, pw, oh, ow = geo
+        n, c = x.shape[0], x.shape[3]
+        m = n * oh * ow
+        dt = p.wmat.dtype
+        if kh == 1 and kw == 1 and ph == 0 and pw == 0 and _pointwise_fits(x, sh, sw, oh, ow):
+            # 1x1: the (strided) input itself is the GEMM operand, no im2col copy
+            src = x if sh == 1 and sw == 1 else x[:, : (oh - 1) * sh + 1: sh, : (ow - 1) * sw + 1: sw, :]
+            a = src.reshape(m, c) if src.flags.c_contiguous else np.ascontiguousarray(src).reshape(m, c)
+        elif p.requant is not None:
+            return _int_windows_conv(p, x, geo)
+        else:
+            a = ic.window_patches(x, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow, 0, dt).reshape(m, kh * kw * c)
+        oc = p.wmat.shape[1]
+        out = np.empty((m, oc), F32 if p.requant is None else p.requant.dtype)
+
+        def rows(r0, r1):  # int8 rows -> GEMM dtype, GEMM, requantize (or bias + clamp), per row block
+            ar = a[r0:r1] if a.dtype == dt else a[r0:r1].astype(dt)
+            if p.requant is None:
+                np.matmul(ar, p.wmat, out=out[r0:r1])
+                _float_epilogue(out[r0:r1], p.bias, p.clamp)
+            else:
+                p.requant.rows(exact_matmul(ar, p.wmat, p.chunks), p.bias, out[r0:r1])
+
+        # Float GEMMs split only in blocks large enough that BLAS takes its general path for each
+        # (a 1-row block would be a GEMV, summing in another order); integer GEMMs are exact.
+        if p.requant is None:
+            parallel(rows, row_ranges(m, a.shape[1] * oc, FLOAT_MIN_ROWS))
+        else:  # blocks of rows: the float accumulator of a block stays small
+            parallel(rows, blocks(m, oc * p.wmat.itemsize + a.shape[1] * 4))
+        return out.reshape(n, oh, ow, oc)
+
+
+def _int_windows_conv(p, x, geo):
+    """Integer KxK convolution: the windows of the input (padded with its zero point, in its own
+    dtype) copied to the GEMM dtype one block of output rows at a time, so no whole im2col matrix
+    is ever held (a batch-32 first layer's would be about 40 MB)."""
+    kh, kw, sh, sw, dh, dw, ph, pw, oh, ow = geo
+    n, c = x.shape[0], x.shape[3]
+    k, oc = kh * kw * c, p.wmat.shape[1]
+    view = ic.window_patches(x, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow, p.ref.in_zp, x.dtype)
+    out = np.empty((n * oh * ow, oc), p.requant.dtype)
+    rows = max(1, (1 << 20) // max(ow * (k + oc) * 4, 1))  # output rows per block
+    jobs = [(b, min(b + rows, oh)) for b in range(0, oh, rows)]
+    ranges = [(i * len(jobs) + j, i * len(jobs) + j + 1) for i in range(n) for j in range(len(jobs))]
+
+    def block(r, _):
+        img, (y0, y1) = divmod(r, len(jobs))[0], jobs[r % len(jobs)]
+        a = np.empty(((y1 - y0) * ow, k), p.wmat.dtype)
+        np.copyto(a.reshape(y1 - y0, ow, kh, kw, c), view[img, y0:y1], casting="unsafe")
+        start = (img * oh + y0) * ow
+        p.requant.rows(exact_matmul(a, p.wmat, p.chunks), p.bias, out[start:start + (y1 - y0) * ow])
+
+    parallel(block, ranges)
+    return out.reshape(n, oh, ow, oc)
+
+
+def _pointwise_fits(x, sh, sw, oh, ow) -> bool:
+    return (oh - 1) * sh < x.shape[1] and (ow - 1) * sw < x.shape[2]
+
+
+@dataclass(frozen=True)
+class FastDepthwiseParams:
+    ref: DepthwiseConvParams
+    x_shape: tuple
+    geo: np.ndarray  # int64 (sh, sw, dh, dw, pad_top, pad_left)
+    out_hw: tuple
+    w: np.ndarray  # (KH, KW, OC): filter minus its zero point, float32 when exact (else int32); float filter
+    bias: np.ndarray  # (OC,) int32, or float32
+    has_bias: bool
+    requant: Requant | None
+
+
+def _dw_geometry(p, x_shape, kh, kw):
+    g = _geometry(p, x_shape, kh, kw)
+    kh, kw, sh, sw, dh, dw, ph, pw, oh, ow = g
+    return np.array([sh, sw, dh, dw, ph, pw], np.int64), (oh, ow)
+
+
+class FastDepthwiseConv2D(DepthwiseConv2D):
+    @staticmethod
+    def prepare(op):
+        p = DepthwiseConv2D.prepare(op)
+        x, w = op.inputs[0], op.inputs[1]
+        b = op.inputs[2] if len(op.inputs) > 2 else None
+        _, kh, kw, oc = (int(d) for d in w.shape)
+        c = int(x.shape[3])
+        if (not HAVE_NUMBA or p.kind not in ("int8", "uint8", "float") or w.data is None
+                or (b is not None and b.data is None) or c == 0 or oc % c):
+            return Fallback(p)
+        geo, out_hw = _dw_geometry(p, tuple(x.shape), kh, kw)
+        if p.kind == "float":
+            bias = np.zeros(oc, F32) if b is None else np.asarray(b.data, F32)
+            return FastDepthwiseParams(p, tuple(x.shape), geo, out_hw, np.ascontiguousarray(
+                np.asarray(w.data, F32).reshape(kh, kw, oc)), bias, b is not None, None)
+        if not rq.fits(p.mult, p.shift):
+            return Fallback(p)
+        wi = np.asarray(w.data).astype(np.int32).reshape(kh, kw, oc) - np.int32(p.wzp)
+        if kh * kw * 255 * ic.max_abs(wi) < ic.F32_EXACT:  # taps summed exactly in float32
+            bias = np.zeros(oc, np.int64) if b is None else np.asarray(b.data).astype(np.int64)
+            return FastDepthwiseParams(p, tuple(x.shape), geo, out_hw, np.ascontiguousarray(wi.astype(F32)), bias,
+                                       b is not None, Requant.of(p, oc))
+        bias = np.zeros(oc, np.int32) if b is None else np.asarray(b.data).astype(np.int32)
+        return FastDepthwiseParams(p, tuple(x.shape), geo, out_hw, np.ascontiguousarray(wi), bias, b is not None,
+                                   Requant.of(p, oc))
+
+    @staticmethod
+    def eval(params, x, w, bias=None):
+        if type(params) is Fallback:
+            return DepthwiseConv2D.eval(params.params, x, w, bias)
+        p = params
+        kh, kw, oc = p.w.shape
+        geo, (oh, ow) = (p.geo, p.out_hw) if x.shape == p.x_shape else _dw_geometry(p.ref, x.shape, kh, kw)
+        if x.shape[3] == 0 or oc % x.shape[3]:
+            raise ValueError(f"filter depth {oc} is not a multiple of the input depth {x.shape[3]}")
+        dm = oc // x.shape[3]
+        jobs = row_ranges(x.shape[0] * oh, ow * oc * kh * kw)
+        if p.requant is None:
+            out = np.empty((x.shape[0], oh, ow, oc), F32)
+            lo, hi = p.ref.clamp
+            xf, fn = np.ascontiguousarray(x, F32), dwk.depthwise_float.run()
+            parallel(lambda j0, j1: fn(xf, p.w, p.bias, p.has_bias, geo, dm, F32(lo), F32(hi), out, j0, j1), jobs)
+            return out
+        r = p.requant
+        out = np.empty((x.shape[0], oh, ow, oc), r.dtype)
+        kernel = dwk.depthwise_int_f32 if p.w.dtype == F32 else dwk.depthwise_int
+        xc, fn, zp = np.ascontiguousarray(x), kernel.run(), np.int32(p.ref.in_zp)
+        parallel(lambda j0, j1: fn(xc, p.w, p.bias, zp, geo, dm, r.mult, r.left, r.right, r.out_zp, r.lo, r.hi,
+                                   out, j0, j1), jobs)
+        return out
+
+
+@dataclass(frozen=True)
+class FastFCParams:
+    ref: FullyConnectedParams
+    wmat: np.ndarray  # (depth, units) in the GEMM dtype
+    chunks: tuple
+    bias: np.ndarray  # (units,) int64: bias - in_zp * sum(w)
+    scale: np.ndarray | None  # (units,) float64 effective scales; None: float32 layer
+    out_zp: int
+    lo: int
+    hi: int
+    dtype: np.dtype
+    clamp: tuple = (0.0, 0.0)  # float32 layer's activation range
+
+
+class FastFullyConnected(FullyConnected):
+    @staticmethod
+    def prepare(op):
+        p = FullyConnected.prepare(op)
+        w = op.inputs[1]
+        b = op.inputs[2] if len(op.inputs) > 2 else None
+        if HAVE_NUMBA and p.kind == "float" and p.wt is not None and (b is None or b.data is not None):
+            bias = None if b is None else np.asarray(b.data, F32)
+            return FastFCParams(p, p.wt, ((0, p.wt.shape[0]),), bias, None, 0, 0, 0, np.dtype(F32), p.clamp)
+        if (not HAVE_NUMBA or p.kind not in ("int8", "uint8") or p.int64_acc or w.data is None
+                or (b is not None and b.data is None)):
+            return Fallback(p)
+        units, depth = (int(d) for d in w.shape)
+        scale = np.broadcast_to(np.asarray(p.effective_scale, np.float64), (units,)).copy()
+        if not np.all(np.abs(scale) < 0.5):  # |round(acc * scale)| stays inside int32
+            return Fallback(p)
+        wi = np.asarray(w.data).astype(np.int64) - int(p.wzp)
+        plan = _gemm_plan(depth, _input_max(p.kind), ic.max_abs(wi))
+        if plan is None:
+            return Fallback(p)
+        bias = -int(p.in_zp) * wi.sum(axis=1)
+        if b is not None:
+            bias = bias + np.asarray(b.data).astype(np.int64)
+        return FastFCParams(p, np.ascontiguousarray(wi.T.astype(plan[0])), plan[1], bias, scale, int(p.out_zp),
+                            int(p.lo), int(p.hi), np.dtype(p.out_dtype))
+
+    @staticmethod
+    def eval(params, x, w, bias=None):
+        if type(params) is Fallback:
+            return FullyConnected.eval(params.params, x, w, bias)
+        p = params
+        depth, units = p.wmat.shape
+        rows = x.size // depth if depth else int(np.prod(x.shape[:-1]))
+        out_shape = (*x.shape[:-1], units) if p.ref.keep_num_dims else (rows, units)
+        x2 = x.reshape(rows, depth)
+        out = np.empty((rows, units), p.dtype)
+
+        def block(r0, r1):
+            acc = exact_matmul(x2[r0:r1].astype(p.wmat.dtype, copy=False), p.wmat, p.chunks)
+            if p.scale is None:
+                out[r0:r1] = _float_epilogue(acc, p.bias, p.clamp)
+            else:
+                rq.requant_double_rows.run()(acc, p.bias, p.scale, p.out_zp, p.lo, p.hi, out[r0:r1])
+
+        # float: one block, BLAS's own order for every row (see FastConv2D.eval)
+        parallel(block, [(0, rows)] if p.scale is None else blocks(rows, units * p.wmat.itemsize + depth * 4))
+        return out.reshape(out_shape)

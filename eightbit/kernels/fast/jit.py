@@ -1,0 +1,211 @@
+"""numba, when installed (the `fast` extra), and the threads of the fast kernels.
+
+`njit(fn)` compiles `fn` on first use (`.run()` gives the compiled function); compiled code is
+cached on disk (`cache=True`): in the package's `__pycache__` when writable, else numba's
+user-wide cache directory (numba falls back by itself; NUMBA_CACHE_DIR overrides both), so a
+process after the first starts without compiling. Without numba (or with
+EIGHTBIT_DISABLE_NUMBA=1), HAVE_NUMBA is False and the fast kernels keep the reference path.
+
+Threads: one pool of Python threads runs row ranges of a layer (`parallel`): BLAS calls on
+their rows (numpy releases the GIL) and the compiled loops (`nogil`). BLAS itself is held at
+one thread during an invoke (threadpoolctl, or numpy's OpenBLAS through ctypes), so no two
+thread pools spin against each other on a busy machine.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import glob
+import importlib.util
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+# numba is imported on first use (its import costs about half a second and 60 MB), only when a
+# fast kernel is prepared.
+HAVE_NUMBA = importlib.util.find_spec("numba") is not None and \
+    os.environ.get("EIGHTBIT_DISABLE_NUMBA", "") in ("", "0")
+
+
+class Jitted:
+    """A Python function compiled with numba on first use."""
+
+    def __init__(self, fn):
+        self.fn = fn
+        self._compiled = None
+
+    def run(self):
+        if self._compiled is None:
+            numba = _import_numba()
+            try:
+                self._compiled = numba.njit(cache=True, nogil=True)(self.fn)
+            except RuntimeError:  # no writable cache location at all: compile in every process
+                self._compiled = numba.njit(cache=False, nogil=True)(self.fn)
+        return self._compiled
+
+
+def _import_numba():
+    """numba, with a writable cache directory: numba itself falls back from the package's
+    __pycache__ to its user-wide cache; when neither is writable (a read-only install and HOME),
+    NUMBA_CACHE_DIR is pointed at a per-user directory under the temp dir before the import."""
+    import sys
+
+    if "numba" not in sys.modules and not os.environ.get("NUMBA_CACHE_DIR") and not _writable_cache():
+        import tempfile
+
+        path = os.path.join(tempfile.gettempdir(), f"eightbit-numba-{os.getuid() if hasattr(os, 'getuid') else 0}")
+        os.makedirs(path, exist_ok=True)
+        os.environ["NUMBA_CACHE_DIR"] = path
+    import numba
+
+    return numba
+
+
+def _writable_cache() -> bool:
+    here = os.path.join(os.path.dirname(os.path.abspath(__file__)), "__pycache__")
+    if os.access(here if os.path.isdir(here) else os.path.dirname(here), os.W_OK):
+        return True
+    user = os.path.join(os.path.expanduser("~"), ".cache")
+    return os.access(user if os.path.isdir(user) else os.path.expanduser("~"), os.W_OK)
+
+
+def njit(fn) -> Jitted:
+    return Jitted(fn)
+
+
+class _State(threading.local):
+    """Per calling thread, so that interpreters invoked from different threads keep their own
+    counts (the pool's workers never read it: the invoking thread splits the work)."""
+
+    threads = 1  # the running interpreter's thread count (set by `running_with`)
+
+
+STATE = _State()
+MIN_PARALLEL_WORK = 1 << 18  # multiply-adds (or elements) below which one thread is faster
+_POOL: list = []
+_POOL_LOCK = threading.Lock()
+
+
+def row_ranges(rows: int, work_per_row: int = 1, min_rows: int = 1) -> list:
+    """[(start, stop)] splitting `rows` over the interpreter's threads (one range when the work
+    is too small to be worth handing out, or when a range would have fewer than min_rows)."""
+    t = min(STATE.threads, rows // max(min_rows, 1))
+    if t <= 1 or rows < 2 or rows * max(work_per_row, 1) < MIN_PARALLEL_WORK:
+        return [(0, rows)]
+    step = -(-rows // t)
+    return [(s, min(rows, s + step)) for s in range(0, rows, step)]
+
+
+def blocks(rows: int, row_bytes: int, max_bytes: int = 1 << 20) -> list:
+    """[(start, stop)] row blocks whose temporaries (row_bytes per row) stay under max_bytes,
+    so a batch-32 layer's int GEMM accumulator is never held whole (and stays in cache)."""
+    step = max(1, max_bytes // max(row_bytes, 1))
+    return [(s, min(rows, s + step)) for s in range(0, rows, step)] or [(0, 0)]
+
+
+def parallel(fn, ranges) -> None:
+    """fn(start, stop) for every range: spread over STATE.threads threads (this one and the
+    pool's), each taking every t-th range; in order on this thread when there is one."""
+    t = min(STATE.threads, len(ranges))
+    if t <= 1:
+        for a, b in ranges:
+            fn(a, b)
+        return
+    with _POOL_LOCK:
+        if not _POOL or _POOL[0]._max_workers < t - 1:
+            _POOL[:] = [ThreadPoolExecutor(max_workers=t - 1, thread_name_prefix="eightbit")]
+        pool = _POOL[0]
+
+    def share(k):
+        for a, b in ranges[k::t]:
+            fn(a, b)
+
+    futures = [pool.submit(share, k) for k in range(1, t)]
+    share(0)
+    for f in futures:
+        f.result()
+
+
+# ---- threads ----------------------------------------------------------------------------
+
+def _openblas():
+    """numpy's bundled OpenBLAS (set/get thread count by ctypes), or None."""
+    try:
+        import numpy
+
+        libs = glob.glob(os.path.join(os.path.dirname(numpy.__file__) + ".libs", "*openblas*.so*"))
+        for path in libs:
+            lib = ctypes.CDLL(path)
+            for suffix in ("64_", "_64_", ""):
+                setter = getattr(lib, f"scipy_openblas_set_num_threads{suffix}", None) or \
+                    getattr(lib, f"openblas_set_num_threads{suffix}", None)
+                getter = getattr(lib, f"scipy_openblas_get_num_threads{suffix}", None) or \
+                    getattr(lib, f"openblas_get_num_threads{suffix}", None)
+                if setter is not None and getter is not None:
+                    return setter, getter
+    except OSError:
+        pass
+    return None
+
+
+_BLAS = None
+
+
+@contextlib.contextmanager
+def _ctypes_blas_limit(n: int):
+    global _BLAS
+    if _BLAS is None:
+        _BLAS = _openblas() or False
+    if not _BLAS:
+        yield
+        return
+    setter, getter = _BLAS
+    before = int(getter())
+    if before != n:
+        setter(int(n))
+    try:
+        yield
+    finally:
+        if before != n:
+            setter(before)
+
+
+def _threadpool_limits():
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return None
+    return threadpool_limits
+
+
+_THREADPOOL = []  # [threadpool_limits or None], looked up once (a failed import is slow to repeat)
+
+
+def blas_threads(n: int | None):
+    """Limit numpy's BLAS threads while running: threadpoolctl when installed, else numpy's
+    bundled OpenBLAS through ctypes; a no-op for n None or < 1."""
+    if n is None or n < 1:
+        return contextlib.nullcontext()
+    if not _THREADPOOL:
+        _THREADPOOL.append(_threadpool_limits())
+    if _THREADPOOL[0] is None:
+        return _ctypes_blas_limit(n)
+    return _THREADPOOL[0](limits=n, user_api="blas")
+
+
+@contextlib.contextmanager
+def running_with(threads: int | None):
+    """Thread counts for one invoke: STATE.threads (the fast kernels' row ranges) and BLAS held
+    at one thread (the kernels split their GEMMs themselves). None runs on one thread and leaves
+    numpy's BLAS threads as they are (the reference kernels' GEMMs use them); -1 every CPU."""
+    if threads == -1:
+        threads = os.cpu_count() or 1
+    n = 1 if threads is None or threads < 1 else int(threads)
+    before = STATE.threads
+    STATE.threads = n
+    try:
+        with blas_threads(None if threads is None else 1):
+            yield
+    finally:
+        STATE.threads = before
