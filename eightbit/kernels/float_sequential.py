@@ -18,40 +18,37 @@ from __future__ import annotations
 
 import numpy as np
 
+from eightbit.kernels.fast.jit import HAVE_NUMBA, njit
+
 F32 = np.float32
-_compiled = None
 
 
-def _numba_kernel():
-    global _compiled
-    if _compiled is None:
-        try:
-            from numba import njit
-        except ImportError:
-            _compiled = False
-        else:
-            @njit(cache=False, fastmath=False, nogil=True)
-            def kernel(a, b, out):  # pragma: no cover - compiled
-                m, k = a.shape
-                n = b.shape[1]
-                for i in range(m):
-                    for j in range(n):
-                        total = np.float32(0.0)
-                        for t in range(k):
-                            total = np.float32(total + np.float32(a[i, t] * b[t, j]))
-                        out[i, j] = total
-
-            _compiled = kernel
-    return _compiled or None
+def _sequential(a, b, out):  # pragma: no cover - compiled by numba
+    # Loop order (row, k, column): each out[i, j] still adds its k products one by one from
+    # k = 0, exactly as the reference does, but the inner loop runs along a row of b, so LLVM
+    # vectorizes it. No fastmath: no reassociation and no fused multiply-add.
+    m, k = a.shape
+    n = b.shape[1]
+    for i in range(m):
+        for j in range(n):
+            out[i, j] = np.float32(0.0)
+        for t in range(k):
+            av = a[i, t]
+            for j in range(n):
+                out[i, j] = np.float32(out[i, j] + np.float32(av * b[t, j]))
 
 
-def matmul_sequential(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+_KERNEL = njit(_sequential)
+
+
+def matmul_sequential(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """(m, k) @ (k, n) in float32, each sum in TFLite's reference order (into `out` if given)."""
     a = np.ascontiguousarray(a, F32)
     b = np.ascontiguousarray(b, F32)
-    out = np.empty((a.shape[0], b.shape[1]), F32)
-    kernel = _numba_kernel()
-    if kernel is not None:
-        kernel(a, b, out)
+    if out is None:
+        out = np.empty((a.shape[0], b.shape[1]), F32)
+    if HAVE_NUMBA:
+        _KERNEL.run()(a, b, out)
         return out
     out[...] = 0
     with np.errstate(over="ignore", invalid="ignore"):

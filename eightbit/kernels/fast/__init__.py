@@ -1,4 +1,5 @@
-"""The fast kernels: bit-identical to the reference kernels, faster (BLAS GEMMs where exact,
+"""The fast kernels: bit-identical to the reference kernels, faster (integer GEMMs through BLAS where exact,
+float GEMMs in the reference summation order, vectorized,
 numba-compiled loops, prepare-time re-layout). `kernel_for(op_type, reference_kernel)` picks the
 fast kernel of an operator type, or the reference one where there is none.
 
@@ -14,24 +15,32 @@ from eightbit.kernels.fast.jit import HAVE_NUMBA, running_with
 MODES = ("fast", "reference")
 
 _FAST = {
-    "CONV_2D": ("conv", "FastConv2D"),
-    "DEPTHWISE_CONV_2D": ("conv", "FastDepthwiseConv2D"),
-    "FULLY_CONNECTED": ("conv", "FastFullyConnected"),
-    "ADD": ("add", "FastAdd"),
-    "AVERAGE_POOL_2D": ("pooling", "FastAveragePool2D"),
-    "MAX_POOL_2D": ("pooling", "FastMaxPool2D"),
+    "CONV_2D": "FastConv2D",
+    "DEPTHWISE_CONV_2D": "FastDepthwiseConv2D",
+    "FULLY_CONNECTED": "FastFullyConnected",
+    "ADD": "FastAdd",
+    "AVERAGE_POOL_2D": "FastAveragePool2D",
+    "MAX_POOL_2D": "FastMaxPool2D",
 }
 
 FAST_OPS = tuple(_FAST)
 
 
-def kernel_for(op_type: str, reference):
-    entry = _FAST.get(op_type)
-    if entry is None or reference is None:
-        return reference
-    import importlib
+def _fast_class(op_type: str):
+    # Imported on first use (explicitly, module by module): `import eightbit` stays light.
+    if op_type == "ADD":
+        from eightbit.kernels.fast import add as module
+    elif op_type in ("AVERAGE_POOL_2D", "MAX_POOL_2D"):
+        from eightbit.kernels.fast import pooling as module
+    else:
+        from eightbit.kernels.fast import conv as module
+    return getattr(module, _FAST[op_type])
 
-    fast = getattr(importlib.import_module(f"eightbit.kernels.fast.{entry[0]}"), entry[1])
+
+def kernel_for(op_type: str, reference):
+    if op_type not in _FAST or reference is None:
+        return reference
+    fast = _fast_class(op_type)
     # Only in place of the kernel it speeds up (not of a replacement someone registered).
     return fast if isinstance(reference, type) and issubclass(fast, reference) else reference
 

@@ -24,6 +24,7 @@ from eightbit.kernels.depthwise_conv import DepthwiseConv2D, DepthwiseConvParams
 from eightbit.kernels.fast import depthwise as dwk
 from eightbit.kernels.fast import requant as rq
 from eightbit.kernels.fast.jit import HAVE_NUMBA, blocks, parallel, row_ranges
+from eightbit.kernels.float_sequential import matmul_sequential
 from eightbit.kernels.fully_connected import FullyConnected, FullyConnectedParams
 from eightbit.kernels.padding import compute_padding_height_width
 
@@ -167,14 +168,14 @@ class FastConv2D(Conv2D):
 
         def rows(r0, r1):  # int8 rows -> GEMM dtype, GEMM, requantize (or bias + clamp), per row block
             ar = a[r0:r1] if a.dtype == dt else a[r0:r1].astype(dt)
-            if p.requant is None:
-                np.matmul(ar, p.wmat, out=out[r0:r1])
+            if p.requant is None:  # TFLite's summation order: the reference kernel's bits
+                matmul_sequential(ar, p.wmat, out[r0:r1])
                 _float_epilogue(out[r0:r1], p.bias, p.clamp)
             else:
                 p.requant.rows(exact_matmul(ar, p.wmat, p.chunks), p.bias, out[r0:r1])
 
-        # Float GEMMs split only in blocks large enough that BLAS takes its general path for each
-        # (a 1-row block would be a GEMV, summing in another order); integer GEMMs are exact.
+        # Float GEMMs sum every output in the reference order, so any row split gives the same
+        # bits; integer GEMMs are exact.
         if p.requant is None:
             parallel(rows, row_ranges(m, a.shape[1] * oc, FLOAT_MIN_ROWS))
         else:  # blocks of rows: the float accumulator of a block stays small
@@ -333,12 +334,12 @@ class FastFullyConnected(FullyConnected):
         out = np.empty((rows, units), p.dtype)
 
         def block(r0, r1):
-            acc = exact_matmul(x2[r0:r1].astype(p.wmat.dtype, copy=False), p.wmat, p.chunks)
-            if p.scale is None:
+            if p.scale is None:  # TFLite's summation order: the reference kernel's bits
+                acc = matmul_sequential(x2[r0:r1], p.wmat)
                 out[r0:r1] = _float_epilogue(acc, p.bias, p.clamp)
-            else:
-                rq.requant_double_rows.run()(acc, p.bias, p.scale, p.out_zp, p.lo, p.hi, out[r0:r1])
+                return
+            acc = exact_matmul(x2[r0:r1].astype(p.wmat.dtype, copy=False), p.wmat, p.chunks)
+            rq.requant_double_rows.run()(acc, p.bias, p.scale, p.out_zp, p.lo, p.hi, out[r0:r1])
 
-        # float: one block, BLAS's own order for every row (see FastConv2D.eval)
-        parallel(block, [(0, rows)] if p.scale is None else blocks(rows, units * p.wmat.itemsize + depth * 4))
+        parallel(block, blocks(rows, units * p.wmat.itemsize + depth * 4))
         return out.reshape(out_shape)
