@@ -3,9 +3,10 @@ output of one type; no quantized kernel, so the quantizer leaves POW float).
 
 float32: std::pow(float, float) per element (C's special cases: pow(-inf, 0.5) is +inf, where
 numpy says NaN). A one-element exponent broadcast against a larger base takes another path in
-LiteRT 2.3.0 (measured): a non-negative integer exponent is applied by squaring from the top bit
-down in float32 and the result clamped to [-FLT_MAX, FLT_MAX] ((-inf)^3 is -FLT_MAX, 1.5^200 is
-1.6529200e35 where powf gives 1.6529199e35); other exponents go through std::pow. int32, as
+LiteRT 2.3.0 (measured): an integer exponent >= 2 is applied by squaring from the top bit down
+in float32 and the result clamped to [-FLT_MAX, FLT_MAX] ((-inf)^3 is -FLT_MAX, 1.5^200 is
+1.6529200e35 where powf gives 1.6529199e35), exponent 1 copies the base (-inf stays), 0 gives 1;
+other exponents go through std::pow. int32, as
 LiteRT 2.3.0 computes it (measured): inputs of one shape go through std::pow of the two ints, the
 double power converted back to int32 (exact where it fits, INT32_MIN where it does not: x86's
 conversion of an out-of-range double), and so do broadcast inputs, except a one-element exponent
@@ -100,5 +101,6 @@ class Pow(Kernel):
         with np.errstate(all="ignore"):
             e = float(y.reshape(-1)[0]) if _scalar_exponent(x, y) else None
             if e is not None and np.isfinite(e) and e >= 0 and e == int(e):
-                return squaring_pow(np.broadcast_to(x, np.broadcast_shapes(x.shape, y.shape)), int(e))
+                base = np.broadcast_to(x, np.broadcast_shapes(x.shape, y.shape))
+                return base.astype(np.float32) if e == 1 else squaring_pow(base, int(e))
             return c_pow(x, y)
