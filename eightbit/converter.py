@@ -131,10 +131,12 @@ class TFLiteConverter(_base.TFLiteConverter):
 
     def __init__(self, model: Model, import_notes=None, quantized_import: bool = False):
         super().__init__(model)
+        self._settled = False  # this class's own attributes, then misspelled ones are errors again
         self.import_notes = list(import_notes or [])  # the importer's lines, also in report.notes
         self.quantized_import = bool(quantized_import)  # the source was already quantized (QDQ, QOperator)
         self.report = ImportReport(notes=list(self.import_notes))
         self.source_input_shapes = {}  # input name -> shape in the source's layout (before to_nhwc)
+        self._settled = True
 
     # ---- construction ---------------------------------------------------------------------------
     @classmethod
