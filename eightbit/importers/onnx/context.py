@@ -23,6 +23,8 @@ EXTRA_OPTIONS = {
 }
 
 _REQUIRED = object()
+# Float constants stored as float32: TFLite's kernels run float32 (a float16 model is imported as float32).
+WIDENED = (np.dtype(np.float64), np.dtype(np.float16))
 
 
 class UnsupportedNode(Exception):
@@ -146,7 +148,7 @@ class LoweringContext:
             return self.values[name]
         if name in self.consts:
             value = self.consts[name]
-            if value.dtype == np.float64:
+            if value.dtype in WIDENED:
                 value = value.astype(np.float32)
             idx = self.builder.const(self.unique(name), value)
             self.values[name] = idx
@@ -206,7 +208,7 @@ class LoweringContext:
 
     def add_const(self, value, hint: str = "const", dtype=None) -> int:
         value = np.asarray(value, dtype=dtype)
-        if value.dtype == np.float64:
+        if value.dtype in WIDENED:
             value = value.astype(np.float32)
         return self.builder.const(self.unique(hint), value)
 

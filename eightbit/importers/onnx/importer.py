@@ -36,6 +36,9 @@ def import_onnx(model, input_shapes=None) -> ImportedGraph:
     loader.fix_input_shapes(light, input_shapes, notes, names=set(input_names))
     shapes, dtypes = loader.static_types(loader.infer_shapes(light, notes))
     del light
+    if any(d == np.float16 for d in dtypes.values()):
+        dtypes = {k: np.dtype(np.float32) if d == np.float16 else d for k, d in dtypes.items()}
+        notes.append("float16 model: imported as float32 (inputs and outputs included); quantize it as usual")
     inits = loader.initializers(proto)
     nodes, fused = fuse_patterns(loader.decode_nodes(proto), inits, set(output_names))
     notes.extend(fused)

@@ -163,6 +163,7 @@ def fix_input_shapes(proto, input_shapes, notes: list, names=None) -> None:
             for d in shape:
                 dims.add().dim_value = d
             continue
+        original = [x.dim_value if x.HasField("dim_value") else (x.dim_param or "?") for x in dims]
         for k, d in enumerate(dims):
             if d.HasField("dim_value") and d.dim_value >= 0:
                 continue
@@ -171,10 +172,9 @@ def fix_input_shapes(proto, input_shapes, notes: list, names=None) -> None:
                 d.dim_value = 1
                 notes.append(f"input {v.name!r}: dynamic batch dimension {label!r} set to 1")
                 continue
-            shape = [x.dim_value if x.HasField("dim_value") else (x.dim_param or "?") for x in dims]
             raise ModelError(
-                f"input {v.name!r} has dynamic dimension {k} ({label!r}) in shape {shape}; "
-                f"pass input_shapes={{{v.name!r}: [...]}} with a static shape")
+                f"input {v.name!r} has dynamic dimension {k} ({label!r}) in shape {original}; "
+                f"pass input_shapes={{{v.name!r}: [...]}} with a static shape (CLI: --input-shape {v.name}=...)")
 
 
 def infer_shapes(proto, notes: list):

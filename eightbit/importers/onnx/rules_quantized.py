@@ -44,8 +44,11 @@ def _params(ctx, node, si: int, zi: int, rank: int, what: str, axis: int | None 
     zp = ctx.const(node, zi)
     if ctx.has_input(node, zi) and zp is None:
         raise ctx.unsupported(node, f"{what} zero point must be a constant")
-    dtype = np.dtype(zp.dtype) if zp is not None else np.dtype(ctx.attr(node, "output_dtype", 0) and _onnx_dtype(
-        ctx.attr(node, "output_dtype", 0)) or np.uint8)
+    output_dtype = int(ctx.attr(node, "output_dtype", 0))  # opset 21; without it and a zero point: uint8
+    if zp is not None:
+        dtype = np.dtype(zp.dtype)
+    else:
+        dtype = np.dtype(_onnx_dtype(output_dtype) if output_dtype else np.uint8)
     zp = np.zeros(scale.size, np.int64) if zp is None else np.asarray(zp, np.int64).reshape(-1)
     if dtype.type not in _QTYPES:
         raise ctx.unsupported(node, f"{dtype} quantization has no TFLite integer form")

@@ -178,3 +178,21 @@ def test_imported_graph_contract():
     assert len(conv) == 1 and conv[0].extra["layout"] == "NCHW"
     assert imported.model.main.tensors[conv[0].inputs[1]].shape == (4, 3, 3, 3)  # ONNX's OIHW, untouched
     assert all(op.options_type or not op.options for op in imported.model.main.operators)
+
+
+def test_float16_model_is_imported_as_float32():
+    """A model exported in half precision (weights, activations, a Cast to float16 inside)."""
+    w = numpy_helper.from_array(R.standard_normal((4, 3, 3, 3)).astype(np.float16), "w")
+    nodes = [helper.make_node("Conv", ["x", "w"], ["c"], pads=[1, 1, 1, 1]),
+             helper.make_node("Cast", ["c"], ["c32"], to=TensorProto.FLOAT),
+             helper.make_node("Relu", ["c32"], ["r"]),
+             helper.make_node("Cast", ["r"], ["y"], to=TensorProto.FLOAT16)]
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT16, [1, 3, 6, 6])
+    model = graph_model(nodes, [x], ["y"], [w])
+    f = {"x": R.standard_normal((1, 3, 6, 6)).astype(np.float16)}
+    want = run_ort(model, f)[0].astype(np.float32)
+    imported = import_onnx(model)
+    assert any("float16" in n for n in imported.notes)
+    got = run_eightbit(convert(model), [f["x"].astype(np.float32)])[0]
+    assert got.dtype == np.float32
+    np.testing.assert_allclose(got, want, atol=5e-3 * np.abs(want).max())

@@ -323,3 +323,22 @@ def test_qat_style_weights_quantized_in_the_graph(tmp_path):
         got = run_litert(data, [s[None].transpose(0, 2, 3, 1)])[0]
         assert np.max(np.abs(got - want_y)) <= 1.0001 * 0.05
         np.testing.assert_array_equal(run_eightbit(data, [s[None].transpose(0, 2, 3, 1)])[0], got)
+
+
+def test_quantization_tflite_cannot_express_is_one_clear_error(tmp_path):
+    """Per-axis quantization of an activation has no TFLite form: UnsupportedOpError names it."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    inits = [numpy_helper.from_array(np.array([0.1, 0.2], np.float32), "s"),
+             numpy_helper.from_array(np.zeros(2, np.int8), "z")]
+    nodes = [helper.make_node("QuantizeLinear", ["x", "s", "z"], ["q"], axis=1, name="per_axis_q"),
+             helper.make_node("DequantizeLinear", ["q", "s", "z"], ["y"], axis=1)]
+    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2, 3])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 2, 3])], initializer=inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    path = str(tmp_path / "per_axis.onnx")
+    onnx.save(model, path)
+    with pytest.raises(eightbit.UnsupportedOpError, match="per-axis quantization of an activation"):
+        eightbit.TFLiteConverter.from_onnx(path)

@@ -135,6 +135,8 @@ def cast(ctx, node):
         to = np.dtype(helper.tensor_dtype_to_np_dtype(int(ctx.attr(node, "to"))))
     else:
         to = ctx.dtype(node, 1)
+    if to == np.float16:
+        to = np.dtype(np.float32)  # float16 models run as float32
     x = ctx.tensor(node, 0)
     src = ctx.ir(x).dtype
     if src == to:
