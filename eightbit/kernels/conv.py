@@ -34,35 +34,21 @@ from eightbit.kernels import im2col as ic
 from eightbit.kernels.base import Kernel, OpContext
 from eightbit.kernels.float_sequential import matmul_sequential
 from eightbit.kernels.hybrid import asymmetric_quantize_rows, symmetric_quantize_rows
+from eightbit.kernels.opdata import ConvFamilyParams
 from eightbit.kernels.padding import compute_padding_height_width
 
 F32 = np.float32
 
 @dataclass(frozen=True)
-class ConvParams:
+class ConvParams(ConvFamilyParams):
     """What Conv2D.prepare works out once: geometry, the kind of arithmetic, multipliers, clamps, re-laid-out constant filters (fields a kind does not use keep their defaults)."""
 
-    act: int = 0
-    channel_scales: np.ndarray | None = None
-    clamp: tuple | None = None
     dilation: tuple = (1, 1)
     filter_scale: float = 0.0
     filter_shape: tuple = ()
-    hi: int = 0
-    in_zp: int = 0
-    int64_acc: bool = False
-    kind: str = ""
-    lo: int = 0
-    mult: np.ndarray | int = 0
-    out_dtype: np.dtype | None = None
-    out_zp: int = 0
-    padding: int = 0
     per_channel: bool = False
-    shift: np.ndarray | int = 0
-    stride: tuple = (1, 1)
     wmat: np.ndarray | None = None
     wq_cache: dict | None = None
-    wzp: int = 0
 
 
 

@@ -22,29 +22,16 @@ from eightbit.kernels import fixedpoint as fp
 from eightbit.kernels import im2col as ic
 from eightbit.kernels.base import Kernel, OpContext
 from eightbit.kernels.hybrid import asymmetric_quantize_rows
+from eightbit.kernels.opdata import ConvFamilyParams
 from eightbit.kernels.padding import compute_padding_height_width
 
 F32 = np.float32
 
 @dataclass(frozen=True)
-class DepthwiseConvParams:
+class DepthwiseConvParams(ConvFamilyParams):
     """What DepthwiseConv2D.prepare works out once (fields a kind does not use keep their defaults)."""
 
-    act: int = 0
-    channel_scales: np.ndarray | None = None
-    clamp: tuple | None = None
     dilation: tuple = (1, 1)
-    hi: int = 0
-    in_zp: int = 0
-    kind: str = ""
-    lo: int = 0
-    mult: np.ndarray | int = 0
-    out_dtype: np.dtype | None = None
-    out_zp: int = 0
-    padding: int = 0
-    shift: np.ndarray | int = 0
-    stride: tuple = (1, 1)
-    wzp: int = 0
 
 
 

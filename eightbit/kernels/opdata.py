@@ -118,3 +118,27 @@ def channel_affine(op, info) -> Affine:
         raise op.unsupported(f"per-channel tensor {info.name!r}: {scales.size} scales for dimension {axis} "
                              f"of {tuple(info.shape)}")
     return Affine(scales, zps, axis)
+
+
+@dataclass(frozen=True)
+class ConvFamilyParams:
+    """What the convolution family's prepare works out (CONV_2D, DEPTHWISE_CONV_2D,
+    TRANSPOSE_CONV): the kind of arithmetic, multipliers and shifts (per channel or not), zero
+    points, clamps, padding and strides. Fields a kind does not use keep their defaults."""
+
+    act: int = 0
+    channel_scales: np.ndarray | None = None
+    clamp: tuple | None = None
+    hi: int = 0
+    in_zp: int = 0
+    int64_acc: bool = False
+    kind: str = ""
+    lo: int = 0
+    mult: np.ndarray | int = 0
+    out_dtype: np.dtype | None = None
+    out_zp: int = 0
+    padding: int = 0
+    shift: np.ndarray | int = 0
+    stride: tuple = (1, 1)
+    wzp: int = 0
+
