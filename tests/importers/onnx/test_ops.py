@@ -210,6 +210,8 @@ CASES = [
     ("resize_opset10_linear", "Resize", [X4, C(np.array([1, 1, 2, 2], np.float32))], {"mode": "linear"}, 10),
     ("resize_1d_linear", "Resize", [f(1, 2, 6), None, C(np.array([1, 1, 2], np.float32))],
      {"mode": "linear", "coordinate_transformation_mode": "half_pixel"}),
+    ("resize_nearest_fractional_scale", "Resize", [f(1, 2, 5, 5), None, C(np.array([1, 1, 1.5, 1.7], np.float32))],
+     {"mode": "nearest"}),
     ("resize_linear_half_pixel", "Resize", [X4, None, C(np.array([1, 1, 2, 2], np.float32))], {"mode": "linear"}),
     ("resize_linear_align", "Resize", [X4, None, None, C(np.array([1, 3, 15, 15], np.int64))],
      {"mode": "linear", "coordinate_transformation_mode": "align_corners"}),
