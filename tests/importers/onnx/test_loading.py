@@ -137,6 +137,13 @@ def test_unsupported_variant_names_the_reason():
         import_onnx(model)
 
 
+def test_linear_resize_with_a_fractional_scale_is_refused_not_approximated():
+    model, _ = one_node("Resize", [R.standard_normal((1, 2, 5, 5)).astype(np.float32), None,
+                                   C(np.array([1, 1, 1.5, 1.5], np.float32))], {"mode": "linear"})
+    with pytest.raises(UnsupportedOpError, match="whole output sizes"):
+        import_onnx(model)
+
+
 def test_dynamic_dimension_asks_for_input_shapes():
     model = small_cnn(batch="N", height="H")
     with pytest.raises(ModelError, match=r"input 'x' has dynamic dimension 2 \('H'\).*input_shapes=\{'x'"):

@@ -105,6 +105,10 @@ def resize(ctx, node):
     if mode == "nearest":
         _nearest(ctx, node, x, y, in_shape, out_shape, scales, coord, rounding)
     elif mode == "linear":
+        if coord != "align_corners" and any(abs(scales[a] - out_shape[a] / in_shape[a]) > 1e-6 * scales[a]
+                                            for a in (2, 3)):
+            # ONNX samples at 1 / scale, TFLite at in / out: equal only when in * scale is whole
+            raise ctx.unsupported(node, f"linear with scales {scales[2:]} that do not give whole output sizes")
         _linear(ctx, node, x, y, out_shape, coord)
     else:
         raise ctx.unsupported(node, f"mode {mode!r}")
