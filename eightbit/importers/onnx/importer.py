@@ -74,6 +74,16 @@ def loader_domain(domain: str) -> str:
     return normalize_domain(domain)
 
 
+def lower_branch(ctx: LoweringContext, graph) -> list:
+    """Lower the nodes of a subgraph (an If branch) into the same model; returns its output names."""
+    from onnx import numpy_helper
+
+    for init in graph.initializer:
+        ctx.consts[init.name] = numpy_helper.to_array(init)
+    _lower_all(ctx, loader.decode_nodes(None, graph))
+    return [o.name for o in graph.output]
+
+
 def _lower_all(ctx: LoweringContext, nodes: list) -> None:
     failed: list = []  # (node, reason)
     for node in nodes:

@@ -217,11 +217,12 @@ def initializers(proto) -> dict:
     return {t.name: numpy_helper.to_array(t) for t in proto.graph.initializer}
 
 
-def decode_nodes(proto) -> list:
+def decode_nodes(proto, graph=None) -> list:
+    """The nodes of the model's graph (or of `graph`, a subgraph such as an If branch)."""
     from onnx import helper, numpy_helper
 
     nodes = []
-    for k, n in enumerate(proto.graph.node):
+    for k, n in enumerate((graph if graph is not None else proto.graph).node):
         attrs = {}
         for a in n.attribute:
             value = helper.get_attribute_value(a)

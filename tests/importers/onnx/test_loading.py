@@ -203,3 +203,33 @@ def test_float16_model_is_imported_as_float32():
     got = run_eightbit(convert(model), [f["x"].astype(np.float32)])[0]
     assert got.dtype == np.float32
     np.testing.assert_allclose(got, want, atol=5e-3 * np.abs(want).max())
+
+
+def test_if_with_a_condition_known_at_import_is_inlined():
+    """torch.jit-style shape check: If(Shape(x)[1] == 3) then Relu(x) * 2 else Neg(x)."""
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3])
+    then_g = helper.make_graph([helper.make_node("Relu", ["x"], ["t0"]),
+                                helper.make_node("Mul", ["t0", "two"], ["t1"])], "then", [],
+                               [helper.make_tensor_value_info("t1", TensorProto.FLOAT, [2, 3])],
+                               initializer=[numpy_helper.from_array(np.float32(2.0), "two")])
+    else_g = helper.make_graph([helper.make_node("Neg", ["x"], ["e0"])], "else", [],
+                               [helper.make_tensor_value_info("e0", TensorProto.FLOAT, [2, 3])])
+    nodes = [helper.make_node("Shape", ["x"], ["s"]),
+             helper.make_node("Gather", ["s", "one"], ["d"], axis=0),
+             helper.make_node("Equal", ["d", "three"], ["c"]),
+             helper.make_node("If", ["c"], ["y"], then_branch=then_g, else_branch=else_g)]
+    inits = [numpy_helper.from_array(np.array(1, np.int64), "one"), numpy_helper.from_array(np.array(3, np.int64), "three")]
+    model = graph_model(nodes, [x], ["y"], inits)
+    data = check_against_ort(model, {"x": R.standard_normal((2, 3)).astype(np.float32)})
+    from eightbit import load
+
+    assert [op.op_type for op in load(data).main.operators] == ["RELU", "MUL"]
+
+
+def test_if_on_run_time_data_is_unsupported():
+    x = helper.make_tensor_value_info("x", TensorProto.BOOL, [])
+    branch = helper.make_graph([helper.make_node("Constant", [], ["k"], value=numpy_helper.from_array(
+        np.ones(2, np.float32)))], "b", [], [helper.make_tensor_value_info("k", TensorProto.FLOAT, [2])])
+    model = graph_model([helper.make_node("If", ["x"], ["y"], then_branch=branch, else_branch=branch)], [x], ["y"])
+    with pytest.raises(UnsupportedOpError, match="If.*run time"):
+        import_onnx(model)

@@ -146,3 +146,19 @@ def cast(ctx, node):
         raise ctx.unsupported(node, f"cast to {to}")
     out = ctx.output(node, 0, dtype=to)
     ctx.emit("CAST", [x], [out], {"in_data_type": TFLITE_TYPE_CODE.get(src, 0), "out_data_type": TFLITE_TYPE_CODE[to]})
+
+
+@rule("If")
+def if_constant(ctx, node):
+    """An If whose condition is known at import time (exporters' shape checks): its branch inlined."""
+    cond = ctx.const(node, 0)
+    if cond is None:
+        raise ctx.unsupported(node, "condition computed at run time (control flow)")
+    from eightbit.importers.onnx.importer import lower_branch
+
+    branch = ctx.attr(node, "then_branch" if bool(np.asarray(cond).reshape(-1)[0]) else "else_branch")
+    for j, name in enumerate(lower_branch(ctx, branch)):
+        if name in ctx.consts and name not in ctx.values:
+            ctx.fold(node, j, ctx.consts[name])
+        else:
+            ctx.alias(node, j, ctx.value_tensor(name))
