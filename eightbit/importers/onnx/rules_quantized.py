@@ -292,7 +292,7 @@ def dynamic_quantize_linear(ctx, node):
     """Feeds hybrid ops the float input itself: y = x, y_scale = 1, y_zero_point = 0, so the
     MUL by y_scale * w_scale after MatMulInteger / ConvInteger is the weights' scale alone."""
     users = [u for o in node.outputs[:1] for u in ctx.consumers(o)]
-    if any(u.op_type not in ("MatMulInteger", "ConvInteger") for u in users):
+    if not users or any(u.op_type not in ("MatMulInteger", "ConvInteger") for u in users):
         raise ctx.unsupported(node, "its quantized output feeds ops other than MatMulInteger / ConvInteger")
     ctx.alias(node, 0, ctx.tensor(node, 0))
     ctx.fold(node, 1, np.float32(1.0))
