@@ -54,7 +54,7 @@ class SubgraphRunner:
         self.preserve_all = preserve_all_tensors
         # Stateful kernels (control flow, resource variables) are bound to the interpreter's
         # session; a graph holding one is prepared operator by operator at invoke (subgraphs.py).
-        self.session = session if session is not None else Session(model)
+        self.session = session if session is not None else Session(model, kernels)
         self.kernel_mode = kernels  # "fast" or "reference" (fastpath.py picks each operator's kernel)
         chosen = fastpath.choose_kernels(self.sg.operators, [kernel_for(op) for op in self.sg.operators], kernels)
         self.kernels = [bind_kernel(k, self.session) for k in chosen]

@@ -22,8 +22,9 @@ from eightbit.errors import ModelError
 
 
 class Session:
-    def __init__(self, model):
+    def __init__(self, model, kernels: str = "fast"):
         self.model = model
+        self.kernels = kernels  # the interpreter's kernel choice, for the subgraphs it calls
         self.variables: dict = {}
         self._ids: dict = {}
         self._called_once: set = set()
@@ -51,7 +52,7 @@ class Session:
 
         r = self._runners.get(index)
         if r is None:
-            r = SubgraphRunner(self.model, index, session=self, lazy=True)
+            r = SubgraphRunner(self.model, index, session=self, lazy=True, kernels=self.kernels)
             self._runners[index] = r
         return r
 

@@ -101,3 +101,16 @@ def test_bad_subgraph_index_is_one_clear_error():
     m.main.operators[0].options["else_subgraph_index"] = 7
     with pytest.raises(eightbit.ModelError, match="else_subgraph_index = 7: the model has subgraphs 0..2"):
         eightbit.Interpreter(model_content=m.to_bytes()).allocate_tensors()
+
+
+def test_called_subgraphs_run_with_the_interpreters_kernel_choice():
+    from tests.subgraphs.models import while_model
+
+    it = eightbit.Interpreter(model_content=while_model(), kernels="reference")
+    it.allocate_tensors()
+    for d in it.get_input_details():
+        it.set_tensor(d["index"], np.ones(d["shape"], d["dtype"]))
+    it.invoke()
+    session = it._runner.session
+    assert session.kernels == "reference"
+    assert session._runners and all(r.kernel_mode == "reference" for r in session._runners.values())
