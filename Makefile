@@ -6,7 +6,7 @@ TEST := $(VENV)/.installed-test
 BENCH := $(VENV)/.installed-bench
 DEMO := $(VENV)/.installed-demo
 
-.PHONY: demo test test-all lint bench clean
+.PHONY: demo test test-all lint bench clean chromium
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -33,12 +33,19 @@ $(DEMO): pyproject.toml $(BASE)
 demo: $(DEMO)
 	$(BIN)/python -m eightbit.demo
 
-test: $(TEST)
+# The HTML report's test renders it in Debian's chromium; install it when we can (root, apt),
+# otherwise that one test is skipped and says why.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
+	  { (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null 2>&1 \
+	    || echo "chromium could not be installed: the HTML report rendering test will be skipped"; }
+
+test: $(TEST) chromium
 	$(BIN)/ruff check eightbit tests benchmarks tools
 	$(BIN)/python -m pytest
 
 # Everything, the slow broad checks included.
-test-all: $(TEST)
+test-all: $(TEST) chromium
 	$(BIN)/ruff check eightbit tests benchmarks tools
 	$(BIN)/python -m pytest -m 'slow or not slow'
 

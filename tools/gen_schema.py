@@ -54,7 +54,9 @@ def table_fields(mod, cls_name):
     src_mod = inspect.getsource(mod)
     fields = []
     for meth_name, fn in cls.__dict__.items():
-        if not callable(fn) or meth_name.startswith(("Init", "GetRootAs", "_")):
+        # `Init` is flatc's constructor helper; a field accessor may also start with "Init"
+        # (CallOnceOptions.InitSubgraphIndex), so only the exact name is skipped.
+        if not callable(fn) or meth_name == "Init" or meth_name.startswith(("GetRootAs", "_")):
             continue
         if meth_name.endswith(("AsNumpy", "Length", "IsNone")) or "BufferHasIdentifier" in meth_name:
             continue
@@ -88,6 +90,11 @@ def table_fields(mod, cls_name):
             default = eval(add.group(2)) if add else 0  # noqa: S307 - literal from flatc output
             fields.append((name, slot, "scalar", FLAG_TYPES[flag], default))
     fields.sort(key=lambda f: f[1])
+    # Every field the builder can write must have been read, so a field skipped by the filters
+    # above (as InitSubgraphIndex once was) stops the generator instead of vanishing.
+    added = {snake(n) for n in re.findall(rf"def {cls_name}Add(\w+)\(builder", src_mod)}
+    if added != {f[0] for f in fields}:
+        raise SystemExit(f"{cls_name}: fields {sorted(added - {f[0] for f in fields})} not read")
     return [
         f if f[2] != "vector" else (*f[:4], FORCE_ALIGN.get((cls_name, f[0])))
         for f in fields

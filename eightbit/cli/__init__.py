@@ -15,8 +15,8 @@ import sys
 # Listed explicitly, in help order. `convert` (the importers), `quantize` (the PTQ converter's) and `compare` (the
 # quantization debugger's) live with their owners' code and may be absent or broken without
 # taking the other commands down.
-SUBCOMMANDS = ("inspect", "run", "ops", "convert", "quantize", "compare")
-OPTIONAL = {"convert", "quantize", "compare"}
+SUBCOMMANDS = ("inspect", "run", "ops", "convert", "quantize", "compare", "verify")
+OPTIONAL = {"convert", "quantize", "compare", "verify"}
 
 
 def _subcommand_module(name):

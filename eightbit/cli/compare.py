@@ -13,13 +13,19 @@ else [0, 1].
 from __future__ import annotations
 
 import os
+import sys
 
 import numpy as np
 
+from eightbit.cli.arrays import load_arrays
+from eightbit.debug.activity import collect
+from eightbit.debug.causes import diagnose
 from eightbit.debug.compare import compare_models
-from eightbit.debug.engine import load_model
+from eightbit.debug.engine import ModelPair, load_model
+from eightbit.debug.html_report import render
 from eightbit.debug.matching import match_models
 from eightbit.debug.metrics import is_quantized
+from eightbit.debug.sensitivity import suggest_denylist
 from eightbit.tflite import atomic_write
 
 DEFAULT_SAMPLES = 32
@@ -48,7 +54,16 @@ def add_parser(subparsers):
                    help="figure ranking the worst tensors (default layer_sqnr_db: the error each layer adds)")
     p.add_argument("--json", action="store_true", help="print the whole report as JSON instead of tables")
     p.add_argument("--csv", metavar="OUT", help="also write every tensor's figures to OUT as CSV")
-    p.add_argument("--force", action="store_true", help="overwrite the --csv file if it exists")
+    p.add_argument("--html", metavar="OUT", help="also write a self-contained HTML report (causes, charts, graph)")
+    p.add_argument("--force", action="store_true", help="overwrite the --csv / --html file if it exists")
+    p.add_argument("--no-causes", action="store_true", help="skip the cause rules (eightbit.debug.diagnose)")
+    p.add_argument("--no-measure", action="store_true",
+                   help="do not measure fixes that need a re-conversion (int16x8)")
+    p.add_argument("--suggest-denylist", action="store_true",
+                   help="propose the smallest set of operators to keep float that reaches --target-sqnr "
+                        "(re-converts the float model as the quantized one was, calibrated on the samples)")
+    p.add_argument("--target-sqnr", type=float, metavar="DB", default=40.0,
+                   help="output SQNR the suggested denylist must reach (default 40 dB)")
     p.set_defaults(func=run)
 
 
@@ -115,16 +130,9 @@ def random_samples(float_model, quant_model, n: int, seed: int) -> tuple[list, l
 
 
 def _load_data(path):
-    try:
-        data = np.load(path, allow_pickle=False)
-    except OSError as e:
-        raise OSError(e.errno, e.strerror or str(e), path) from None
-    except ValueError as e:
-        raise ValueError(f"--data {path} is not a .npz file: {e}") from None
-    if isinstance(data, np.ndarray):
-        raise ValueError(f"--data {path} holds a single array; give an .npz with one array per model input, "
-                         "named by input name or input_<i>")
-    return data
+    arrays = load_arrays(path, "--data")
+    # A .npy is the one input's samples; the pairing (engine.stack_inputs) checks the input count.
+    return arrays[""] if set(arrays) == {""} else arrays
 
 
 def run(args) -> int:
@@ -132,8 +140,9 @@ def run(args) -> int:
         raise ValueError(f"--samples must be at least 1, got {args.samples}")
     if args.top < 0:
         raise ValueError(f"--top must be >= 0, got {args.top}")
-    if args.csv and os.path.exists(args.csv) and not args.force:
-        raise FileExistsError(f"{args.csv} exists; pass --force to overwrite it")
+    for out in (args.csv, args.html):
+        if out and os.path.exists(out) and not args.force:
+            raise FileExistsError(f"{out} exists; pass --force to overwrite it")
     float_model, _ = load_model(args.float_model)
     quant_model, _ = load_model(args.quant_model)
     if args.data:
@@ -142,10 +151,11 @@ def run(args) -> int:
     else:
         inputs, origin = random_samples(float_model, quant_model, args.samples or DEFAULT_SAMPLES, args.seed)
         origin = [f"random samples, seed {args.seed}: " + line for line in origin]
-    report = compare_models(float_model, quant_model, inputs, max_samples=args.samples)
+    report = compare_models(float_model, quant_model, inputs, max_samples=args.samples, progress=_progress_bar())
     report.float_model, report.quant_model = args.float_model, args.quant_model
     if args.csv:
         atomic_write(args.csv, report.to_csv().encode(), overwrite=True)
+    explained = explain(args, float_model, quant_model, inputs, report)
     if args.json:
         print(report.to_json(indent=2))
         return 0
@@ -172,6 +182,101 @@ def run(args) -> int:
         print(f"Warning: {w}")
     for note in report.notes:
         print(f"Note: {note}")
+    print_explained(args, explained, report)
     if args.csv:
         print(f"Wrote {len(report.layers)} rows to {args.csv}")
     return 0
+
+
+def _progress_bar():
+    """A progress callback drawing a bar on a terminal (tqdm, when installed), else None."""
+    if not sys.stderr.isatty():
+        return None
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return None
+    bar = []
+
+    def update(k, n):
+        if not bar:
+            bar.append(tqdm(total=n, desc="comparing", unit="sample", file=sys.stderr, leave=False))
+        bar[0].update(1)
+        if k == n:
+            bar[0].close()
+
+    return update
+
+
+def _samples(float_model, quant_model, inputs, limit):
+    arrays = ModelPair(float_model, quant_model, layerwise=False).stack_inputs(inputs)
+    n = min(int(arrays[0].shape[0]), limit)
+    return [[a[k] for a in arrays] for k in range(n)]
+
+
+def _converter_like(quant_model, samples):
+    """make_converter(model_bytes) that converts as `quant_model` was: its activation type and
+    I/O types, calibrated on `samples`."""
+    from eightbit import OpsSet, Optimize, TFLiteConverter
+
+    qsg = quant_model.main
+    int16 = any(t.type == "INT16" and is_quantized(t) for t in qsg.tensors)
+    in_t, out_t = qsg.tensors[qsg.inputs[0]].dtype, qsg.tensors[qsg.outputs[0]].dtype
+
+    def make(model_bytes):
+        conv = TFLiteConverter.from_tflite(model_bytes)
+        conv.optimizations = [Optimize.DEFAULT]
+        conv.representative_dataset = lambda: iter(samples)
+        if int16:
+            conv.target_spec.supported_ops = [OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8,
+                                              OpsSet.TFLITE_BUILTINS]
+        conv.inference_input_type, conv.inference_output_type = in_t, out_t
+        return conv
+
+    return make, ("int16x8" if int16 else "int8")
+
+
+def explain(args, float_model, quant_model, inputs, report) -> dict:
+    """Causes, the HTML report and the suggested denylist, as asked on the command line."""
+    out: dict = {}
+    want_causes = not args.no_causes
+    if not (want_causes or args.html or args.suggest_denylist):
+        return out
+    samples = _samples(float_model, quant_model, inputs, report.samples)  # the samples the report used
+    act = collect(float_model, quant_model, samples)
+    out["causes"] = diagnose(float_model, quant_model, samples, measure=not args.no_measure,
+                             activity=act) if want_causes else []
+    if args.html:
+        page = render(report, quant_model, out["causes"], act)
+        atomic_write(args.html, page.encode(), overwrite=True)
+        out["html"] = args.html
+    if args.suggest_denylist:
+        make, mode = _converter_like(quant_model, samples)
+        out["plan"] = suggest_denylist(float_model.to_bytes(), make, samples, args.target_sqnr)
+        out["mode"] = mode
+    return out
+
+
+def print_explained(args, explained: dict, report) -> None:
+    causes = explained.get("causes")
+    if causes is not None and not args.no_causes:
+        print(f"\nCauses ({len(causes)}):" if causes else "\nCauses: none of the known causes was found.")
+        for c in causes:
+            print(f"  {c}")
+    plan = explained.get("plan")
+    if plan is not None:
+        print(f"\nSuggested denylist for {args.target_sqnr:g} dB (re-converted on these samples without one: "
+              f"{plan.baseline_db:.1f} dB): ", end="")
+        if not plan.denylist:
+            print("none needed." if plan.reached else "no operator kept float helps.")
+        else:
+            reach = "reaches" if plan.reached else "does not reach"
+            print(f"{len(plan.denylist)} operator(s), {plan.reached_db:.1f} dB ({reach} the target)")
+            for row in plan.ops:
+                print(f"  {row}")
+            print(f"  {plan.converter_call}")
+            data = f" --data {args.data}" if args.data else ""
+            print(f"  eightbit quantize {args.float_model} -o OUT.tflite --mode {explained['mode']}{data} "
+                  + " ".join(f"--denylist '{d}'" for d in plan.denylist))
+    if explained.get("html"):
+        print(f"\nWrote the HTML report to {explained['html']}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import textwrap
 
 import numpy as np
 
@@ -108,13 +109,51 @@ def _quant_text(q) -> str:
     s, z = q["scales"], q["zero_points"]
     if len(s) == 1:
         return f"scale {s[0]:.6g} zp {z[0] if z else 0}"
-    return f"per-axis {q['quantized_dimension']} x{len(s)}: scale {min(s):.3g}..{max(s):.3g}"
+    return f"per-axis {q['quantized_dimension']} x{len(s)} {min(s):.2g}..{max(s):.2g}"
 
 
-def _table(rows, header):
-    widths = [max(len(str(r[c])) for r in [header, *rows]) for c in range(len(header))]
-    line = lambda r: "  ".join(str(x).ljust(w) for x, w in zip(r, widths)).rstrip()  # noqa: E731
+WIDTH = 100  # text output fits a 100-column terminal; --json has every name in full
+
+
+def shorten(text, width: int) -> str:
+    """`text` cut in the middle to `width` characters (TF's fused names differ at both ends)."""
+    text = str(text)
+    if len(text) <= width:
+        return text
+    if width <= 5:
+        return text[:width]
+    head = (width - 3) // 2
+    return text[:head] + "..." + text[len(text) - (width - 3 - head):]
+
+
+def _cut_end(text: str, width: int) -> str:
+    return text if len(text) <= width else text[:width - 3] + "..."
+
+
+def _table(rows, header, flexible: int | None = None, indent: int = 2):
+    """Rows as aligned lines; column `flexible` is shortened so a line fits in WIDTH."""
+    rows = [[str(x) for x in r] for r in rows]
+    header = [str(x) for x in header]
+    widths = [max(len(r[c]) for r in [header, *rows]) for c in range(len(header))]
+    if flexible is not None:
+        others = sum(w for c, w in enumerate(widths) if c != flexible) + 2 * (len(widths) - 1)
+        widths[flexible] = max(12, min(widths[flexible], WIDTH - indent - others))
+        for r in rows:
+            r[flexible] = shorten(r[flexible], widths[flexible])
+    line = lambda r: "  ".join(x[:w].ljust(w) if c == flexible else x.ljust(w)  # noqa: E731
+                               for c, (x, w) in enumerate(zip(r, widths))).rstrip()
     return [line(header), *(line(r) for r in rows)]
+
+
+def _shape_text(t) -> str:
+    """The shape, with TF's -1 for each dynamic dimension (from shape_signature)."""
+    dims = t["shape_signature"] if t["shape_signature"] else t["shape"]
+    return str([int(d) for d in dims])
+
+
+def _wrapped(w, text: str) -> None:
+    for line in textwrap.wrap(text, WIDTH, subsequent_indent="    ", break_on_hyphens=False):
+        w(line)
 
 
 def print_text(d, show_tensors=True, file=None):
@@ -122,36 +161,43 @@ def print_text(d, show_tensors=True, file=None):
     w = lambda s="": print(s, file=file)  # noqa: E731
     head = f"{d['file']}: {d['file_bytes']} bytes" if d["file"] else "model"
     w(f"{head}, schema version {d['schema_version']}"
-      + (f", min runtime {d['min_runtime_version']}" if d["min_runtime_version"] else "")
-      + (f", description {d['description']!r}" if d["description"] else ""))
+      + (f", min runtime {d['min_runtime_version']}" if d["min_runtime_version"] else ""))
+    if d["description"]:
+        w(f"description {shorten(d['description'], WIDTH - 14)!r}")
     if d["metadata"]:
-        w("metadata: " + ", ".join(f"{m['name']} ({m['bytes']} bytes)" for m in d["metadata"]))
+        _wrapped(w, "metadata: " + ", ".join(f"{shorten(m['name'], 40)} ({m['bytes']} bytes)" for m in d["metadata"]))
     for sig in d["signatures"]:
-        ins = ", ".join(f"{n}=tensor {i}" for n, i in sig["inputs"].items())
-        outs = ", ".join(f"{n}=tensor {i}" for n, i in sig["outputs"].items())
-        w(f"signature {sig['key']!r} (subgraph {sig['subgraph']}): inputs {ins}; outputs {outs}")
+        ins = ", ".join(f"{shorten(n, 40)}=tensor {i}" for n, i in sig["inputs"].items())
+        outs = ", ".join(f"{shorten(n, 40)}=tensor {i}" for n, i in sig["outputs"].items())
+        _wrapped(w, f"signature {shorten(sig['key'], 40)!r} (subgraph {sig['subgraph']}): inputs {ins}; outputs {outs}")
     for sg in d["subgraphs"]:
         w()
-        w(f"subgraph {sg['index']}" + (f" {sg['name']!r}" if sg["name"] else "")
-          + f": {len(sg['tensors'])} tensors, {len(sg['operators'])} operators, "
-          f"inputs {sg['inputs']}, outputs {sg['outputs']}")
+        _wrapped(w, f"subgraph {sg['index']}" + (f" {shorten(sg['name'], 40)!r}" if sg["name"] else "")
+                 + f": {len(sg['tensors'])} tensors, {len(sg['operators'])} operators, "
+                 f"inputs {sg['inputs']}, outputs {sg['outputs']}")
+        by_index = {t["index"]: t for t in sg["tensors"]}
+        dynamic = [f"{shorten(by_index[i]['name'], 40)} {_shape_text(by_index[i])}" for i in sg["inputs"]
+                   if i in by_index and -1 in (by_index[i]["shape_signature"] or [])]
+        if dynamic:
+            _wrapped(w, "dynamic inputs (-1: set with resize_tensor_input / run -i): " + ", ".join(dynamic))
         w("operators:")
-        rows = [(o["index"], o["op"], f"v{o['version']}", f"{o['inputs']} -> {o['outputs']}") for o in sg["operators"]]
-        for line in _table(rows, ("#", "op", "version", "inputs -> outputs")):
+        rows = [(o["index"], shorten(o["op"], 32), f"v{o['version']}", f"{o['inputs']} -> {o['outputs']}")
+                for o in sg["operators"]]
+        for line in _table(rows, ("#", "op", "version", "inputs -> outputs"), flexible=3):
             w("  " + line)
         if show_tensors:
             w("tensors:")
             rows = []
             for t in sg["tensors"]:
-                kind = "const" if t["constant"] else ("var" if t["variable"] else "")
-                if t["sparse"]:
-                    kind += " sparse"
-                rows.append((t["index"], t["name"], t["type"], t["shape"], _quant_text(t["quantization"]),
-                             t["buffer_bytes"] or "-", kind.strip()))
-            for line in _table(rows, ("#", "name", "type", "shape", "quantization", "bytes", "kind")):
+                # constants show their bytes; variables and sparse constants say so
+                kind = " ".join(k for k, on in (("var", t["variable"]), ("sparse", t["sparse"])) if on)
+                stored = " ".join(x for x in (str(t["buffer_bytes"] or ""), kind) if x) or "-"
+                rows.append((t["index"], t["name"], t["type"], shorten(_shape_text(t), 20),
+                             _cut_end(_quant_text(t["quantization"]), 28), stored))
+            for line in _table(rows, ("#", "name", "type", "shape", "scale / zero point", "bytes"), flexible=1):
                 w("  " + line)
     w()
-    w("operator counts: " + ", ".join(f"{k} x{v}" for k, v in d["operator_counts"].items()))
+    _wrapped(w, "operator counts: " + ", ".join(f"{k} x{v}" for k, v in d["operator_counts"].items()))
     w("totals by type:")
     rows = [(typ, t["tensors"], t["constant_tensors"], t["constant_bytes"], t["activation_elements"])
             for typ, t in sorted(d["totals"].items())]

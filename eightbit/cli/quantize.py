@@ -13,6 +13,7 @@ import sys
 
 import numpy as np
 
+from eightbit.cli.arrays import load_arrays, match_inputs
 from eightbit.ir import load
 from eightbit.quantize.calibration import METHODS, CalibrationError
 from eightbit.quantize.converter import OpsSet, Optimize, TFLiteConverter
@@ -50,32 +51,19 @@ def add_parser(subparsers):
     p.set_defaults(func=run)
 
 
-def _load_npz(path):
-    try:
-        return np.load(path, allow_pickle=False)
-    except Exception as e:
-        raise ValueError(f"{path}: cannot read calibration data: {type(e).__name__}: {e}") from None
-
-
 def npz_dataset(model, path):
-    """A representative_dataset callable over an .npz (one array per input, samples on axis 0)."""
-    data = _load_npz(path)
-    keys = list(data.files)
+    """A representative_dataset callable over an .npz (one array per input, samples on axis 0;
+    a .npy for a one-input model)."""
     sg = model.main
     sig = {}
     for sd in model.signature_defs:
         if sd["subgraph_index"] == 0:
             for e in sd["inputs"]:
                 sig[e["tensor_index"]] = e["name"]
-    chosen = []
-    for pos, ti in enumerate(sg.inputs):
-        cands = [c for c in (sig.get(ti), sg.tensors[ti].name, f"input_{pos}", f"calib_{pos}") if c]
-        key = next((c for c in cands if c in keys), None)
-        if key is None:
-            raise ValueError(f"{path}: no array for model input {pos} ({sg.tensors[ti].name!r}); name it one of "
-                             f"{cands[:3]} (the file has {keys})")
-        chosen.append(key)
-    arrays = [data[k] for k in chosen]
+    names = [sg.tensors[ti].name for ti in sg.inputs]
+    aliases = [[c for c in (f"input_{pos}", sig.get(ti), f"calib_{pos}") if c] for pos, ti in enumerate(sg.inputs)]
+    arrays = match_inputs(load_arrays(path, "--data"), names, aliases, path, "--data")
+    chosen = names
     for k, a in zip(chosen, arrays):
         if a.ndim == 0:
             raise ValueError(f"{path}: array {k!r} is a scalar; samples go on axis 0")

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import time
 
 import numpy as np
 
+from eightbit.cli.arrays import load_array
 from eightbit.interpreter import Interpreter
 from eightbit.ir import load
 from eightbit.tflite import atomic_write
@@ -30,6 +32,8 @@ def add_parser(subparsers):
     p.add_argument("--input", "-i", action="append", default=[], metavar="NAME=FILE.npy",
                    help="input value; NAME is the tensor name, signature input name or input position "
                         "(0, 1, ...). A different batch size resizes the input. Repeatable.")
+    p.add_argument("--shape", action="append", default=[], metavar="NAME=D0,D1,...",
+                   help="shape for a random input with dynamic (-1) dimensions; NAME as for --input. Repeatable.")
     p.add_argument("--seed", type=int, default=0, help="seed for random inputs (default 0)")
     p.add_argument("--output", "-o", metavar="OUT.npz",
                    help="save outputs (keyed by output tensor name) and inputs (keyed input:NAME)")
@@ -53,36 +57,74 @@ def random_input(detail: dict, rng: np.random.Generator) -> np.ndarray:
     raise ValueError(f"cannot make a random value for input {detail['name']!r} of type {dtype}")
 
 
+def _input_position(name, details, sig_names, flag) -> int:
+    by_name = {d["name"]: k for k, d in enumerate(details)}
+    if name in by_name:
+        return by_name[name]
+    if name in sig_names:
+        return sig_names[name]
+    if name.isdigit() and int(name) < len(details):
+        return int(name)
+    known = [d["name"] for d in details] + sorted(sig_names)
+    raise ValueError(f"{flag} {name!r}: the model has no input of that name; inputs: {known}")
+
+
 def _parse_inputs(specs, details, sig_names):
     given = {}
-    by_name = {d["name"]: k for k, d in enumerate(details)}
     for spec in specs:
         name, sep, path = spec.partition("=")
         if not sep or not name or not path:
             raise ValueError(f"--input {spec!r}: expected NAME=FILE.npy")
-        if name in by_name:
-            k = by_name[name]
-        elif name in sig_names:
-            k = sig_names[name]
-        elif name.isdigit() and int(name) < len(details):
-            k = int(name)
-        else:
-            known = [d["name"] for d in details] + sorted(sig_names)
-            raise ValueError(f"--input {name!r}: the model has no input of that name; inputs: {known}")
-        try:
-            value = np.load(path, allow_pickle=False)
-        except OSError as e:
-            raise OSError(e.errno, e.strerror or str(e), path) from None
-        except ValueError as e:
-            raise ValueError(f"--input {name}: {path} is not a .npy array: {e}") from None
-        if not isinstance(value, np.ndarray):
-            raise ValueError(f"--input {name}: {path} holds several arrays (.npz); give one .npy array")
+        k = _input_position(name, details, sig_names, "--input")
+        value = load_array(path, f"--input {name}:")
         want = np.dtype(details[k]["dtype"])
         if value.dtype != want:
             raise ValueError(f"--input {name}: {path} holds {value.dtype} values, the model's input "
                              f"{details[k]['name']!r} is {want}; convert it (e.g. x.astype(np.{want.name}))")
         given[k] = (value, path)
     return given
+
+
+_NOT_CLASSES = re.compile(r"box|landmark|regress|coord|anchor|keypoint|mask|segment|offset|heatmap", re.I)
+_SCORE_OPS = {"SOFTMAX", "LOG_SOFTMAX", "LOGISTIC", "FULLY_CONNECTED"}
+_PASS_THROUGH = {"DEQUANTIZE", "QUANTIZE", "RESHAPE", "SQUEEZE", "IDENTITY"}
+
+
+def looks_like_class_scores(sg, i: int) -> bool:
+    """Whether argmax means something for output tensor i: a [batch, classes] tensor made by a
+    classifier head (SOFTMAX, LOGISTIC, FULLY_CONNECTED), not boxes, landmarks or a mask."""
+    t = sg.tensors[i]
+    if len(t.shape) != 2 or t.shape[-1] < 2 or _NOT_CLASSES.search(t.name):
+        return False
+    producers = sg.producers()
+    k = producers.get(i)
+    while k is not None and sg.operators[k].op_type in _PASS_THROUGH:
+        k = producers.get(sg.operators[k].inputs[0])
+    return k is not None and sg.operators[k].op_type in _SCORE_OPS
+
+
+def _parse_shapes(specs, details, sig_names) -> dict:
+    out = {}
+    for spec in specs:
+        name, sep, dims = spec.partition("=")
+        if not sep or not name or not dims:
+            raise ValueError(f"--shape {spec!r}: expected NAME=D0,D1,... (e.g. 0=1,224,224,3)")
+        k = _input_position(name, details, sig_names, "--shape")
+        try:
+            shape = [int(d) for d in dims.split(",")]
+        except ValueError:
+            raise ValueError(f"--shape {spec!r}: dimensions must be integers, e.g. 1,224,224,3") from None
+        if any(d < 0 for d in shape):
+            raise ValueError(f"--shape {spec!r}: dimensions must be >= 0")
+        out[k] = shape
+    return out
+
+
+def _dynamic_without_shape(details, given, shapes) -> list:
+    """Inputs whose size is unknown: a dynamic dimension other than the batch (a dynamic batch
+    takes the file's size, normally 1, and the input line says so)."""
+    return [f"{d['name']} {d['shape_signature'].tolist()}" for k, d in enumerate(details)
+            if k not in given and k not in shapes and (d["shape_signature"][1:] < 0).any()]
 
 
 def summarize(name: str, value: np.ndarray, detail: dict, argmax: bool = False) -> str:
@@ -118,9 +160,16 @@ def run(args) -> int:
         sig_names = {t["name"]: pos[t["tensor_index"]] for t in model.signature_defs[0]["inputs"]
                      if t["tensor_index"] in pos}
     given = _parse_inputs(args.input, details, sig_names)
+    shapes = _parse_shapes(args.shape, details, sig_names)
+    missing = _dynamic_without_shape(details, given, shapes)
+    if missing:
+        raise ValueError(f"inputs with dynamic (-1) dimensions need a shape: {', '.join(missing)}; give "
+                         "--shape NAME=D0,D1,... or a value with --input NAME=FILE.npy")
     for k, (value, _path) in given.items():
-        if tuple(value.shape) != tuple(details[k]["shape"]):
-            it.resize_tensor_input(details[k]["index"], list(value.shape))
+        shapes[k] = list(value.shape)
+    for k, shape in shapes.items():
+        if tuple(shape) != tuple(details[k]["shape"]):
+            it.resize_tensor_input(details[k]["index"], shape)
     it.allocate_tensors()
     details = it.get_input_details()
     rng = np.random.default_rng(args.seed)
@@ -130,6 +179,8 @@ def run(args) -> int:
         it.set_tensor(d["index"], value)
         inputs.append(value)
         origin = f"from {given[k][1]}" if k in given else f"random, seed {args.seed}"
+        if k not in given and k not in shapes and d["shape_signature"].size and d["shape_signature"][0] < 0:
+            origin += f"; dynamic batch, {d['shape'][0]} used: --shape to change it"
         print(f"input  {summarize(d['name'], value, d)} ({origin})")
     t0 = time.perf_counter()
     it.invoke()
@@ -138,7 +189,8 @@ def run(args) -> int:
     for d in it.get_output_details():
         value = it.get_tensor(d["index"])
         outputs[d["name"]] = value
-        print(f"output {summarize(d['name'], value, d, argmax=True)}")
+        argmax = looks_like_class_scores(model.main, d["index"])
+        print(f"output {summarize(d['name'], value, d, argmax=argmax)}")
     print(f"invoke took {1000 * elapsed:.1f} ms")
     if args.output:
         buf = io.BytesIO()

@@ -32,7 +32,7 @@ import numpy as np
 
 from eightbit.debug.checks import spec_warnings
 from eightbit.debug.engine import ModelPair
-from eightbit.debug.metrics import ErrorAccumulator, dequantize, is_quantized
+from eightbit.debug.metrics import ErrorAccumulator, dequantize, is_quantized, representable_range
 
 # keys where smaller is worse (everything else: larger is worse)
 _ASCENDING = ("sqnr_db", "layer_sqnr_db")
@@ -71,6 +71,10 @@ class TensorReport:
     range_steps: float | None = None  # (float_max - float_min) / scale: how many of the type's steps the values span
     saturated: int | None = None  # values clipped by the integer range (see metrics)
     saturation_pct: float | None = None
+    saturation_low_pct: float | None = None  # share clipped at the low end of the integer range
+    saturation_high_pct: float | None = None  # ... and at the high end
+    quant_min: float | None = None  # the real range the integers represent (per-tensor parameters)
+    quant_max: float | None = None
     layer_sqnr_db: float | None = None
     layer_max_abs_error: float | None = None
     layer_mean_error: float | None = None
@@ -428,6 +432,8 @@ def compare_models(float_model, quant_model, inputs, layerwise: bool = True, max
             sqnr_db=f["sqnr_db"], max_abs_error=f["max_abs_error"], mean_error=f["mean_error"], rmse=f["rmse"],
             float_min=f["float_min"], float_max=f["float_max"], rmse_rel_range=f["rmse_rel_range"],
             rmse_lsb=f["rmse_lsb"], saturated=f["saturated"], saturation_pct=f["saturation_pct"],
+            saturation_low_pct=f["saturation_low_pct"], saturation_high_pct=f["saturation_high_pct"],
+            quant_min=(representable_range(t) or (None, None))[0], quant_max=(representable_range(t) or (None, None))[1],
             range_steps=_range_steps(f, scale),
             layer_sqnr_db=lf.get("sqnr_db"), layer_max_abs_error=lf.get("max_abs_error"),
             layer_mean_error=lf.get("mean_error"), layer_rmse=lf.get("rmse"), layer_rmse_lsb=lf.get("rmse_lsb"),

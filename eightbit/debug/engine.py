@@ -91,6 +91,21 @@ class Sample:
         self.fvals, self.qvals, self.layer = fvals, qvals, layer
 
 
+def _interface(sg, which: str) -> list:
+    return [(sg.tensors[i].name, tuple(int(d) for d in sg.tensors[i].shape)) for i in getattr(sg, which)]
+
+
+def check_same_interface(fsg, qsg) -> None:
+    """A quantized model keeps its float model's input and output shapes: two models that do not
+    are unrelated, and a comparison of them would be a report about nothing."""
+    for which in ("inputs", "outputs"):
+        f, q = _interface(fsg, which), _interface(qsg, which)
+        if [s for _, s in f] != [s for _, s in q]:
+            raise ValueError(f"the models' {which} do not match: the first has "
+                             f"{[f'{n}{list(s)}' for n, s in f]}, the second {[f'{n}{list(s)}' for n, s in q]}; "
+                             "compare a float model with its own quantized version")
+
+
 class ModelPair:
     def __init__(self, float_model, quant_model, layerwise: bool = True):
         self.float_model, self.float_label = load_model(float_model)
@@ -99,6 +114,7 @@ class ModelPair:
         if _quantized_activations(self.fsg) and not _quantized_activations(self.qsg):
             raise ValueError("the first model has quantized activations and the second has none: give the float "
                              "model first, then the quantized one")
+        check_same_interface(self.fsg, self.qsg)
         self.matching: Matching = match_models(self.float_model, self.quant_model)
         self.notes: list = []
         self.fint = Interpreter(model_content=self.float_model, experimental_preserve_all_tensors=True)

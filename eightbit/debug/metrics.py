@@ -87,6 +87,15 @@ def saturation_mask(q: np.ndarray, ref: np.ndarray, tensor) -> np.ndarray | None
     return ((q == info.min) & (ref < lo)) | ((q == info.max) & (ref > hi))
 
 
+def representable_range(tensor) -> tuple[float, float] | None:
+    """The real values a per-tensor quantized tensor's integer range covers (None otherwise)."""
+    if not is_quantized(tensor) or tensor.quantization.scale.size != 1:
+        return None
+    info = np.iinfo(tensor.dtype)
+    scale, zp = broadcast_params(tensor.quantization, ())
+    return float((info.min - zp) * scale), float((info.max - zp) * scale)
+
+
 class ErrorAccumulator:
     """Running sums over samples for one tensor: everything the report needs, in bounded memory."""
 
@@ -102,6 +111,7 @@ class ErrorAccumulator:
         self.ref_min = math.inf
         self.ref_max = -math.inf
         self.saturated = 0
+        self.saturated_low = 0  # clipped at the type's lowest value
         self.has_saturation = False
 
     def update(self, ref: np.ndarray, q: np.ndarray) -> None:
@@ -130,13 +140,16 @@ class ErrorAccumulator:
             if mask is not None:
                 self.has_saturation = True
                 self.saturated += int(np.count_nonzero(mask))
+                low = np.asarray(q).reshape(ref.shape) == np.iinfo(self.tensor.dtype).min
+                self.saturated_low += int(np.count_nonzero(mask & low))
 
     def figures(self) -> dict:
         n = self.count
         if n == 0:
             return {"sqnr_db": None, "max_abs_error": None, "mean_error": None, "rmse": None,
                     "float_min": None, "float_max": None, "rmse_rel_range": None, "rmse_lsb": None,
-                    "saturated": None, "saturation_pct": None}
+                    "saturated": None, "saturation_pct": None, "saturation_low_pct": None,
+                    "saturation_high_pct": None}
         rmse = math.sqrt(self.sum_err2 / n)
         rng = self.ref_max - self.ref_min
         quant = self.tensor is not None and is_quantized(self.tensor)
@@ -151,4 +164,7 @@ class ErrorAccumulator:
             "rmse_lsb": math.sqrt(self.sum_err2_lsb / n) if quant else None,
             "saturated": self.saturated if self.has_saturation else None,
             "saturation_pct": 100.0 * self.saturated / n if self.has_saturation else None,
+            "saturation_low_pct": 100.0 * self.saturated_low / n if self.has_saturation else None,
+            "saturation_high_pct": (100.0 * (self.saturated - self.saturated_low) / n
+                                    if self.has_saturation else None),
         }

@@ -80,7 +80,13 @@ class Interpreter:
 
     def __init__(self, model_path=None, model_content=None, experimental_delegates=None,
                  num_threads=None, experimental_op_resolver_type=None,
-                 experimental_preserve_all_tensors=False, **_ignored):
+                 experimental_preserve_all_tensors=False, experimental_disable_delegate_clustering=False,
+                 experimental_default_delegate_latest_features=False, **unknown):
+        if unknown:
+            # TF raises TypeError for a misspelled option; so do we, naming the valid ones.
+            valid = list(Interpreter.__init__.__code__.co_varnames[1:9])
+            raise TypeError(f"Interpreter() got unexpected keyword argument(s) {sorted(unknown)}; "
+                            f"valid ones: {valid}")
         if (model_path is None) == (model_content is None):
             raise ValueError("pass exactly one of model_path or model_content")
         if num_threads is not None and (not isinstance(num_threads, int) or num_threads < -1 or num_threads == 0):

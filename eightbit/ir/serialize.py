@@ -131,6 +131,9 @@ def model_to_dict(model: Model) -> dict:
     codes, code_index = [], {}
     subgraphs = [_subgraph_to_dict(sg, buffer_index, codes, code_index) for sg in model.subgraphs]
     metadata = [{"name": md.name, "buffer": buffer_index(md.buffer)} for md in model.metadata]
+    # Every buffer index is handed out before the buffer list is written (a metadata_buffer
+    # entry may name a buffer the model's list no longer holds).
+    extra = {k: [buffer_index(b) for b in v] if k == "metadata_buffer" else v for k, v in model.extra.items()}
     out = {
         "version": model.version,
         "operator_codes": codes,
@@ -144,8 +147,7 @@ def model_to_dict(model: Model) -> dict:
             for sd in model.signature_defs
         ] or None,
     }
-    for k, v in model.extra.items():
-        out[k] = [buffer_index(b) for b in v] if k == "metadata_buffer" else v
+    out.update(extra)
     return out
 
 

@@ -8,10 +8,14 @@ models), and so are operators writing a subgraph output or a variable.
 
 from __future__ import annotations
 
+import logging
+
 from eightbit.interpreter.runner import SubgraphRunner
 from eightbit.ir import Model, Subgraph
 from eightbit.kernels.registry import get_kernel
 from eightbit.passes.graph import prune
+
+log = logging.getLogger(__name__)
 
 KEEP = frozenset({"QUANTIZE", "DEQUANTIZE", "DENSIFY"})
 
@@ -49,7 +53,9 @@ def fold_constants(model: Model, subgraph_index: int = 0) -> int:
         if _foldable(sg, op):
             try:
                 values = evaluate(model, subgraph_index, op)
-            except Exception:  # a kernel that cannot run this case leaves the operator in place
+            except Exception as e:  # noqa: BLE001 - any kernel failure only leaves the operator in place
+                log.warning("constant folding: operator %d (%s) left in place: its kernel failed on the "
+                            "constant inputs: %s: %s", sg.operators.index(op), op.name, type(e).__name__, e)
                 keep.append(op)
                 continue
             for t, v in zip([t for t in op.outputs if t >= 0], values):

@@ -117,9 +117,11 @@ def prune(model: Model, subgraph_index: int = 0) -> dict:
 
 
 def prune_buffers(model: Model) -> None:
-    """Drop buffers no tensor or metadata uses (buffer 0, the empty sentinel, stays first)."""
+    """Drop buffers no tensor or metadata uses (buffer 0, the empty sentinel, stays first).
+    The legacy `metadata_buffer` list (MediaPipe's models carry it) counts as a use."""
     used = {id(t.buffer) for sg in model.subgraphs for t in sg.tensors if t.buffer is not None}
     used.update(id(md.buffer) for md in model.metadata)
+    used.update(id(b) for b in model.extra.get("metadata_buffer") or ())
     head = model.buffers[0] if model.buffers else Buffer()
     model.buffers = [head] + [b for b in model.buffers[1:] if id(b) in used]
 

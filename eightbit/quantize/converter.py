@@ -25,9 +25,13 @@ import numpy as np
 
 from eightbit.ir import Model, load
 from eightbit.passes import optimize
+from eightbit.passes.fold_weights import fold_stored_weights
 from eightbit.passes.graph import copy_model, prune
+from eightbit.passes.shared_constants import share_identical_buffers, split_shared_constants
 from eightbit.quantize.calibration import METHODS, calibrate, ranges
+from eightbit.quantize.denylist import check_denylist
 from eightbit.quantize.metadata import set_conversion_metadata
+from eightbit.quantize.notices import float16_losses, merge_repeated
 from eightbit.quantize.ptq import QuantizationError, Report, quantize_full_integer
 from eightbit.quantize.versions import set_min_runtime_version, update_versions
 from eightbit.quantize.weights import quantize_dynamic_range, quantize_float16
@@ -226,18 +230,25 @@ class TFLiteConverter:
         it, ot = self._io_types(mode)
         if self.calibration_method not in METHODS:
             raise ValueError(f"calibration_method must be one of {', '.join(METHODS)}; got {self.calibration_method!r}")
+        check_denylist(self._model, self.denylist)
         model = copy_model(self._model)
         report = Report(mode=mode)
         self.report = report
+        folded = fold_stored_weights(model) if mode != "float32" else 0  # float16/sparse weights
         if self.graph_passes:
             report.passes = optimize(model)
+        report.passes["fold_stored_weights"] = folded
+        if mode in ("int8", "int16x8"):
+            report.passes["split_shared_constants"] = split_shared_constants(model)
         if mode == "dynamic_range":
             quantize_dynamic_range(model, min_elements=int(self.dynamic_range_min_elements),
                                    per_channel=self.per_channel, denylist=self.denylist, report=report)
             if not report.quantized_weights:
                 report.warn(f"no weight tensor of a hybrid-capable operator has >= {self.dynamic_range_min_elements} "
-                            "elements: the model is unchanged (as TensorFlow leaves it)")
+                            "elements: " + ("stored weights were only expanded to float32" if folded else
+                                            "the model is unchanged") + " (as TensorFlow leaves it)")
         elif mode == "float16":
+            report.warnings.extend(filter(None, [float16_losses(model)]))
             quantize_float16(model, denylist=self.denylist, report=report)
         elif mode in ("int8", "int16x8"):
             dataset = self.representative_dataset
@@ -248,10 +259,12 @@ class TFLiteConverter:
                 model, ranges(observers), activation_type="INT16" if mode == "int16x8" else "INT8",
                 per_channel=self.per_channel, input_type=it, output_type=ot, allow_float=self._allow_float(),
                 denylist=self.denylist, bias_overflow=self.bias_overflow, report=report)
+        report.warnings[:] = merge_repeated(report.warnings)
         for w in report.warnings:
             log.warning(w)
         for i in range(len(model.subgraphs)):
             prune(model, i)
+        share_identical_buffers(model)
         if mode != "float32":
             update_versions(model)
             set_min_runtime_version(model)

@@ -8,12 +8,17 @@
 
 from __future__ import annotations
 
+import logging
+import struct
+
 import flatbuffers
 from flatbuffers import number_types as N
 from flatbuffers.table import Table
 
 from eightbit.ir import Model
 from eightbit.ir.model import Buffer, Metadata
+
+log = logging.getLogger(__name__)
 
 MODES = {"float16": 1001, "dynamic_range": 1002, "int8": 1003, "int16x8": 1004}
 
@@ -41,7 +46,8 @@ def _read_environment(data: bytes) -> dict:
         if o:
             out["model_hash"] = env.Get(N.Uint64Flags, o + env.Pos)
         return out
-    except Exception:
+    except (IndexError, ValueError, struct.error) as e:
+        log.warning("CONVERSION_METADATA: environment unreadable (%s: %s); not carried over", type(e).__name__, e)
         return {}
 
 
@@ -60,7 +66,9 @@ def read_conversion_metadata(data: bytes) -> dict:
                 start, n = opts.Vector(o), opts.VectorLen(o)
                 modes = [opts.Get(N.Int32Flags, start + 4 * i) for i in range(n)]
         out["model_optimization_modes"] = modes
-    except Exception:
+    except (IndexError, ValueError, struct.error) as e:
+        log.warning("CONVERSION_METADATA: optimization modes unreadable (%s: %s); taken as none",
+                    type(e).__name__, e)
         out.setdefault("model_optimization_modes", [])
     return out
 

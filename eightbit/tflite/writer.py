@@ -60,6 +60,16 @@ def _align(n, a):
     return (n + a - 1) // a * a
 
 
+def _mode_for(path: str) -> int:
+    """The mode a plain open() would give: a replaced file keeps its own, a new one follows the umask."""
+    try:
+        return os.stat(path).st_mode & 0o7777
+    except FileNotFoundError:
+        mask = os.umask(0)
+        os.umask(mask)
+        return 0o666 & ~mask
+
+
 def atomic_write(path, data: bytes, overwrite: bool = True) -> None:
     """Write to a temporary file beside `path`, then rename: readers never see half a file."""
     path = os.fspath(path)
@@ -68,6 +78,7 @@ def atomic_write(path, data: bytes, overwrite: bool = True) -> None:
     directory = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix=".eightbit-", suffix=".tmp", dir=directory)
     try:
+        os.fchmod(fd, _mode_for(path))  # mkstemp makes 0600; the user expects their umask's mode
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()

@@ -118,8 +118,12 @@ def test_errors_are_one_line_with_a_nonzero_exit(data, tmp_path, capsys, monkeyp
         run_cli([FLOAT, QUANT, "--data", str(wrong)])
     npy = tmp_path / "x.npy"
     np.save(npy, eval_inputs("opmix_act", 3))
-    with pytest.raises(ValueError, match="single array"):
-        run_cli([FLOAT, QUANT, "--data", str(npy)])
+    # One loader for every subcommand: a .npy is the samples of a one-input model.
+    assert run_cli([FLOAT, QUANT, "--data", str(npy), "--samples", "2"]) == 0
+    empty = tmp_path / "empty.npz"
+    empty.write_bytes(b"")
+    with pytest.raises(ValueError, match="empty"):
+        run_cli([FLOAT, QUANT, "--data", str(empty)])
     with pytest.raises(ValueError, match="--samples"):
         run_cli([FLOAT, QUANT, "--samples", "0"])
     # through eightbit's main, with the subcommand registered as the CLI package will
