@@ -65,9 +65,24 @@ class SharedQuant(torch.nn.Module):
     """Rounds onto another quantizer's grid (AVERAGE_POOL_2D / MEAN keep their input's parameters
     in TFLite, so their output is requantized to the input's scale and zero point)."""
 
-    def __init__(self, source: ActQuant):
+    def __init__(self, source: ActQuant, rounding: str = "centered"):
         super().__init__()
+        if rounding not in ("centered", "raw"):
+            raise ValueError(f"rounding must be 'centered' or 'raw', got {rounding!r}")
         self.source = [source]  # a list: not a submodule of its own (one set of buffers)
+        self.rounding = rounding
+
+    def _tflite_average(self, x, scale, zp, qmin, qmax):
+        """Rounding as TFLite's integer kernels do it: MEAN rounds (sum - zp * n) / n half away from
+        zero; AVERAGE_POOL_2D rounds the raw sum / n half away from zero. The average of grid values
+        is a fraction with a small denominator: snap it first so float error cannot move a tie."""
+        v = torch.round(x / scale * 4096.0) / 4096.0
+        if self.rounding == "raw":
+            v = v + zp
+        q = torch.sign(v) * torch.floor(torch.abs(v) + 0.5)
+        if self.rounding == "centered":
+            q = q + zp
+        return (torch.clamp(q, qmin, qmax) - zp) * scale
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         src = self.source[0]
@@ -78,7 +93,7 @@ class SharedQuant(torch.nn.Module):
         if self.training:
             return fake_quant(x, src.min_val.reshape(()), src.max_val.reshape(()), src.num_bits, src.narrow_range)
         scale, zp, qmin, qmax = src.qparams()
-        return torch.fake_quantize_per_tensor_affine(x, scale, zp, qmin, qmax)
+        return self._tflite_average(x, scale, zp.to(torch.float32), qmin, qmax)
 
 
 def _per_channel_bound(w: torch.Tensor) -> torch.Tensor:

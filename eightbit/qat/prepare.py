@@ -186,6 +186,18 @@ def _averages(gm, node) -> bool:
             or (node.op == "call_method" and node.target == "mean"))
 
 
+def _average_rounding(gm, node) -> str:
+    """'centered' where TFLite computes MEAN (global / 1x1 adaptive pooling, torch.mean),
+    'raw' where it computes AVERAGE_POOL_2D."""
+    m = _module(gm, node)
+    if isinstance(m, torch.nn.AdaptiveAvgPool2d):
+        size = m.output_size if isinstance(m.output_size, tuple) else (m.output_size,) * 2
+        return "centered" if tuple(size) == (1, 1) else "raw"
+    if node.op == "call_function" and node.target is F.adaptive_avg_pool2d:
+        return "centered" if tuple(node.args[1]) in ((1, 1), (1,)) or node.args[1] == 1 else "raw"
+    return "centered" if node.target in (torch.mean, "mean") else "raw"
+
+
 def _quantize_activations(b: _Builder) -> None:
     gm, cfg = b.gm, b.cfg
     for node in list(gm.graph.nodes):
@@ -202,7 +214,7 @@ def _quantize_activations(b: _Builder) -> None:
                 b.range_of[node] = b.range_of[src]
                 continue
         elif node.op != "placeholder" and _averages(gm, node) and src in b.range_of:
-            q = b.insert_after(node, SharedQuant(b.range_of[src]), "shared_quant")
+            q = b.insert_after(node, SharedQuant(b.range_of[src], _average_rounding(gm, node)), "shared_quant")
             b.range_of[node] = b.range_of[q] = b.range_of[src]
             continue
         user = _sole_user(node)
