@@ -21,7 +21,7 @@ def train_qat(model, steps=30, config=None, seed=0):
     q = prepare(model, (xtr[:1],), config)
     q.train()
     opt = torch.optim.Adam(q.parameters(), 1e-2)
-    for i in range(steps):
+    for _ in range(steps):
         idx = torch.randint(0, len(xtr), (32,))
         loss = torch.nn.functional.cross_entropy(q(xtr[idx]), ytr[idx])
         opt.zero_grad()
