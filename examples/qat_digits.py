@@ -14,7 +14,6 @@ and the same PTQ / QAT comparison with 8, 6, 4 and 2-bit weights (int8 container
 
 from __future__ import annotations
 
-import copy
 import pathlib
 import time
 import warnings

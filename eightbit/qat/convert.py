@@ -34,10 +34,6 @@ def convert(qat_model: torch.nn.Module, example_inputs, inference_input_type=np.
     if scheme != config.scheme:
         raise ValueError(f"the model was prepared for scheme {config.scheme!r}, not {scheme!r}; "
                          "prepare and convert with the same scheme")
-    if scheme == "tf1_uint8":
-        from eightbit.qat.tf1 import convert_tf1_uint8
-
-        return convert_tf1_uint8(qat_model, example_inputs, inference_input_type, inference_output_type)
     model = copy.deepcopy(qat_model).eval()
     for name, m in model.named_modules():
         if isinstance(m, ActQuant):

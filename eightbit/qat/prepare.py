@@ -47,8 +47,9 @@ class QATConfig:
             raise ValueError(f"scheme must be one of {SCHEMES}, got {self.scheme!r}")
         if self.activation_bits not in (8, 16):
             raise ValueError(f"activation_bits must be 8 or 16 (TFLite int8 / int16x8), got {self.activation_bits}")
-        if self.scheme == "tf1_uint8" and self.activation_bits != 8:
-            raise ValueError("the tf1_uint8 scheme has 8-bit activations")
+        if self.scheme == "tf1_uint8":
+            raise NotImplementedError("scheme 'tf1_uint8' (legacy uint8 models) is not implemented yet; "
+                                      "use the default 'tflite_int8'")
         for name, over in self.layers.items():
             unknown = set(over) - {"weight_bits", "activation_bits"}
             if unknown:
