@@ -252,6 +252,7 @@ def prepare(model: torch.nn.Module, example_inputs, config: QATConfig | None = N
     _fuse(b)
     _quantize_activations(b)
     gm.graph.lint()
+    gm.delete_all_unused_submodules()  # the fused conv / BN / ReLU live on inside their FusedLayer
     gm.recompile()
     gm.qat_config = config
     gm.train(was_training)
