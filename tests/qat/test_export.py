@@ -75,8 +75,12 @@ def assert_exact_export(q, x, config_note="", within_steps=0.99):
     return data
 
 
-@pytest.mark.parametrize("make", [models.DigitsCNN, models.Residual, models.Concat, models.TanhSigmoid,
-                                  models.SoftmaxHead], ids=lambda f: f.__name__)
+SLOW = pytest.mark.slow
+
+
+@pytest.mark.parametrize("make", [models.DigitsCNN, models.Residual, models.Concat,
+                                  pytest.param(models.TanhSigmoid, marks=SLOW),
+                                  pytest.param(models.SoftmaxHead, marks=SLOW)], ids=lambda f: f.__name__)
 def test_export_matches_eval_simulation(make):
     q, xte = train_qat(make(), steps=40)
     assert_exact_export(q, xte)
