@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from eightbit.qat.modules import ActQuant
+from eightbit.qat.patterns import restore_hard_swish
 
 
 def convert(qat_model: torch.nn.Module, example_inputs, inference_input_type=np.float32,
@@ -46,6 +47,7 @@ def convert(qat_model: torch.nn.Module, example_inputs, inference_input_type=np.
         imported = import_torch(model, example_inputs)
     # TFLite fuses RELU / RELU6 into the producing CONV_2D / FULLY_CONNECTED / ADD: the simulation
     # quantizes only after the activation, so the fusion must happen before the QDQ fold.
+    restore_hard_swish(imported.model)
     fuse_activations(imported.model)
     conv = TFLiteConverter.from_imported(imported)
     conv.inference_input_type = inference_input_type

@@ -10,6 +10,8 @@ exactly these scales and zero points, so the eval-mode forward *is* the exported
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 
@@ -58,30 +60,40 @@ class ActQuant(FakeQuant):
             raise RuntimeError("a QAT activation range was never observed: train (or run in train mode) "
                                "before evaluating or converting")
         scale, zp, qmin, qmax = self.qparams()
-        return torch.fake_quantize_per_tensor_affine(x, scale, zp, qmin, qmax)
+        # TFLite's QUANTIZE and requantizing kernels round half away from zero (torch's op, used
+        # for the export, rounds half to even; the kernels then round the TFLite way).
+        v = x / scale
+        q = torch.clamp(torch.sign(v) * torch.floor(torch.abs(v) + 0.5) + zp, qmin, qmax)
+        return (q - zp) * scale
 
 
 class SharedQuant(torch.nn.Module):
     """Rounds onto another quantizer's grid (AVERAGE_POOL_2D / MEAN keep their input's parameters
     in TFLite, so their output is requantized to the input's scale and zero point)."""
 
-    def __init__(self, source: ActQuant, rounding: str = "centered"):
+    def __init__(self, source: ActQuant, rounding: str = "centered", count: int = 1):
         super().__init__()
         if rounding not in ("centered", "raw"):
             raise ValueError(f"rounding must be 'centered' or 'raw', got {rounding!r}")
         self.source = [source]  # a list: not a submodule of its own (one set of buffers)
-        self.rounding = rounding
+        self.rounding, self.count = rounding, int(count)  # count: elements averaged per output
 
     def _tflite_average(self, x, scale, zp, qmin, qmax):
-        """Rounding as TFLite's integer kernels do it: MEAN rounds (sum - zp * n) / n half away from
-        zero; AVERAGE_POOL_2D rounds the raw sum / n half away from zero. The average of grid values
-        is a fraction with a small denominator: snap it first so float error cannot move a tie."""
+        """Rounding as TFLite's integer kernels do it. MEAN multiplies the centred sum by the
+        quantized multiplier of 1 / n (MultiplyByQuantizedMultiplier: two roundings, so e.g.
+        7/16 rounds up); AVERAGE_POOL_2D rounds the raw sum / n half away from zero. The average of
+        grid values is a fraction with a small denominator: snap it first so float error cannot
+        move a tie."""
         v = torch.round(x / scale * 4096.0) / 4096.0
-        if self.rounding == "raw":
-            v = v + zp
-        q = torch.sign(v) * torch.floor(torch.abs(v) + 0.5)
-        if self.rounding == "centered":
-            q = q + zp
+        if self.rounding == "centered" and self.count > 1:
+            total = torch.round(v * self.count).to(torch.int64)
+            q = _multiply_by_quantized_multiplier(total, 1.0 / self.count).to(x.dtype) + zp
+        else:
+            if self.rounding == "raw":
+                v = v + zp
+            q = torch.sign(v) * torch.floor(torch.abs(v) + 0.5)
+            if self.rounding == "centered":
+                q = q + zp
         return (torch.clamp(q, qmin, qmax) - zp) * scale
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -94,6 +106,26 @@ class SharedQuant(torch.nn.Module):
             return fake_quant(x, src.min_val.reshape(()), src.max_val.reshape(()), src.num_bits, src.narrow_range)
         scale, zp, qmin, qmax = src.qparams()
         return self._tflite_average(x, scale, zp.to(torch.float32), qmin, qmax)
+
+
+def _multiply_by_quantized_multiplier(x: torch.Tensor, real: float) -> torch.Tensor:
+    """TFLite's MultiplyByQuantizedMultiplier(x, QuantizeMultiplier(real)) on int64 tensors:
+    a rounding doubling high multiply by a Q31 mantissa, then a rounding right shift."""
+    mantissa, exponent = math.frexp(real)
+    m = round(mantissa * (1 << 31))
+    if m == 1 << 31:
+        m, exponent = m // 2, exponent + 1
+    x = x * (1 << max(exponent, 0))
+    prod = x * m
+    nudge = torch.where(prod >= 0, torch.full_like(prod, 1 << 30), torch.full_like(prod, 1 - (1 << 30)))
+    high = torch.div(prod + nudge, 1 << 31, rounding_mode="trunc")
+    shift = max(-exponent, 0)
+    if shift == 0:
+        return high
+    mask = (1 << shift) - 1
+    remainder = high & mask
+    threshold = (mask >> 1) + (high < 0).to(torch.int64)
+    return (high >> shift) + (remainder > threshold).to(torch.int64)
 
 
 def _per_channel_bound(w: torch.Tensor) -> torch.Tensor:

@@ -15,6 +15,7 @@ The module is traced (torch.fx); then
 from __future__ import annotations
 
 import copy
+import math
 import operator
 from dataclasses import dataclass, field
 
@@ -139,6 +140,7 @@ class _Builder:
         name = self.add(module, prefix)
         with self.gm.graph.inserting_after(node):
             q = self.gm.graph.call_module(name, (node,))
+        q.meta = {k: v for k, v in node.meta.items() if k == "tensor_meta"}
         node.replace_all_uses_with(q, delete_user_cb=lambda u: u is not q)
         return q
 
@@ -187,6 +189,15 @@ def _averages(gm, node) -> bool:
             or (node.op == "call_method" and node.target == "mean"))
 
 
+def _averaged_count(src, node) -> int:
+    """Input elements per output element of an average (from the traced shapes)."""
+    a, b = src.meta.get("tensor_meta"), node.meta.get("tensor_meta")
+    if a is None or b is None:
+        return 1
+    n_in, n_out = math.prod(a.shape), math.prod(b.shape)
+    return max(1, n_in // n_out) if n_out else 1
+
+
 def _average_rounding(gm, node) -> str:
     """'centered' where TFLite computes MEAN (global / 1x1 adaptive pooling, torch.mean),
     'raw' where it computes AVERAGE_POOL_2D."""
@@ -215,7 +226,8 @@ def _quantize_activations(b: _Builder) -> None:
                 b.range_of[node] = b.range_of[src]
                 continue
         elif node.op != "placeholder" and _averages(gm, node) and src in b.range_of:
-            q = b.insert_after(node, SharedQuant(b.range_of[src], _average_rounding(gm, node)), "shared_quant")
+            shared = SharedQuant(b.range_of[src], _average_rounding(gm, node), _averaged_count(src, node))
+            q = b.insert_after(node, shared, "shared_quant")
             b.range_of[node] = b.range_of[q] = b.range_of[src]
             continue
         user = _sole_user(node)
