@@ -128,6 +128,16 @@ def _multiply_by_quantized_multiplier(x: torch.Tensor, real: float) -> torch.Ten
     return (high >> shift) + (remainder > threshold).to(torch.int64)
 
 
+def _reduced_multiplier(real: float) -> float:
+    """The real multiplier TFLite's int64 MultiplyByQuantizedMultiplier applies for `real`."""
+    mantissa, exponent = math.frexp(real)
+    m = round(mantissa * (1 << 31))
+    if m == 1 << 31:
+        m, exponent = m // 2, exponent + 1
+    reduced = (m + (1 << 15)) >> 16 if m < 0x7FFF0000 else 0x7FFF
+    return reduced * 2.0 ** (exponent - 15)
+
+
 def _per_channel_bound(w: torch.Tensor) -> torch.Tensor:
     return torch.clamp(w.detach().abs().flatten(1).amax(dim=1), min=_EPS)
 
@@ -152,6 +162,7 @@ class FusedLayer(torch.nn.Module):
         self.weight_bits, self.quant_delay, self.freeze_bn_delay = weight_bits, int(quant_delay), freeze_bn_delay
         self.weight_quant, self.per_channel, self.signed = weight_quant, per_channel, signed
         self.register_buffer("step", torch.tensor(0, dtype=torch.long))
+        self.io_quant = None  # [input ActQuant, output ActQuant] when both are known (set by prepare)
 
     def extra_repr(self) -> str:
         return f"activation={self.activation}, weight_bits={self.weight_bits}, per_channel={self.per_channel}"
@@ -200,11 +211,30 @@ class FusedLayer(torch.nn.Module):
             y = self._linear(x, self.quantize_weight(w), bias)
         else:
             y = self._bn_forward(x, w, bias)
+        if (not self.training and self.io_quant is not None and self.io_quant[1].num_bits == 16
+                and self.io_quant[1].frozen is None):  # simulated only: the exported kernel does it itself
+            y = y * self._channel(self._int16_multiplier_error(w), y)
         if self.activation == "relu":
             y = F.relu(y)
         elif self.activation == "relu6":
             y = F.hardtanh(y, 0.0, 6.0)
         return y
+
+    def folded_weight(self, w):
+        if self.bn is None:
+            return w
+        bn = self.bn
+        gamma = bn.weight if bn.affine else torch.ones_like(bn.running_var)
+        return w * (gamma / torch.sqrt(bn.running_var + bn.eps)).reshape([-1] + [1] * (w.dim() - 1))
+
+    def _int16_multiplier_error(self, w):
+        """int16x8 kernels requantize with TFLite's 64-bit MultiplyByQuantizedMultiplier, which
+        first rounds the Q31 multiplier to 16 bits: the output is scaled by reduced / exact."""
+        lo, hi = self._weight_range(self.folded_weight(w).detach())
+        w_scale = torch_qparams(lo, hi, self.weight_bits, self.per_channel, self.signed)[0]
+        s_in, s_out = self.io_quant[0].qparams()[0], self.io_quant[1].qparams()[0]
+        exact = (s_in.double() * w_scale.double() / s_out.double()).tolist()
+        return torch.tensor([_reduced_multiplier(r) / r if r > 0 else 1.0 for r in exact], dtype=torch.float32)
 
     def _bn_forward(self, x, w, bias):
         bn = self.bn

@@ -238,6 +238,16 @@ def _quantize_activations(b: _Builder) -> None:
         aq = b.act_quant(bits, fixed)
         q = b.insert_after(node, aq, "act_quant")
         b.range_of[node] = b.range_of[q] = aq
+        _link_fused(b, node, aq)
+
+
+def _link_fused(b: _Builder, node, out_quant) -> None:
+    """Give a FusedLayer its input and output quantizers (int16 requantization is simulated)."""
+    if node.op != "call_module" or not isinstance(b.gm.get_submodule(node.target), FusedLayer):
+        return
+    src = node.args[0] if node.args and isinstance(node.args[0], fx.Node) else None
+    if src in b.range_of:
+        b.gm.get_submodule(node.target).io_quant = [b.range_of[src], out_quant]
 
 
 def prepare(model: torch.nn.Module, example_inputs, config: QATConfig | None = None) -> fx.GraphModule:
