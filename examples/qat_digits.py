@@ -60,6 +60,11 @@ class DigitsCNN(nn.Module):
         return self.fc(self.features(x))
 
 
+def float_model(x, y, seed=0):
+    torch.manual_seed(seed)  # the initial weights too: every figure in docs/qat.md is reproducible
+    return train(DigitsCNN(), x, y, 1500, 1e-2, seed)
+
+
 def train(model, x, y, steps, lr, seed=0):
     torch.manual_seed(seed)
     model.train()
@@ -112,13 +117,13 @@ def qat(model, x, y, x1, bits, steps):
     return train(q, x, y, steps, QAT_LR, seed=1)
 
 
-def main(steps_float=1500, steps_qat=600):
+def main(steps_qat=600):
     t0 = time.time()
     warnings.simplefilter("ignore")
     torch.set_num_threads(1)
     xtr, ytr, xte, yte, calib = load_digits()
     x1 = xte[:1]
-    model = train(DigitsCNN(), xtr, ytr, steps_float, 1e-2)
+    model = float_model(xtr, ytr)
     float_tfl = TFLiteConverter.from_torch(model, (x1,)).convert()
     rows = [("float32", litert_accuracy(float_tfl, xte, yte), len(float_tfl))]
     best = None

@@ -22,7 +22,7 @@ def test_qat_recovers_what_ptq_lost_on_digits():
     torch.set_num_threads(1)
     xtr, ytr, xte, yte, calib = ex.load_digits()
     x1 = xte[:1]
-    model = ex.train(ex.DigitsCNN(), xtr, ytr, 1500, 1e-2)
+    model = ex.float_model(xtr, ytr)
     acc = lambda data: ex.litert_accuracy(data, xte, yte)  # noqa: E731
     float_acc = acc(ex.TFLiteConverter.from_torch(model, (x1,)).convert())
     ptq_minmax = acc(ex.ptq(model, x1, calib, "minmax"))
