@@ -104,3 +104,29 @@ def test_sixteen_bit_activations_export_exactly():
     m = eightbit.load(data)
     conv = next(op for op in m.main.operators if op.op_type == "CONV_2D")
     assert m.main.tensors[conv.outputs[0]].type == "INT16"
+
+
+def test_integer_model_edges():
+    """inference_input_type / inference_output_type int8: the same integer model without the edge
+    QUANTIZE / DEQUANTIZE (LiteRT on quantized inputs gives the float model's output integers)."""
+    q, xte = train_qat(models.Residual, steps=5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        floats = convert(q, (xte[:1],))
+        ints = convert(q, (xte[:1],), inference_input_type=np.int8, inference_output_type=np.int8)
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType
+
+    it = Interpreter(model_content=ints, experimental_op_resolver_type=OpResolverType.BUILTIN_REF)
+    it.allocate_tensors()
+    inp, out = it.get_input_details()[0], it.get_output_details()[0]
+    assert inp["dtype"] == np.int8 and out["dtype"] == np.int8
+    (s_in, z_in), (s_out, z_out) = inp["quantization"], out["quantization"]
+    x = xte[:8].permute(0, 2, 3, 1).numpy()
+    v = x / np.float32(s_in)  # TFLite QUANTIZE: float32 division, round half away from zero
+    xq = np.clip(np.sign(v) * np.floor(np.abs(v) + 0.5) + z_in, -128, 127).astype(np.int8)
+    got = []
+    for row in xq:
+        it.set_tensor(inp["index"], row[None])
+        it.invoke()
+        got.append((it.get_tensor(out["index"]).astype(np.float32) - z_out) * s_out)
+    np.testing.assert_array_equal(np.concatenate(got), litert_batch(floats, x))
