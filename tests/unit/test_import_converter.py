@@ -113,8 +113,8 @@ def test_quantized_import_converts_quantized_without_optimizations():
     np.testing.assert_array_equal(run_eightbit(data, feed)[0], run_litert(data, feed)[0])
 
 
-def test_torch_import_not_available_says_what_to_do():
-    with pytest.raises(ImporterUnavailableError, match="torch.onnx.export"):
+def test_from_torch_wants_a_module():
+    with pytest.raises(TypeError, match="torch.nn.Module"):
         TFLiteConverter.from_torch(object(), ())
 
 

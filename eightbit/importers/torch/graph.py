@@ -57,7 +57,20 @@ def export(module, example_inputs, dynamic_shapes=None):
     finally:
         if was_training:
             module.train()
-    return ep.run_decompositions()
+    return ep.run_decompositions(_decompositions())
+
+
+# Ops TFLite has a builtin for stay whole (the default table would break them into several).
+_KEEP = ("hardswish", "hardsigmoid")
+
+
+def _decompositions() -> dict:
+    import torch
+
+    table = torch.export.default_decompositions()
+    for name in _KEEP:
+        table.pop(getattr(torch.ops.aten, name).default, None)
+    return table
 
 
 def constants(ep) -> dict:

@@ -151,3 +151,13 @@ def test_outputs_are_float_in_nhwc_by_default_and_names_follow_forward():
     sig = eightbit.load(data).signature_defs[0]
     assert [i["name"] for i in sig["inputs"]] == ["image", "scale"]
     assert np.array_equal(it.get_output_details()[0]["shape"], [1, 8, 8, 4])
+
+
+def test_hardswish_stays_one_builtin():
+    import eightbit
+    from tests.importers.torch.helpers import convert
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        data = convert(nn.Sequential(nn.Conv2d(3, 4, 3), nn.Hardswish()).eval(), (torch.randn(1, 3, 8, 8),))
+    assert [op.op_type for op in eightbit.load(data).main.operators] == ["CONV_2D", "HARD_SWISH"]
