@@ -11,15 +11,14 @@ the source's NCHW layout is accepted too.
 
 from __future__ import annotations
 
-import logging
 import os
 import sys
 
 import numpy as np
 
-from eightbit.cli.quantize import IO_TYPES, npz_dataset
+from eightbit.cli.quantize import IO_TYPES, convert_quietly, npz_dataset
 from eightbit.converter import OpsSet, Optimize, TFLiteConverter
-from eightbit.quantize.calibration import METHODS, CalibrationError
+from eightbit.quantize.calibration import METHODS
 from eightbit.quantize.ptq import DENYLIST_HELP
 from eightbit.tflite import atomic_write
 
@@ -200,15 +199,7 @@ def run(args) -> int:
     n_samples = configure(conv, args, mode, io)
     if conv.quantized_import and io:
         conv.inference_input_type = conv.inference_output_type = IO_TYPES[io]
-    log = logging.getLogger("eightbit.quantize")
-    level = log.level
-    log.setLevel(logging.ERROR)  # the summary below lists the warnings once
-    try:
-        out = conv.convert()
-    except CalibrationError as e:
-        raise ValueError(f"calibration data {args.data}: {e}") from None
-    finally:
-        log.setLevel(level)
+    out = convert_quietly(conv, args.data)
     if args.mean_values is not None or args.std_dev_values is not None:
         out = pin_input_quantization(out, _floats(args.mean_values, "--mean_values"),
                                      _floats(args.std_dev_values, "--std_dev_values"))

@@ -79,6 +79,20 @@ def npz_dataset(model, path):
     return gen, n, chosen
 
 
+def convert_quietly(conv, data_path) -> bytes:
+    """conv.convert() with its warnings held back (the command's summary lists them once); a
+    calibration problem becomes one line naming the data file."""
+    log = logging.getLogger("eightbit.quantize")
+    level = log.level
+    log.setLevel(logging.ERROR)
+    try:
+        return conv.convert()
+    except CalibrationError as e:
+        raise ValueError(f"calibration data {data_path}: {e}") from None
+    finally:
+        log.setLevel(level)
+
+
 def _human(n: int) -> str:
     return f"{n / 1024:.1f} KiB" if n >= 1024 else f"{n} B"
 
@@ -116,15 +130,7 @@ def run(args) -> int:
             raise ValueError(f"--io {args.io} needs full integer quantization (--mode int8 or int16x8)")
         if args.mode == "float16":
             conv.target_spec.supported_types = [np.float16]
-    log = logging.getLogger("eightbit.quantize")
-    level = log.level
-    log.setLevel(logging.ERROR)  # the summary below lists the warnings once
-    try:
-        out = conv.convert()
-    except CalibrationError as e:
-        raise ValueError(f"calibration data {args.data}: {e}") from None
-    finally:
-        log.setLevel(level)
+    out = convert_quietly(conv, args.data)
     atomic_write(args.output, out, overwrite=args.force)
     rep = conv.report
     w = sys.stdout.write
