@@ -8,9 +8,15 @@ from tests.converted import check_written
 
 
 @pytest.fixture(autouse=True)
-def _every_converted_file_is_valid(monkeypatch):
-    """Each TFLiteConverter.convert() result is read back by our verifier and run by LiteRT."""
+def _every_converted_file_is_valid(monkeypatch, request):
+    """Each TFLiteConverter.convert() result is read back by our verifier and run by LiteRT.
+
+    A test marked `no_litert_check` opts out: it converts inputs LiteRT may abort the whole
+    process on (ONNX's ~1000 per-operator cases, compared with ONNX's expected outputs instead)."""
     from eightbit.quantize import converter
+
+    if request.node.get_closest_marker("no_litert_check"):
+        return
 
     original = converter.TFLiteConverter.convert
 
