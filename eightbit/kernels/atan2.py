@@ -9,6 +9,7 @@ import numpy as np
 
 from eightbit.errors import ModelError
 from eightbit.kernels.base import Kernel, OpContext
+from eightbit.kernels.movement import require_arity
 
 ATAN2_TYPES = ("FLOAT32", "FLOAT64")
 
@@ -21,8 +22,7 @@ class Atan2Params:
 class Atan2(Kernel):
     @staticmethod
     def prepare(op: OpContext) -> Atan2Params:
-        if len(op.inputs) != 2 or any(t is None for t in op.inputs) or len(op.outputs) != 1:
-            raise ModelError(f"{op.where()}: ATAN2 takes y and x, and gives 1 output")
+        require_arity(op, 2, "ATAN2 takes y and x, and gives 1 output")
         y, x = op.inputs
         if y.type not in ATAN2_TYPES:
             raise op.unsupported(f"ATAN2 does not run {y.type} (TFLite: FLOAT32, FLOAT64)")

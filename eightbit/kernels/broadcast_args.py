@@ -10,7 +10,7 @@ import numpy as np
 
 from eightbit.errors import ModelError
 from eightbit.kernels.base import Kernel, OpContext
-from eightbit.kernels.movement import as_ints, fail
+from eightbit.kernels.movement import as_ints, fail, require_arity
 
 SHAPE_TYPES = ("INT32", "INT64")
 
@@ -23,8 +23,7 @@ class BroadcastArgsParams:
 class BroadcastArgs(Kernel):
     @staticmethod
     def prepare(op: OpContext) -> BroadcastArgsParams:
-        if len(op.inputs) != 2 or any(t is None for t in op.inputs) or len(op.outputs) != 1:
-            raise ModelError(f"{op.where()}: BROADCAST_ARGS takes two shapes and gives 1 output")
+        require_arity(op, 2, "BROADCAST_ARGS takes two shapes and gives 1 output")
         a, b = op.inputs
         if a.type not in SHAPE_TYPES or b.type != a.type or op.outputs[0].type != a.type:
             raise op.unsupported(f"BROADCAST_ARGS needs INT32 or INT64 throughout, got {a.type}, {b.type} -> "

@@ -11,7 +11,7 @@ import numpy as np
 
 from eightbit.errors import ModelError
 from eightbit.kernels.base import Kernel, OpContext
-from eightbit.kernels.movement import as_ints, fail, require_type
+from eightbit.kernels.movement import as_ints, fail, require_arity, require_type
 
 DUS_TYPES = ("FLOAT32", "FLOAT16", "INT8", "INT16", "INT32", "INT64", "BOOL")
 
@@ -24,8 +24,7 @@ class DynamicUpdateSliceParams:
 class DynamicUpdateSlice(Kernel):
     @staticmethod
     def prepare(op: OpContext) -> DynamicUpdateSliceParams:
-        if len(op.inputs) != 3 or any(t is None for t in op.inputs) or len(op.outputs) != 1:
-            raise ModelError(f"{op.where()}: DYNAMIC_UPDATE_SLICE takes operand, update and start indices")
+        require_arity(op, 3, "DYNAMIC_UPDATE_SLICE takes operand, update and start indices")
         operand, update, start = op.inputs
         require_type(op, operand, DUS_TYPES, "operand")
         require_type(op, start, ("INT32", "INT64"), "start indices")

@@ -12,7 +12,7 @@ import numpy as np
 
 from eightbit.errors import ModelError
 from eightbit.kernels.base import Kernel, OpContext
-from eightbit.kernels.movement import fail, require_type
+from eightbit.kernels.movement import fail, require_arity, require_type
 
 
 @dataclass(frozen=True)
@@ -24,8 +24,7 @@ class EmbeddingParams:
 class EmbeddingLookup(Kernel):
     @staticmethod
     def prepare(op: OpContext) -> EmbeddingParams:
-        if len(op.inputs) != 2 or any(t is None for t in op.inputs) or len(op.outputs) != 1:
-            raise ModelError(f"{op.where()}: EMBEDDING_LOOKUP takes lookup ids and a value tensor")
+        require_arity(op, 2, "EMBEDDING_LOOKUP takes lookup ids and a value tensor")
         ids, value = op.inputs
         out = op.outputs[0]
         require_type(op, ids, ("INT32",), "lookup")

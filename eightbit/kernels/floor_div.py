@@ -13,7 +13,7 @@ import numpy as np
 from eightbit.errors import ModelError
 from eightbit.kernels.base import Kernel, OpContext
 from eightbit.kernels.logical import check_broadcast
-from eightbit.kernels.movement import fail
+from eightbit.kernels.movement import fail, require_arity
 
 
 @dataclass(frozen=True)
@@ -24,8 +24,7 @@ class IntegerDivisionParams:
 
 def prepare_division(op: OpContext, name: str, allowed: tuple) -> IntegerDivisionParams:
     """Checks shared by FLOOR_DIV and FLOOR_MOD: two inputs and the output of one allowed type."""
-    if len(op.inputs) != 2 or any(t is None for t in op.inputs) or len(op.outputs) != 1:
-        raise ModelError(f"{op.where()}: {name} takes 2 inputs and gives 1 output")
+    require_arity(op, 2, f"{name} takes 2 inputs and gives 1 output")
     a, b = op.inputs
     if a.type not in allowed:
         raise op.unsupported(f"{name} does not run {a.type} (TFLite: {', '.join(allowed)})")

@@ -17,7 +17,7 @@ import numpy as np
 
 from eightbit.errors import ModelError
 from eightbit.kernels.base import Kernel, OpContext
-from eightbit.kernels.movement import fail, require_type
+from eightbit.kernels.movement import fail, require_arity, require_type
 
 PARAMS_TYPES = ("FLOAT32", "FLOAT16", "INT8", "UINT8", "INT16", "INT32", "INT64", "BOOL")
 INDEX_TYPES = ("INT16", "INT32", "INT64")
@@ -41,8 +41,7 @@ class GatherNd(Kernel):
 
     @staticmethod
     def prepare(op: OpContext) -> GatherNdParams:
-        if len(op.inputs) != 2 or any(t is None for t in op.inputs) or len(op.outputs) != 1:
-            raise ModelError(f"{op.where()}: GATHER_ND takes params and indices, and gives 1 output")
+        require_arity(op, 2, "GATHER_ND takes params and indices, and gives 1 output")
         params, indices = op.inputs
         require_type(op, params, PARAMS_TYPES, "params")
         require_type(op, indices, INDEX_TYPES, "indices")

@@ -9,6 +9,7 @@ import numpy as np
 
 from eightbit.errors import ModelError
 from eightbit.kernels.base import Kernel, OpContext
+from eightbit.kernels.movement import require_arity
 from eightbit.kernels.unary_plain import PlainUnary
 
 
@@ -18,8 +19,7 @@ class LogicalParams:
 
 
 def _prepare_binary(op: OpContext, name: str, function) -> LogicalParams:
-    if len(op.inputs) != 2 or any(t is None for t in op.inputs) or len(op.outputs) != 1:
-        raise ModelError(f"{op.where()}: {name} takes 2 inputs and gives 1 output")
+    require_arity(op, 2, f"{name} takes 2 inputs and gives 1 output")
     a, b = op.inputs
     for t in (a, b, op.outputs[0]):
         if t.type != "BOOL":

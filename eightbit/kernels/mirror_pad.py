@@ -18,7 +18,7 @@ import numpy as np
 
 from eightbit.errors import ModelError
 from eightbit.kernels.base import Kernel, OpContext
-from eightbit.kernels.movement import as_ints, fail, index_operand, require_type
+from eightbit.kernels.movement import as_ints, fail, index_operand, require_same_type, require_type
 
 MIRROR_PAD_TYPES = ("FLOAT32", "FLOAT16", "INT8", "UINT8", "INT16", "INT32", "INT64", "BOOL")
 REFLECT, SYMMETRIC = 0, 1
@@ -45,8 +45,7 @@ class MirrorPad(Kernel):
             raise ModelError(f"{op.where()}: MIRROR_PAD takes 2 inputs and gives 1 output")
         x, out = op.inputs[0], op.outputs[0]
         require_type(op, x, MIRROR_PAD_TYPES)
-        if out.type != x.type:
-            raise ModelError(f"{op.where()}: output is {out.type} but the input is {x.type}")
+        require_same_type(op, x, out)
         index_operand(op, 1, ("INT32", "INT64"), "paddings")
         if tuple(op.inputs[1].shape) != (len(x.shape), 2):
             raise ModelError(f"{op.where()}: paddings have shape {tuple(op.inputs[1].shape)}, need "

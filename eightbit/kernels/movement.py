@@ -29,6 +29,12 @@ def require_type(op: OpContext, tensor, allowed, what: str = "input") -> None:
         raise op.unsupported(f"{what} of type {tensor.type} (TFLite runs {', '.join(sorted(allowed))})")
 
 
+def require_arity(op: OpContext, n_inputs: int, message: str) -> None:
+    """ModelError(message) unless the op has exactly n_inputs (none omitted) and one output."""
+    if len(op.inputs) != n_inputs or any(t is None for t in op.inputs) or len(op.outputs) != 1:
+        raise ModelError(f"{op.where()}: {message}")
+
+
 def require_same_type(op: OpContext, a, b, what: str = "output") -> None:
     if a.type != b.type:
         raise ModelError(f"{op.where()}: {what} is {b.type} but the input is {a.type}")

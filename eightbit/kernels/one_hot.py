@@ -12,7 +12,7 @@ import numpy as np
 
 from eightbit.errors import ModelError
 from eightbit.kernels.base import Kernel, OpContext
-from eightbit.kernels.movement import fail, require_type
+from eightbit.kernels.movement import fail, require_arity, require_type
 
 VALUE_TYPES = ("FLOAT32", "INT8", "UINT8", "INT32", "INT64", "BOOL")  # LiteRT 2.3.0 has no int16
 
@@ -27,8 +27,7 @@ class OneHot(Kernel):
 
     @staticmethod
     def prepare(op: OpContext) -> OneHotParams:
-        if len(op.inputs) != 4 or any(t is None for t in op.inputs) or len(op.outputs) != 1:
-            raise ModelError(f"{op.where()}: ONE_HOT takes indices, depth, on_value and off_value")
+        require_arity(op, 4, "ONE_HOT takes indices, depth, on_value and off_value")
         indices, depth, on, off = op.inputs
         require_type(op, indices, ("INT32", "INT64"), "indices")
         require_type(op, depth, ("INT32",), "depth")

@@ -23,7 +23,7 @@ import numpy as np
 from eightbit.errors import ModelError
 from eightbit.kernels.base import Kernel, OpContext
 from eightbit.kernels.logical import check_broadcast
-from eightbit.kernels.movement import fail
+from eightbit.kernels.movement import fail, require_arity
 
 POW_TYPES = ("FLOAT32", "INT32")
 FLT_MAX = np.float32(np.finfo(np.float32).max)
@@ -81,8 +81,7 @@ class Pow(Kernel):
 
     @staticmethod
     def prepare(op: OpContext) -> PowParams:
-        if len(op.inputs) != 2 or any(t is None for t in op.inputs) or len(op.outputs) != 1:
-            raise ModelError(f"{op.where()}: POW takes 2 inputs and gives 1 output")
+        require_arity(op, 2, "POW takes 2 inputs and gives 1 output")
         a, b = op.inputs
         if a.type not in POW_TYPES:
             raise op.unsupported(f"POW does not run {a.type} (TFLite: FLOAT32, INT32)")

@@ -13,7 +13,7 @@ import numpy as np
 
 from eightbit.errors import ModelError
 from eightbit.kernels.base import Kernel, OpContext
-from eightbit.kernels.movement import fail
+from eightbit.kernels.movement import fail, require_arity
 
 RANGE_TYPES = ("INT32", "FLOAT32", "INT64")
 
@@ -38,8 +38,7 @@ class Range(Kernel):
 
     @staticmethod
     def prepare(op: OpContext) -> RangeParams:
-        if len(op.inputs) != 3 or any(t is None for t in op.inputs) or len(op.outputs) != 1:
-            raise ModelError(f"{op.where()}: RANGE takes start, limit and delta, and gives 1 output")
+        require_arity(op, 3, "RANGE takes start, limit and delta, and gives 1 output")
         kind = op.inputs[0].type
         if kind not in RANGE_TYPES:
             raise op.unsupported(f"RANGE does not run {kind} (TFLite: {', '.join(RANGE_TYPES)})")

@@ -23,7 +23,7 @@ import numpy as np
 from eightbit.errors import ModelError
 from eightbit.kernels import fixedpoint as fp
 from eightbit.kernels.base import Kernel, OpContext
-from eightbit.kernels.movement import fail
+from eightbit.kernels.movement import fail, require_arity, require_same_type
 
 PLAIN_PROD_TYPES = ("FLOAT32", "INT32", "INT64")
 QUANTIZED_PROD_TYPES = ("INT8", "INT16")
@@ -64,13 +64,11 @@ def reduced_rows(x: np.ndarray, axes: tuple, keep_dims: bool):
 
 
 def _check(op: OpContext, name: str, allowed: tuple):
-    if len(op.inputs) != 2 or any(t is None for t in op.inputs) or len(op.outputs) != 1:
-        raise ModelError(f"{op.where()}: {name} takes an input and an axis tensor, and gives 1 output")
+    require_arity(op, 2, f"{name} takes an input and an axis tensor, and gives 1 output")
     x, out = op.inputs[0], op.outputs[0]
     if x.type not in allowed:
         raise op.unsupported(f"{name} does not run {x.type} (TFLite: {', '.join(allowed)})")
-    if out.type != x.type:
-        raise ModelError(f"{op.where()}: output is {out.type} but the input is {x.type}")
+    require_same_type(op, x, out)
     if op.inputs[1].type != "INT32":
         raise op.unsupported(f"{name}'s axis must be INT32, not {op.inputs[1].type}")
     return x, out

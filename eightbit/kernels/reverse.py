@@ -9,9 +9,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from eightbit.errors import ModelError
 from eightbit.kernels.base import Kernel, OpContext
-from eightbit.kernels.movement import as_ints, fail, require_type
+from eightbit.kernels.movement import as_ints, fail, require_arity, require_same_type, require_type
 
 REVERSE_TYPES = ("FLOAT32", "FLOAT16", "UINT8", "INT8", "INT16", "INT32", "INT64", "BOOL")
 
@@ -25,12 +24,10 @@ class ReverseV2(Kernel):
 
     @staticmethod
     def prepare(op: OpContext) -> ReverseParams:
-        if len(op.inputs) != 2 or any(t is None for t in op.inputs) or len(op.outputs) != 1:
-            raise ModelError(f"{op.where()}: REVERSE_V2 takes an input and an axis tensor, and gives 1 output")
+        require_arity(op, 2, "REVERSE_V2 takes an input and an axis tensor, and gives 1 output")
         require_type(op, op.inputs[0], REVERSE_TYPES)
         require_type(op, op.inputs[1], ("INT32",), "axis")
-        if op.outputs[0].type != op.inputs[0].type:
-            raise ModelError(f"{op.where()}: output is {op.outputs[0].type} but the input is {op.inputs[0].type}")
+        require_same_type(op, op.inputs[0], op.outputs[0])
         return ReverseParams(np.dtype(op.outputs[0].dtype))
 
     @staticmethod

@@ -11,7 +11,7 @@ import numpy as np
 
 from eightbit.errors import ModelError
 from eightbit.kernels.base import Kernel, OpContext
-from eightbit.kernels.movement import as_ints, fail, require_type
+from eightbit.kernels.movement import as_ints, fail, require_arity, require_same_type, require_type
 
 REVERSE_SEQUENCE_TYPES = ("FLOAT32", "UINT8", "INT16", "INT32", "INT64")  # LiteRT 2.3.0: no int8
 
@@ -25,13 +25,11 @@ class ReverseSequenceParams:
 class ReverseSequence(Kernel):
     @staticmethod
     def prepare(op: OpContext) -> ReverseSequenceParams:
-        if len(op.inputs) != 2 or any(t is None for t in op.inputs) or len(op.outputs) != 1:
-            raise ModelError(f"{op.where()}: REVERSE_SEQUENCE takes an input and seq_lengths")
+        require_arity(op, 2, "REVERSE_SEQUENCE takes an input and seq_lengths")
         x = op.inputs[0]
         require_type(op, x, REVERSE_SEQUENCE_TYPES)
         require_type(op, op.inputs[1], ("INT32", "INT64"), "seq_lengths")
-        if op.outputs[0].type != x.type:
-            raise ModelError(f"{op.where()}: output is {op.outputs[0].type} but the input is {x.type}")
+        require_same_type(op, x, op.outputs[0])
         seq_dim, batch_dim = int(op.options.get("seq_dim", 0)), int(op.options.get("batch_dim", 0))
         rank = len(x.shape)
         if not (0 <= seq_dim < rank and 0 <= batch_dim < rank) or seq_dim == batch_dim:

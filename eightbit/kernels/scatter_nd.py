@@ -16,7 +16,7 @@ import numpy as np
 from eightbit.errors import ModelError
 from eightbit.kernels.base import Kernel, OpContext
 from eightbit.kernels.gather_nd import flat_offsets
-from eightbit.kernels.movement import as_ints, fail, require_type
+from eightbit.kernels.movement import as_ints, fail, require_arity, require_type
 
 UPDATE_TYPES = ("FLOAT32", "INT8", "UINT8", "INT32", "INT64", "BOOL")
 
@@ -30,8 +30,7 @@ class ScatterNd(Kernel):
 
     @staticmethod
     def prepare(op: OpContext) -> ScatterNdParams:
-        if len(op.inputs) != 3 or any(t is None for t in op.inputs) or len(op.outputs) != 1:
-            raise ModelError(f"{op.where()}: SCATTER_ND takes indices, updates and shape")
+        require_arity(op, 3, "SCATTER_ND takes indices, updates and shape")
         indices, updates, shape = op.inputs
         require_type(op, indices, ("INT32",), "indices")
         require_type(op, updates, UPDATE_TYPES, "updates")

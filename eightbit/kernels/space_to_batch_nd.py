@@ -15,9 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from eightbit.errors import ModelError
 from eightbit.kernels.base import Kernel, OpContext
-from eightbit.kernels.movement import QUANTIZED_TYPES, as_ints, fail, require_type
+from eightbit.kernels.movement import QUANTIZED_TYPES, as_ints, fail, require_arity, require_same_type, require_type
 
 BLOCK_TYPES = ("FLOAT32", "FLOAT16", "INT8", "UINT8", "INT16", "INT32", "INT64", "BOOL")
 MAX_DIMS = 4
@@ -30,14 +29,12 @@ class BlockParams:
 
 
 def _prepare(op: OpContext, name: str) -> BlockParams:
-    if len(op.inputs) != 3 or any(t is None for t in op.inputs) or len(op.outputs) != 1:
-        raise ModelError(f"{op.where()}: {name} takes an input, block_shape and {name and 'paddings/crops'}")
+    require_arity(op, 3, f"{name} takes an input, block_shape and {name and 'paddings/crops'}")
     x, out = op.inputs[0], op.outputs[0]
     require_type(op, x, BLOCK_TYPES)
     require_type(op, op.inputs[1], ("INT32",), "block_shape")
     require_type(op, op.inputs[2], ("INT32",), "paddings" if name == "SPACE_TO_BATCH_ND" else "crops")
-    if out.type != x.type:
-        raise ModelError(f"{op.where()}: output is {out.type} but the input is {x.type}")
+    require_same_type(op, x, out)
     if not 3 <= len(x.shape) <= MAX_DIMS:
         raise op.unsupported(f"{name} of a {len(x.shape)}-D input (TFLite: 3-D or 4-D)")
     pad = out.zero_point if x.type in QUANTIZED_TYPES and out.quantized else 0

@@ -13,7 +13,7 @@ import numpy as np
 
 from eightbit.errors import ModelError
 from eightbit.kernels.base import Kernel, OpContext
-from eightbit.kernels.movement import fail, require_type
+from eightbit.kernels.movement import fail, require_same_type, require_type
 
 TOPK_TYPES = ("FLOAT32", "INT8", "UINT8", "INT16", "INT32", "INT64")
 
@@ -41,8 +41,7 @@ class TopKV2(Kernel):
         require_type(op, x, TOPK_TYPES)
         require_type(op, k, ("INT32", "INT16"), "k")
         require_type(op, indices, ("INT32", "INT16"), "indices output")
-        if values.type != x.type:
-            raise ModelError(f"{op.where()}: values output is {values.type} but the input is {x.type}")
+        require_same_type(op, x, values, "values output")
         if len(x.shape) < 1:
             raise ModelError(f"{op.where()}: TOPK_V2 needs an input of rank >= 1")
         return TopKParams(np.dtype(indices.dtype))

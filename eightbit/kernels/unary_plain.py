@@ -11,6 +11,7 @@ import numpy as np
 
 from eightbit.errors import ModelError
 from eightbit.kernels.base import OpContext, Unary
+from eightbit.kernels.movement import require_same_type
 
 
 @dataclass(frozen=True)
@@ -25,8 +26,7 @@ def check_unary(op: OpContext, allowed: tuple, name: str):
     x, out = op.inputs[0], op.outputs[0]
     if x.type not in allowed:
         raise op.unsupported(f"{name} does not run {x.type} (TFLite: {', '.join(allowed)})")
-    if out.type != x.type:
-        raise ModelError(f"{op.where()}: output is {out.type} but the input is {x.type}")
+    require_same_type(op, x, out)
     return x, out
 
 

@@ -14,7 +14,7 @@ import numpy as np
 
 from eightbit.errors import ModelError
 from eightbit.kernels.base import Kernel, OpContext
-from eightbit.kernels.movement import as_ints, fail, require_type
+from eightbit.kernels.movement import as_ints, fail, require_arity, require_type
 
 SEGMENT_TYPES = ("FLOAT32", "INT32")
 
@@ -39,8 +39,7 @@ class _UnsortedSegment(Kernel):
 
     @classmethod
     def prepare(cls, op: OpContext) -> SegmentParams:
-        if len(op.inputs) != 3 or any(t is None for t in op.inputs) or len(op.outputs) != 1:
-            raise ModelError(f"{op.where()}: {cls.name} takes data, segment ids and num_segments")
+        require_arity(op, 3, f"{cls.name} takes data, segment ids and num_segments")
         data, ids, num = op.inputs
         require_type(op, data, SEGMENT_TYPES, "data")
         require_type(op, ids, ("INT32",), "segment ids")
