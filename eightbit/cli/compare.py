@@ -18,7 +18,6 @@ import sys
 import numpy as np
 
 from eightbit.cli.arrays import load_arrays
-from eightbit.debug.activity import collect
 from eightbit.debug.causes import diagnose
 from eightbit.debug.compare import compare_models
 from eightbit.debug.engine import ModelPair, load_model
@@ -151,7 +150,8 @@ def run(args) -> int:
     else:
         inputs, origin = random_samples(float_model, quant_model, args.samples or DEFAULT_SAMPLES, args.seed)
         origin = [f"random samples, seed {args.seed}: " + line for line in origin]
-    report = compare_models(float_model, quant_model, inputs, max_samples=args.samples, progress=_progress_bar())
+    report = compare_models(float_model, quant_model, inputs, max_samples=args.samples, progress=_progress_bar(),
+                            activity=not args.no_causes or bool(args.html))
     report.float_model, report.quant_model = args.float_model, args.quant_model
     if args.csv:
         atomic_write(args.csv, report.to_csv().encode(), overwrite=True)
@@ -243,7 +243,7 @@ def explain(args, float_model, quant_model, inputs, report) -> dict:
     if not (want_causes or args.html or args.suggest_denylist):
         return out
     samples = _samples(float_model, quant_model, inputs, report.samples)  # the samples the report used
-    act = collect(float_model, quant_model, samples)
+    act = report.activity  # gathered in the comparison's own run (None with --no-causes and no --html)
     out["causes"] = diagnose(float_model, quant_model, samples, measure=not args.no_measure,
                              activity=act) if want_causes else []
     if args.html:

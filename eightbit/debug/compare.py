@@ -30,6 +30,7 @@ from dataclasses import asdict, dataclass, field, fields
 
 import numpy as np
 
+from eightbit.debug.activity import Activity
 from eightbit.debug.checks import spec_warnings
 from eightbit.debug.engine import ModelPair
 from eightbit.debug.metrics import ErrorAccumulator, dequantize, is_quantized, representable_range
@@ -141,6 +142,9 @@ class ComparisonReport:
     unmatched: list = field(default_factory=list)  # names of quantized activations without a float counterpart
     warnings: list = field(default_factory=list)  # quantization-spec problems of the quantized model (checks.py)
     notes: list = field(default_factory=list)
+    # what the cause rules need of the same run (debug/activity.py), when compare_models was
+    # asked for it (activity=True); not part of the exported report
+    activity: object = field(default=None, repr=False, compare=False)
 
     # ---- access ----------------------------------------------------------------------------
     def layer(self, name: str) -> TensorReport:
@@ -376,7 +380,7 @@ def _argmax_agreement(ref: np.ndarray, got: np.ndarray) -> tuple[int, int] | Non
 
 
 def compare_models(float_model, quant_model, inputs, layerwise: bool = True, max_samples: int | None = None,
-                   progress=None) -> ComparisonReport:
+                   progress=None, activity: bool = False) -> ComparisonReport:
     """Run `float_model` and `quant_model` (paths, bytes or eightbit Models) on `inputs` and
     measure, tensor by tensor, how far the quantized model is from the float one.
 
@@ -384,9 +388,12 @@ def compare_models(float_model, quant_model, inputs, layerwise: bool = True, max
     input order, or a dict by input name or `input_<i>`); each sample holds the input's values
     (with or without the batch dimension 1). Float values are quantized for integer inputs of the
     quantized model as TFLite's QUANTIZE does. layerwise=False skips the layer references (the
-    float operators run on the quantized inputs), which halves the work.
+    float operators run on the quantized inputs), which halves the work. activity=True also
+    gathers, in the same run, what eightbit.debug.diagnose and the HTML report need
+    (`report.activity`), so they do not run the models a second time.
     """
     pair = ModelPair(float_model, quant_model, layerwise=layerwise)
+    act = Activity(pair) if activity else None
     arrays = pair.stack_inputs(inputs)
     n = int(arrays[0].shape[0])
     if max_samples is not None:
@@ -398,6 +405,8 @@ def compare_models(float_model, quant_model, inputs, layerwise: bool = True, max
     agree = {qi: [0, 0] for qi in qsg.outputs}
     for k in range(n):
         s = pair.run(_sample_list(arrays, k))
+        if act is not None:
+            act.add(s)
         for qi in pair.rows:
             fi = pair.matching.float_of(qi)
             acc[qi].update(s.fvals[fi], s.qvals[qi])
@@ -416,7 +425,7 @@ def compare_models(float_model, quant_model, inputs, layerwise: bool = True, max
         if progress is not None:
             progress(k + 1, n)
 
-    report = ComparisonReport(float_model=pair.float_label, quant_model=pair.quant_label, samples=n)
+    report = ComparisonReport(float_model=pair.float_label, quant_model=pair.quant_label, samples=n, activity=act)
     for qi in pair.rows:
         t = qsg.tensors[qi]
         fi = pair.matching.float_of(qi)

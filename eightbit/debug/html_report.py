@@ -247,15 +247,14 @@ def render(report: ComparisonReport, quant_model, causes=(), activity=None, wors
 
 def html_report(float_model, quant_model, samples: list, measure: bool = True, progress=None) -> str:
     """Compare, diagnose and render in one go (samples: per-input lists of float arrays)."""
-    from eightbit.debug.activity import collect
     from eightbit.debug.causes import diagnose
     from eightbit.debug.compare import compare_models
     from eightbit.debug.engine import load_model
 
     samples = [list(s) if isinstance(s, (list, tuple)) else [s] for s in samples]
     stacked = [np.stack([np.asarray(s[i]) for s in samples]) for i in range(len(samples[0]))]
-    report = compare_models(float_model, quant_model, stacked, progress=progress)
-    act = collect(float_model, quant_model, samples)
+    report = compare_models(float_model, quant_model, stacked, progress=progress, activity=True)
+    act = report.activity
     causes = diagnose(float_model, quant_model, samples, measure=measure, activity=act)
     return render(report, load_model(quant_model)[0], causes, act)
 
