@@ -7,6 +7,7 @@ import numpy as np
 from eightbit.errors import ModelError
 from eightbit.interpreter import fastpath
 from eightbit.interpreter.runner import SubgraphRunner
+from eightbit.interpreter.subgraphs import variable_reset_value
 from eightbit.ir import Model, load
 
 
@@ -183,7 +184,7 @@ class Interpreter:
     def reset_all_variables(self):
         for i, t in enumerate(self._runner.sg.tensors):
             if t.is_variable:
-                self._runner.values[i] = np.zeros(self._runner.shapes[i], t.dtype)
+                self._runner.values[i] = variable_reset_value(t, self._runner.shapes[i])
 
     def resize_tensor_input(self, input_index, tensor_size, strict=False):
         i = self._check_index(input_index)

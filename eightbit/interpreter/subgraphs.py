@@ -91,6 +91,14 @@ def bind_kernel(kernel, session):
     return kernel
 
 
+def variable_reset_value(t, shape) -> np.ndarray:
+    """A variable tensor's value after allocation or reset_all_variables(), as LiteRT's
+    ResetVariableTensor: every byte 0, except int8 tensors, filled with their zero point."""
+    if t.type == "INT8" and t.quantized and t.quantization.zero_point.size:
+        return np.full(shape, int(t.quantization.zero_point[0]), np.int8)
+    return np.zeros(shape, t.dtype)
+
+
 def allocate_lazily(r) -> None:
     """allocate() of a lazily prepared graph: the ordinary operators are prepared at invoke;
     the stateful ones are checked now (a subgraph index out of range fails here, as in LiteRT)."""
@@ -103,7 +111,7 @@ def allocate_lazily(r) -> None:
     r.lazy_params = {}
     for i, t in enumerate(r.sg.tensors):
         if t.is_variable and i not in r.constants and r.values.get(i) is None:
-            r.values[i] = np.zeros(r.shapes[i], t.dtype)
+            r.values[i] = variable_reset_value(t, r.shapes[i])
 
 
 def run_lazily(r, keep_all: bool) -> None:

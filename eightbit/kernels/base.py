@@ -70,6 +70,7 @@ class OpContext:
     index: int = -1  # operator index in its subgraph
     custom_options: bytes | None = None
     extra: dict = field(default_factory=dict)
+    intermediates: list = field(default_factory=list)  # TensorInfo per operator intermediate (LSTM's scales)
 
     def where(self) -> str:
         return f"operator {self.index} ({self.op_type} v{self.version})"

@@ -79,6 +79,7 @@ from eightbit.kernels import (
     squeeze,
     strided_slice,
     sub,
+    svdf,
     tile,
     topk_v2,
     transpose,
@@ -106,6 +107,8 @@ MODULES += (
     round, scatter_nd, sign, space_to_batch_nd, topk_v2, unidirectional_sequence_lstm, where,
     add_n, atan2, broadcast_args, dynamic_update_slice, rank, embedding_lookup, reverse_sequence, unsorted_segment,
 )
+# Recurrent ops (issue 7).
+MODULES += (svdf,)
 # Several subgraphs and resource variables: kernels bound to the interpreter's session (issue 7).
 MODULES += (control_flow, variables)
 

@@ -1,5 +1,6 @@
 """UNIDIRECTIONAL_SEQUENCE_LSTM (TFLite kernels/unidirectional_sequence_lstm.cc, lstm_eval.cc
-EvalFloat and EvalHybrid): float32, and hybrid (int8 weights, float activations).
+EvalFloat and EvalHybrid): float32, and hybrid (int8 weights, float activations); the int8
+integer kernel (EvalInteger8x8_16) is kernels/lstm_integer.py.
 
 Inputs (20, or 24 with layer normalization; -1 marks an omitted optional one):
   0 input [time, batch, n_input] (time_major) or [batch, time, n_input]
@@ -44,6 +45,7 @@ from eightbit.errors import ModelError
 from eightbit.kernels import fixedpoint as fp
 from eightbit.kernels.base import Kernel, OpContext
 from eightbit.kernels.hybrid import quantize_rows
+from eightbit.kernels.lstm_integer import IntegerLstmParams, eval_integer, prepare_integer
 from eightbit.kernels.movement import fail
 
 INPUT, OUTPUT_STATE, CELL_STATE = 0, 18, 19
@@ -79,8 +81,8 @@ def _present(op: OpContext) -> frozenset:
 def _check_types(op: OpContext, present: frozenset) -> tuple:
     """() for a float32 LSTM; for a hybrid one (int8 weights), (position, scale) of each weight."""
     if op.inputs[INPUT].type != "FLOAT32" or op.outputs[0].type != "FLOAT32":
-        raise op.unsupported(f"UNIDIRECTIONAL_SEQUENCE_LSTM runs float32 and hybrid, not {op.inputs[INPUT].type} "
-                             f"-> {op.outputs[0].type} (the 8x8_16 integer kernel is not implemented)")
+        raise op.unsupported(f"UNIDIRECTIONAL_SEQUENCE_LSTM runs float32, hybrid and int8, not {op.inputs[INPUT].type} "
+                             f"-> {op.outputs[0].type}")
     hybrid = op.inputs[W_F].type == "INT8"
     scales = []
     for k in sorted(present):
@@ -126,6 +128,9 @@ class UnidirectionalSequenceLstm(Kernel):
         missing = [k for k in REQUIRED if k not in present]
         if missing:
             raise ModelError(f"{op.where()}: required inputs {missing} are missing")
+        if op.inputs[INPUT].type == "INT8":
+            _check_shapes(op, present)
+            return prepare_integer(op, present)
         scales = _check_types(op, present)
         _check_shapes(op, present)
         o = op.options
@@ -136,13 +141,15 @@ class UnidirectionalSequenceLstm(Kernel):
                           bool(o.get("time_major", False)), scales, bool(o.get("asymmetric_quantize_inputs", False)))
 
     @staticmethod
-    def eval(p: LstmParams, *inputs):
+    def eval(p: LstmParams | IntegerLstmParams, *inputs):
         t = {k: inputs[k] for k in p.present}
         x = t[INPUT] if p.time_major else np.swapaxes(t[INPUT], 0, 1)  # [time, batch, n_input]
         for k in (OUTPUT_STATE, CELL_STATE):
             if t[k].shape[0] != x.shape[1]:
                 raise fail(f"UNIDIRECTIONAL_SEQUENCE_LSTM: a batch of {x.shape[1]} does not match the state tensor "
                            f"{k}'s shape {t[k].shape}")
+        if isinstance(p, IntegerLstmParams):
+            return eval_integer(p, inputs)
         h, c = t[OUTPUT_STATE].astype(np.float32), t[CELL_STATE].astype(np.float32)
         step_fn = lstm_step
         if p.weight_scales:

@@ -1,4 +1,5 @@
-"""Recurrent ops (TFLite kernels/unidirectional_sequence_lstm.cc, lstm_eval.cc)."""
+"""Recurrent ops (TFLite kernels/unidirectional_sequence_lstm.cc, lstm_eval.cc, svdf.cc, basic_rnn.cc,
+unidirectional_sequence_rnn.cc, lstm.cc, bidirectional_sequence_*.cc)."""
 
 from __future__ import annotations
 
@@ -15,11 +16,29 @@ def _lstm(s: Sig) -> int:
     return 1
 
 
+def _hybrid_or_float(s: Sig, hybrid: int, asymmetric: int) -> int:
+    """op_version.cc's common rule: float input, int8 weights (input 1), float output: hybrid."""
+    if s.t0 == "FLOAT32" and s.type(1) == "INT8" and s.o0 == "FLOAT32":
+        return asymmetric if s.options.get("asymmetric_quantize_inputs") else hybrid
+    return 1
+
+
+def _svdf(s: Sig) -> int:
+    return 3 if s.t0 == "INT8" else _hybrid_or_float(s, 2, 4)
+
+
 ENTRIES = (
     # newest=5: the schema's newest (int16 activations); LiteRT 2.3.0's BUILTIN_REF registers 1-3.
-    # ptq=(): full-integer LSTM needs the 8x8_16 kernel and its intermediate-tensor scales, not done yet.
+    # ptq=(): PTQ does not yet calibrate the integer LSTM's five intermediate tensors (gate and
+    # hidden scales) that the int8 kernel (8x8_16) reads, so it keeps the op float.
     OpSpec("UNIDIRECTIONAL_SEQUENCE_LSTM", "UnidirectionalSequenceLSTMOptions",
-           "unidirectional_sequence_lstm.UnidirectionalSequenceLstm", ("float32", "hybrid"), _lstm,
+           "unidirectional_sequence_lstm.UnidirectionalSequenceLstm", ("float32", "int8", "hybrid"), _lstm,
            {1: "1.13.1", 2: "1.14.0", 3: "2.3.0", 4: None, 5: None}, newest=5, ptq=(),
-           doc="LSTM over a sequence (CIFG, peephole, projection, layer norm, clipping); float32 and hybrid, state in variables."),
+           doc="LSTM over a sequence (CIFG, peephole, projection, layer norm, clipping), state in variables; "
+               "float32, hybrid, and int8 (8x8_16: int16 cell state, scales from the 5 intermediates)."),
+    # ptq=(): PTQ does not calibrate the int16 state and time weights the int8 SVDF needs yet.
+    OpSpec("SVDF", "SVDFOptions", "svdf.Svdf", ("float32", "int8", "hybrid"), _svdf,
+           {1: "1.5.0", 2: "1.14.0", 3: "2.2.0", 4: "2.3.0"}, newest=4, ptq=(),
+           doc="Singular value decomposition filter (feature and time weights, rank), state in a variable; "
+               "float32, hybrid, and int8 (int16 time weights and state)."),
 )

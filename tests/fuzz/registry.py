@@ -12,10 +12,20 @@ from functools import partial
 from eightbit.kernels.base import Unary
 from eightbit.kernels.registry import KERNELS
 from eightbit.ops.table import TABLE
-from tests.fuzz import gen_binary, gen_chains, gen_conv, gen_move, gen_newops, gen_spatial, gen_unary
+from tests.fuzz import (
+    gen_binary,
+    gen_chains,
+    gen_conv,
+    gen_move,
+    gen_newops,
+    gen_recurrent,
+    gen_spatial,
+    gen_unary,
+)
 from tests.fuzz.common import Case, Gen, case_seed
 
 _MODULES = (gen_unary, gen_binary, gen_conv, gen_spatial, gen_move, gen_chains, gen_newops)
+_MODULES += (gen_recurrent,)
 
 GENERATORS: dict = {}
 _SPECIALS: set = set()  # ops whose float data may hold inf / NaN (module-level SPECIALS = True)
