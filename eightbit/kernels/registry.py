@@ -14,6 +14,7 @@ from eightbit.kernels import (
     arg_min_max,
     atan2,
     batch_matmul,
+    bidirectional_sequence_lstm,
     broadcast_args,
     broadcast_to,
     cast,
@@ -45,6 +46,7 @@ from eightbit.kernels import (
     l2norm,
     local_response_norm,
     logical,
+    lstm,
     maximum_minimum,
     mirror_pad,
     mul,
@@ -65,6 +67,7 @@ from eightbit.kernels import (
     resize_nearest_neighbor,
     reverse,
     reverse_sequence,
+    rnn,
     round,
     scatter_nd,
     select,
@@ -109,6 +112,8 @@ MODULES += (
 )
 # Recurrent ops (issue 7).
 MODULES += (svdf,)
+MODULES += (rnn, lstm)
+MODULES += (bidirectional_sequence_lstm,)
 # Several subgraphs and resource variables: kernels bound to the interpreter's session (issue 7).
 MODULES += (control_flow, variables)
 

@@ -31,6 +31,13 @@ peephole weights are dequantized (scale * w); the projection quantizes h the sam
 Activation NONE is the identity (h = o * c). LiteRT 2.3.0 instead leaves its scratch buffer
 unwritten there and outputs o * g (the cell gate): a defect we do not reproduce.
 
+Floats agree with LiteRT to about 1e-6 relative, not bit for bit: LiteRT's ApplySigmoidToVector /
+ApplyTanhToVector are Eigen's (kernels/neon_float.py has both, probed), and Eigen's logistic takes
+a different path (std::exp) for the elements before and after its aligned packets, which depends on
+the buffer's address; its sums are NEON-ordered. In a hybrid LSTM such an ulp in h can move h's
+on-the-fly quantization across a rounding boundary, which is the rare (~1e-4 of random cases)
+1e-5 difference seen against LiteRT.
+
 The state tensors are variables: as in TFLite, the kernel leaves the final states in them (the
 arrays it was given are updated in place), so the next invoke() continues the sequence.
 """

@@ -1,6 +1,7 @@
 """Fuzz generators of the recurrent ops (one invoke each; tests/kernels/test_*.py cover several
-invokes with the state carried over): the int8 UNIDIRECTIONAL_SEQUENCE_LSTM (its float and hybrid
-cases stay gen_newops.lstm's), SVDF, RNN, UNIDIRECTIONAL_SEQUENCE_RNN, BIDIRECTIONAL_SEQUENCE_*."""
+invokes with the state carried over): UNIDIRECTIONAL_SEQUENCE_LSTM int8 (its float and hybrid cases
+are gen_newops.lstm's), LSTM, BIDIRECTIONAL_SEQUENCE_LSTM, SVDF, RNN, UNIDIRECTIONAL_SEQUENCE_RNN and
+BIDIRECTIONAL_SEQUENCE_RNN."""
 
 from __future__ import annotations
 
@@ -124,7 +125,32 @@ def lstm_one_step(g: Gen, kind):
                 avoid_known=g.avoid_known)
 
 
+def bidirectional_lstm(g: Gen, kind):
+    """BIDIRECTIONAL_SEQUENCE_LSTM, float32 or hybrid, random options, both layouts, merged or not."""
+    cfg = {"n_batch": g.int(1, 3), "n_time": g.int(1, 4), "n_input": g.int(1, 6), "n_cell": g.int(1, 6),
+           "cifg": g.coin(0.3), "peephole": g.coin(0.3), "projection": g.coin(0.3), "time_major": g.coin(),
+           "merge_outputs": g.coin(), "activation": g.pick([4, 4, 1, 3]), "cell_clip": g.pick([0.0, 0.0, 0.5]),
+           "proj_clip": g.pick([0.0, 0.0, 0.3]), "proj_bias": g.coin()}
+    cfg["n_output"] = g.int(1, 5) if cfg["projection"] else cfg["n_cell"]
+    if kind == "hybrid":
+        cfg["hybrid"], cfg["asymmetric"] = True, g.coin()
+    g.note(**cfg)
+    model = rm.bidirectional_lstm_model(seed=g.int(0, 2**31 - 1), **cfg)
+    shape = ((cfg["n_time"], cfg["n_batch"]) if cfg["time_major"] else (cfg["n_batch"], cfg["n_time"])) + \
+        (cfg["n_input"],)
+    # LiteRT reads unwritten memory with batch-major input and merged outputs (float32 and hybrid;
+    # tests/kernels/test_bidirectional_sequence_lstm.py checks that case against time-major).
+    exclude = "LiteRT's batch-major merged BIDIRECTIONAL_SEQUENCE_LSTM is wrong" if (
+        not cfg["time_major"] and cfg["merge_outputs"]) else None
+    x = _float_input(g, shape, kind)
+    return Case("BIDIRECTIONAL_SEQUENCE_LSTM", kind, g.seed, model, [x], dict(g.cfg), exclude=exclude,
+                avoid_known=g.avoid_known)
+
+
 GENERATORS = {
     "UNIDIRECTIONAL_SEQUENCE_LSTM": (("float32", "hybrid", "int8"), _lstm),
     "SVDF": (("float32", "hybrid", "int8"), svdf),
+    **{op: (("float32", "hybrid"), rnn(op)) for op in ("RNN", "UNIDIRECTIONAL_SEQUENCE_RNN", "BIDIRECTIONAL_SEQUENCE_RNN")},
+    "LSTM": (("float32", "hybrid", "int8"), lstm_one_step),
+    "BIDIRECTIONAL_SEQUENCE_LSTM": (("float32", "hybrid"), bidirectional_lstm),
 }

@@ -239,3 +239,50 @@ def as_lstm(sequence_model: bytes, version: int = 1) -> bytes:
                   "proj_clip": o["proj_clip"], "kernel_type": 0,
                   "asymmetric_quantize_inputs": o.get("asymmetric_quantize_inputs", False)}
     return m.to_bytes()
+
+
+# ---- BIDIRECTIONAL_SEQUENCE_LSTM -------------------------------------------------------------------
+def bidirectional_lstm_model(n_batch=2, n_time=3, n_input=3, n_cell=4, n_output=None, cifg=False, peephole=False,
+                             projection=False, proj_bias=True, time_major=True, merge_outputs=False, activation=4,
+                             cell_clip=0.0, proj_clip=0.0, hybrid=False, asymmetric=False, seed=0) -> bytes:
+    """A one-op BIDIRECTIONAL_SEQUENCE_LSTM (48 inputs, no auxiliary input), both directions of one
+    shape, float32 or hybrid (int8 weight matrices and peepholes)."""
+    rng = np.random.default_rng(seed)
+    n_output = n_output or n_cell
+    b = ModelBuilder()
+
+    def w(name, shape, scale=0.5, weight=True):
+        v = rng.normal(0, scale, shape).astype(np.float32)
+        if not (hybrid and weight):
+            return b.tensor(name, shape, np.float32, data=v)
+        s = float(np.float32(max(float(np.abs(v).max()), 1e-6) / 127))
+        return b.tensor(name, shape, np.int8, data=np.clip(np.round(v / s), -127, 127).astype(np.int8), scale=s,
+                        zero_point=0)
+
+    def cell(p):
+        ins = [-1 if (cifg and g == "i") else w(f"{p}w_{g}", (n_cell, n_input)) for g in "ifco"]
+        ins += [-1 if (cifg and g == "i") else w(f"{p}r_{g}", (n_cell, n_output)) for g in "ifco"]
+        ins += [w(f"{p}p_{g}", (n_cell,)) if peephole and not (cifg and g == "i") else -1 for g in "ifo"]
+        ins += [-1 if (cifg and g == "i") else w(f"{p}b_{g}", (n_cell,), 0.2, weight=False) for g in "ifco"]
+        ins += [w(f"{p}proj_w", (n_output, n_cell)) if projection else -1,
+                w(f"{p}proj_b", (n_output,), 0.2, weight=False) if projection and proj_bias else -1]
+        return ins
+
+    shape_in = (n_time, n_batch, n_input) if time_major else (n_batch, n_time, n_input)
+    x = b.tensor("x", shape_in, np.float32)
+    ins = [x] + cell("fw_") + cell("bw_")
+    for p in ("fw_", "bw_"):
+        ins += [_variable(b, f"{p}h", (n_batch, n_output), np.float32), _variable(b, f"{p}c", (n_batch, n_cell), np.float32)]
+    ins += [-1] * 9
+    if merge_outputs:
+        outs = [b.tensor("y", shape_in[:2] + (2 * n_output,), np.float32)]
+    else:
+        outs = [b.tensor("y_fw", shape_in[:2] + (n_output,), np.float32),
+                b.tensor("y_bw", shape_in[:2] + (n_output,), np.float32)]
+    version = (3 if asymmetric else 2) if hybrid else 1
+    b.op("BIDIRECTIONAL_SEQUENCE_LSTM", ins, outs, {"fused_activation_function": activation, "cell_clip": cell_clip,
+                                                    "proj_clip": proj_clip, "merge_outputs": merge_outputs,
+                                                    "time_major": time_major, "asymmetric_quantize_inputs": asymmetric},
+         options_type="BidirectionalSequenceLSTMOptions", version=version)
+    b.inputs(x).outputs(*outs)
+    return b.build().to_bytes()
