@@ -19,6 +19,7 @@ from eightbit.kernels import (
     cast,
     ceil,
     comparisons,
+    complex_support,
     concatenation,
     control_flow,
     conv,
@@ -65,6 +66,7 @@ from eightbit.kernels import (
     resize_nearest_neighbor,
     reverse,
     reverse_sequence,
+    rfft2d,
     round,
     scatter_nd,
     select,
@@ -108,6 +110,8 @@ MODULES += (
 )
 # Several subgraphs and resource variables: kernels bound to the interpreter's session (issue 7).
 MODULES += (control_flow, variables)
+# Audio front ends, detection and the remaining builtins of published models (issue 7).
+MODULES += (complex_support, rfft2d)
 
 
 def _resolve() -> dict:

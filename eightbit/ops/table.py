@@ -20,12 +20,14 @@ from eightbit.ops import (
     quantization,
     recurrent_ops,
     reduce,
+    signal_ops,
     unary,
 )
 from eightbit.ops.base import OpSpec
 
 MODULES = (conv, binary, activations, unary, reduce, quantization, movement, math_ops, index_ops, recurrent_ops,
            control_flow)
+MODULES += (signal_ops,)
 
 
 def _build() -> dict:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from functools import partial
 
+import tests.fuzz.gen_misc as gen_misc  # audio front end, detection, remaining builtins (issue 7)
 from eightbit.kernels.base import Unary
 from eightbit.kernels.registry import KERNELS
 from eightbit.ops.table import TABLE
@@ -16,6 +17,7 @@ from tests.fuzz import gen_binary, gen_chains, gen_conv, gen_move, gen_newops, g
 from tests.fuzz.common import Case, Gen, case_seed
 
 _MODULES = (gen_unary, gen_binary, gen_conv, gen_spatial, gen_move, gen_chains, gen_newops)
+_MODULES += (gen_misc,)
 
 GENERATORS: dict = {}
 _SPECIALS: set = set()  # ops whose float data may hold inf / NaN (module-level SPECIALS = True)
