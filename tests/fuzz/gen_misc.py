@@ -44,10 +44,57 @@ def rfft2d(g: Gen, kind):
                      [T(out, "complex64")], [x] if const else [x, length], float_rtol=1e-6)
 
 
+def detection_postprocess(g: Gen, kind):
+    """TFLite_Detection_PostProcess (a custom op LiteRT registers in BUILTIN_REF). The fast path
+    leaves the slots past its detections unwritten in LiteRT (arena garbage), the regular path those
+    past max_detections, so regular cases have one class per detection and fast cases fill every
+    slot: anchors on a grid that decoded boxes cannot make overlap, enough of them scoring."""
+    from tests.fuzz.common import Case
+    from tests.kernels.test_detection_postprocess import detection_model
+
+    regular = g.coin()
+    n_classes, background = g.int(1, 8), g.int(0, 1)
+    side = g.int(3, 7)
+    n = side * side
+    opts = dict(max_detections=g.int(1, 12), max_classes_per_detection=g.int(1, 3), detections_per_class=g.int(1, 8),
+                use_regular_nms=regular, nms_score_threshold=float(np.float32(g.pick([0.0, 0.2, 0.5]))),
+                nms_iou_threshold=float(np.float32(g.pick([0.1, 0.5, 0.6, 1.0]))), num_classes=n_classes,
+                y_scale=g.pick([10.0, 1.0]), x_scale=g.pick([10.0, 1.0]), h_scale=g.pick([5.0, 1.0]),
+                w_scale=g.pick([5.0, 1.0]))
+    grid = (np.stack(np.meshgrid(np.arange(side), np.arange(side), indexing="ij"), -1).reshape(-1, 2) + 0.5) / side
+    size = np.full((n, 2), 0.3 / side)
+    spread = 0.3
+    if regular:  # overlapping boxes and low scores are fine: every slot is written (up to max_detections)
+        size, spread = size * g.pick([1.0, 3.0, 6.0]), g.pick([0.3, 2.0])
+        opts["max_classes_per_detection"] = 1
+    else:
+        opts["max_classes_per_detection"] = min(opts["max_classes_per_detection"], n_classes)
+        opts["max_detections"] = min(opts["max_detections"], n)
+        opts["nms_score_threshold"] = 0.0
+    quantized = kind == "uint8"
+    if quantized:  # anchors 0.01 * (q - 3): stay on the grid
+        anchors = np.clip(np.round(np.concatenate([grid, size], 1) / 0.01) + 3, 0, 255).astype(np.uint8)
+        boxes = np.clip(128 + np.round(g.rng.uniform(-spread, spread, (1, n, 4)) / 0.05 * (1 if regular else 0.5)),
+                        0, 255).astype(np.uint8)
+        scores = g.rng.integers(0, 256, (1, n, n_classes + background)).astype(np.uint8)
+    else:
+        anchors = np.concatenate([grid, size], 1).astype(np.float32)
+        boxes = g.rng.uniform(-spread, spread, (1, n, 4)).astype(np.float32)
+        scores = g.rng.uniform(0, 1, (1, n, n_classes + background)).astype(np.float32)
+        if g.coin():
+            scores = (np.round(scores * g.int(1, 4)) / 4).astype(np.float32)  # ties
+    g.note(regular=regular, boxes=n, classes=n_classes, background=background,
+           **{k: opts[k] for k in ("max_detections", "max_classes_per_detection", "nms_iou_threshold")})
+    model = detection_model(n, background, opts, quantized, anchors)
+    return Case("TFLite_Detection_PostProcess", kind, g.seed, model, [boxes, scores], dict(g.cfg),
+                avoid_known=g.avoid_known)
+
+
 COMPLEX = ("complex64", "complex128")
 GENERATORS = {
     "REAL": (COMPLEX, _complex_part("REAL")),
     "IMAG": (COMPLEX, _complex_part("IMAG")),
     "COMPLEX_ABS": (COMPLEX, _complex_part("COMPLEX_ABS")),
     "RFFT2D": (("float32",), rfft2d),
+    "TFLite_Detection_PostProcess": (("float32", "uint8"), detection_postprocess),
 }
