@@ -43,6 +43,7 @@ from eightbit.kernels import (
     gather,
     gather_nd,
     gelu,
+    l2_pool,
     l2norm,
     local_response_norm,
     logical,
@@ -50,6 +51,7 @@ from eightbit.kernels import (
     mirror_pad,
     mul,
     neg,
+    non_max_suppression,
     one_hot,
     pack,
     pad,
@@ -112,6 +114,7 @@ MODULES += (
 MODULES += (control_flow, variables)
 # Audio front ends, detection and the remaining builtins of published models (issue 7).
 MODULES += (complex_support, rfft2d)
+MODULES += (l2_pool, non_max_suppression)
 
 
 def _resolve() -> dict:

@@ -22,12 +22,14 @@ from eightbit.ops import (
     reduce,
     signal_ops,
     unary,
+    vision_ops,
 )
 from eightbit.ops.base import OpSpec
 
 MODULES = (conv, binary, activations, unary, reduce, quantization, movement, math_ops, index_ops, recurrent_ops,
            control_flow)
 MODULES += (signal_ops,)
+MODULES += (vision_ops,)
 
 
 def _build() -> dict:

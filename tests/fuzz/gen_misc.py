@@ -90,6 +90,53 @@ def detection_postprocess(g: Gen, kind):
                 avoid_known=g.avoid_known)
 
 
+def l2_pool(g: Gen, kind):
+    from eightbit.kernels.padding import compute_padding_height_width
+
+    shape = (g.int(1, 2), g.int(1, 9), g.int(1, 9), g.int(1, 4))
+    fh, fw = g.int(1, min(shape[1], 4) if g.coin(0.8) else 4), g.int(1, min(shape[2], 4) if g.coin(0.8) else 4)
+    sh, sw, padding = g.int(1, 3), g.int(1, 3), g.pick([0, 1])
+    geo = compute_padding_height_width(sh, sw, 1, 1, shape[1], shape[2], fh, fw, padding)
+    if geo.out_height <= 0 or geo.out_width <= 0:
+        padding = 0
+        geo = compute_padding_height_width(sh, sw, 1, 1, shape[1], shape[2], fh, fw, padding)
+    g.note(shape=shape, filter=(fh, fw), stride=(sh, sw), padding=padding)
+    x = g.fdata(shape)
+    if g.coin(0.1):
+        x.reshape(-1)[0] = g.pick([np.inf, 3e38, np.nan])
+    opts = {"padding": padding, "stride_h": sh, "stride_w": sw, "filter_height": fh, "filter_width": fw,
+            "fused_activation_function": g.act()}
+    return make_case(g, "L2_POOL_2D", kind, [T(shape, kind)], [T((shape[0], geo.out_height, geo.out_width, shape[3]), kind)],
+                     [x], opts, float_rtol=0.0)
+
+
+def _nms(op):
+    def gen(g: Gen, kind):
+        n = g.int(1, 40)
+        centre = g.rng.uniform(0, 1, (n, 2))
+        half = g.rng.uniform(0.0, 0.3, (n, 2)) * g.pick([1.0, 0.3])
+        boxes = np.concatenate([centre - half, centre + half], 1).astype(np.float32)
+        swap = g.rng.random(n) < 0.3
+        boxes[swap] = boxes[swap][:, [2, 3, 0, 1]]
+        scores = g.rng.uniform(0, 1, n).astype(np.float32)
+        if g.coin():
+            scores = (np.round(scores * g.int(1, 5)) / 5).astype(np.float32)  # ties: the heap's order
+        size, iou, thr = g.int(0, n + 3), g.pick([0.0, 0.3, 0.5, 0.7, 1.0]), g.pick([0.0, 0.0, 0.2, 0.6])
+        sigma = g.pick([0.0, 0.1, 0.5, 2.0]) if op.endswith("V5") else None
+        const = g.coin(0.8) or size == 0  # LiteRT cannot return a dynamic output of size 0
+        g.note(n=n, size=size, iou=iou, score=thr, sigma=sigma, const=const)
+        size_t = T((), "int32", data=np.array(size, np.int32) if const else None)
+        ins = [T((n, 4), kind), T((n,), kind), size_t, T((), kind, data=np.array(iou, np.float32)),
+               T((), kind, data=np.array(thr, np.float32))]
+        outs = [T((size,), "int32"), T((), "int32")]
+        if sigma is not None:
+            ins.append(T((), kind, data=np.array(sigma, np.float32)))
+            outs.insert(1, T((size,), kind))
+        feeds = [boxes, scores] + ([] if const else [np.array(size, np.int32)])
+        return make_case(g, op, kind, ins, outs, feeds, float_rtol=1e-6)
+    return gen
+
+
 COMPLEX = ("complex64", "complex128")
 GENERATORS = {
     "REAL": (COMPLEX, _complex_part("REAL")),
@@ -97,4 +144,7 @@ GENERATORS = {
     "COMPLEX_ABS": (COMPLEX, _complex_part("COMPLEX_ABS")),
     "RFFT2D": (("float32",), rfft2d),
     "TFLite_Detection_PostProcess": (("float32", "uint8"), detection_postprocess),
+    "L2_POOL_2D": (("float32",), l2_pool),
+    "NON_MAX_SUPPRESSION_V4": (("float32",), _nms("NON_MAX_SUPPRESSION_V4")),
+    "NON_MAX_SUPPRESSION_V5": (("float32",), _nms("NON_MAX_SUPPRESSION_V5")),
 }
