@@ -14,8 +14,11 @@ from eightbit.kernels import (
     arg_min_max,
     atan2,
     batch_matmul,
+    bitcast,
+    bitwise_xor,
     broadcast_args,
     broadcast_to,
+    bucketize,
     cast,
     ceil,
     comparisons,
@@ -35,6 +38,7 @@ from eightbit.kernels import (
     embedding_lookup,
     exp,
     expand_dims,
+    fake_quant,
     fill,
     floor,
     floor_div,
@@ -47,6 +51,7 @@ from eightbit.kernels import (
     l2norm,
     local_response_norm,
     logical,
+    matrix_diag,
     maximum_minimum,
     mirror_pad,
     mul,
@@ -71,12 +76,14 @@ from eightbit.kernels import (
     rfft2d,
     round,
     scatter_nd,
+    segment_sum,
     select,
     shape,
     sign,
     slice,
     space_to_batch_nd,
     space_to_depth,
+    sparse_to_dense,
     split,
     split_v,
     squared_difference,
@@ -88,6 +95,7 @@ from eightbit.kernels import (
     transpose,
     transpose_conv,
     unidirectional_sequence_lstm,
+    unique,
     unpack,
     unsorted_segment,
     variables,
@@ -115,6 +123,7 @@ MODULES += (control_flow, variables)
 # Audio front ends, detection and the remaining builtins of published models (issue 7).
 MODULES += (complex_support, rfft2d)
 MODULES += (l2_pool, non_max_suppression)
+MODULES += (bitcast, bitwise_xor, bucketize, fake_quant, matrix_diag, segment_sum, sparse_to_dense, unique)
 
 
 def _resolve() -> dict:

@@ -16,6 +16,7 @@ from eightbit.ops import (
     conv,
     index_ops,
     math_ops,
+    misc_ops,
     movement,
     quantization,
     recurrent_ops,
@@ -30,6 +31,7 @@ MODULES = (conv, binary, activations, unary, reduce, quantization, movement, mat
            control_flow)
 MODULES += (signal_ops,)
 MODULES += (vision_ops,)
+MODULES += (misc_ops,)
 
 
 def _build() -> dict:

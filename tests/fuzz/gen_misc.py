@@ -137,6 +137,118 @@ def _nms(op):
     return gen
 
 
+INT_KINDS = ("int8", "uint8", "int16", "uint16", "int32", "uint32")
+DT = {"float32": np.float32, "float64": np.float64, "int8": np.int8, "uint8": np.uint8, "int16": np.int16,
+      "uint16": np.uint16, "int32": np.int32, "uint32": np.uint32, "int64": np.int64}
+
+
+def _ints(g: Gen, kind: str, shape, lo=None, hi=None):
+    info = np.iinfo(DT[kind])
+    lo, hi = (info.min if lo is None else max(lo, info.min)), (info.max if hi is None else min(hi, info.max))
+    return g.rng.integers(lo, hi, tuple(shape), endpoint=True, dtype=np.int64).astype(DT[kind])
+
+
+def _vals(g: Gen, kind: str, shape):
+    return g.fdata(tuple(shape)).astype(DT[kind]) if kind.startswith("float") else _ints(g, kind, shape, -300, 300)
+
+
+def _bitwise(op):
+    def gen(g: Gen, kind):
+        from tests.fuzz.common import broadcast_pair
+
+        a, b, out = broadcast_pair(g, max_rank=4)
+        bits = np.dtype(DT[kind]).itemsize * 8
+        y = _ints(g, kind, b) if op == "BITWISE_XOR" else _ints(g, kind, b, -2, bits + 2)
+        g.note(a=a, b=b)
+        return make_case(g, op, kind, [T(a, kind), T(b, kind)], [T(out, kind)], [_ints(g, kind, a), y])
+    return gen
+
+
+def bucketize(g: Gen, kind):
+    shape = g.dims(g.int(0, 3), 1, 6)
+    bounds = np.sort(np.round(g.rng.normal(0, 3, g.int(0, 8)) * 2) / 2).astype(np.float32)
+    x = _vals(g, kind, shape) if kind.startswith("float") else _ints(g, kind, shape, -6, 6)
+    if x.size and bounds.size and kind.startswith("float"):
+        x.reshape(-1)[0] = bounds[0]  # on a boundary
+    g.note(shape=shape, bounds=bounds.tolist())
+    return make_case(g, "BUCKETIZE", kind, [T(shape, kind)], [T(shape, "int32")], [x], {"boundaries": bounds.tolist()})
+
+
+def fake_quant(g: Gen, kind):
+    shape = g.dims(g.int(0, 4), 1, 6)
+    lo, hi = -g.pick([0.0, 0.1, 1.0, g.loguniform(1e-3, 1e3)]), g.pick([0.0, 0.5, 6.0, g.loguniform(1e-3, 1e3)])
+    if lo == hi:
+        hi = 1.0
+    bits = g.pick([8, 8, 4, 2, 16])
+    x = g.fdata(shape, mag=max(-lo, hi))
+    g.note(shape=shape, min=lo, max=hi, bits=bits)
+    return make_case(g, "FAKE_QUANT", kind, [T(shape, kind)], [T(shape, kind)], [x],
+                     {"min": float(np.float32(lo)), "max": float(np.float32(hi)), "num_bits": bits}, float_rtol=0.0)
+
+
+def matrix_diag(g: Gen, kind):
+    shape = g.dims(g.int(1, 3), 1, 5)
+    g.note(shape=shape)
+    return make_case(g, "MATRIX_DIAG", kind, [T(shape, kind)], [T(shape + shape[-1:], kind)], [_vals(g, kind, shape)])
+
+
+def matrix_set_diag(g: Gen, kind):
+    shape = g.dims(g.int(2, 4), 1, 5)
+    diag = shape[:-2] + (min(shape[-2:]),)
+    g.note(shape=shape)
+    return make_case(g, "MATRIX_SET_DIAG", kind, [T(shape, kind), T(diag, kind)], [T(shape, kind)],
+                     [_vals(g, kind, shape), _vals(g, kind, diag)])
+
+
+def segment_sum(g: Gen, kind):
+    n = g.int(1, 8)
+    ids = np.concatenate([[0], np.cumsum(g.rng.integers(0, 2, n - 1))]).astype(np.int32)
+    shape = (n,) + g.dims(g.int(0, 2), 1, 4)
+    data = g.fdata(shape) if kind == "float32" else _ints(g, kind, shape)
+    g.note(ids=ids.tolist(), shape=shape)
+    return make_case(g, "SEGMENT_SUM", kind, [T(shape, kind), T(ids.shape, "int32")],
+                     [T((int(ids[-1]) + 1,) + shape[1:], kind)], [data, ids], resolver="default")
+
+
+def sparse_to_dense(g: Gen, kind):
+    dims = list(g.dims(g.int(1, 4), 1, 5))
+    n = g.int(1, 8)
+    coords = np.stack([g.rng.integers(0, d, n) for d in dims], 1)
+    ikind = g.pick(["int32", "int64"])
+    indices = coords[:, 0] if len(dims) == 1 and g.coin() else coords
+    scalar = g.coin(0.2)
+    vals = _vals(g, kind, () if scalar else (n,))
+    version = 3 if kind in ("int8", "uint8") else 2 if kind == "int64" else 1
+    g.note(dims=dims, n=n, scalar=scalar, index=ikind)
+    ins = [T(indices.shape, ikind, data=indices.astype(DT[ikind])), T((len(dims),), ikind, data=np.array(dims)),
+           T(vals.shape, kind), T((), kind)]
+    return make_case(g, "SPARSE_TO_DENSE", kind, ins, [T(dims, kind)], [vals, _vals(g, kind, ())], version=version)
+
+
+def unique(g: Gen, kind):
+    n = g.int(1, 30)
+    x = _ints(g, kind, (n,), -4, 4) if kind != "float32" else g.rng.choice(
+        np.array([0.0, -0.0, 1.5, -3.25, 1e30, -1e-30], np.float32), n)
+    index = g.pick([2, 4])
+    g.note(n=n, index=index)
+    return make_case(g, "UNIQUE", kind, [T((n,), kind)], [T((n,), kind), T((n,), {2: "int32", 4: "int64"}[index])],
+                     [x], {"idx_out_type": index})
+
+
+def bitcast(g: Gen, kind):
+    src = np.dtype(DT[kind])
+    dst_kind = g.pick(["float32", "int8", "uint8", "int16", "int32", "uint32", "int64"])
+    dst = np.dtype(DT[dst_kind])
+    shape = g.dims(g.int(0, 3), 1, 4)
+    if src.itemsize < dst.itemsize:
+        shape = shape + (dst.itemsize // src.itemsize,)
+    out = shape if src.itemsize == dst.itemsize else (shape + (src.itemsize // dst.itemsize,)
+                                                      if src.itemsize > dst.itemsize else shape[:-1])
+    x = g.fdata(shape) if kind == "float32" else _ints(g, kind, shape)
+    g.note(shape=shape, to=dst_kind)
+    return make_case(g, "BITCAST", kind, [T(shape, kind)], [T(out, dst_kind)], [x], float_rtol=0.0)
+
+
 COMPLEX = ("complex64", "complex128")
 GENERATORS = {
     "REAL": (COMPLEX, _complex_part("REAL")),
@@ -147,4 +259,14 @@ GENERATORS = {
     "L2_POOL_2D": (("float32",), l2_pool),
     "NON_MAX_SUPPRESSION_V4": (("float32",), _nms("NON_MAX_SUPPRESSION_V4")),
     "NON_MAX_SUPPRESSION_V5": (("float32",), _nms("NON_MAX_SUPPRESSION_V5")),
+    "BITWISE_XOR": (INT_KINDS, _bitwise("BITWISE_XOR")),
+    "RIGHT_SHIFT": (INT_KINDS, _bitwise("RIGHT_SHIFT")),
+    "BUCKETIZE": (("float32", "float64", "int32", "int64"), bucketize),
+    "FAKE_QUANT": (("float32",), fake_quant),
+    "MATRIX_DIAG": (("float32", "int8", "uint8", "int16", "int32", "int64"), matrix_diag),
+    "MATRIX_SET_DIAG": (("float32", "int8", "uint8", "int16", "int32", "int64"), matrix_set_diag),
+    "SEGMENT_SUM": (("float32", "int32"), segment_sum),
+    "SPARSE_TO_DENSE": (("float32", "int8", "uint8", "int32", "int64"), sparse_to_dense),
+    "UNIQUE": (("float32", "int8", "uint8", "int16", "int32", "int64"), unique),
+    "BITCAST": (("float32", "int8", "uint8", "int16", "int32", "int64"), bitcast),
 }
