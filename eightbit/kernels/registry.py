@@ -26,6 +26,8 @@ from eightbit.kernels import (
     concatenation,
     control_flow,
     conv,
+    conv3d,
+    conv3d_transpose,
     cumsum,
     densify,
     depth_to_space,
@@ -123,6 +125,7 @@ MODULES += (control_flow, variables)
 # Audio front ends, detection and the remaining builtins of published models (issue 7).
 MODULES += (complex_support, rfft2d)
 MODULES += (l2_pool, non_max_suppression)
+MODULES += (conv3d, conv3d_transpose)
 MODULES += (bitcast, bitwise_xor, bucketize, fake_quant, matrix_diag, segment_sum, sparse_to_dense, unique)
 
 

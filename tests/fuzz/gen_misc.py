@@ -249,6 +249,55 @@ def bitcast(g: Gen, kind):
     return make_case(g, "BITCAST", kind, [T(shape, kind)], [T(out, dst_kind)], [x], float_rtol=0.0)
 
 
+def _conv3d_options(g: Gen):
+    strides, dilations = tuple(g.int(1, 3) for _ in range(3)), tuple(g.pick([1, 1, 2]) for _ in range(3))
+    return strides, dilations, g.pick([0, 1]), g.act()
+
+
+def _conv3d_opts(padding, strides, dilations, act):
+    return {"padding": padding, "stride_d": strides[0], "stride_h": strides[1], "stride_w": strides[2],
+            "dilation_d_factor": dilations[0], "dilation_h_factor": dilations[1], "dilation_w_factor": dilations[2],
+            "fused_activation_function": act}
+
+
+def conv3d(g: Gen, kind):
+    from eightbit.kernels.padding import compute_out_size
+
+    strides, dilations, padding, act = _conv3d_options(g)
+    k = tuple(g.int(1, 3) for _ in range(3))
+    sizes = tuple(g.int((kk - 1) * d + 1, 7) for kk, d in zip(k, dilations))
+    cin, cout = g.int(1, 4), g.int(1, 4)
+    x_shape = (g.int(1, 2),) + sizes + (cin,)
+    out = (x_shape[0],) + tuple(compute_out_size(padding, n, kk, st, d)
+                                for n, kk, st, d in zip(sizes, k, strides, dilations)) + (cout,)
+    w = g.fdata(k + (cin, cout), mag=0.5)
+    ins = [T(x_shape, kind), T(w.shape, kind, data=w)]
+    if g.coin():
+        ins.append(T((cout,), kind, data=g.fdata((cout,))))
+    g.note(x=x_shape, k=k, cout=cout, strides=strides, dilations=dilations, padding=padding, act=act)
+    return make_case(g, "CONV_3D", kind, ins, [T(out, kind)], [g.fdata(x_shape)],
+                     _conv3d_opts(padding, strides, dilations, act))
+
+
+def conv3d_transpose(g: Gen, kind):
+    from eightbit.kernels.padding import compute_out_size
+
+    strides, dilations, padding, act = _conv3d_options(g)
+    k = tuple(g.int(1, 3) for _ in range(3))
+    out_sizes = tuple(g.int((kk - 1) * d + 1, 8) for kk, d in zip(k, dilations))
+    cin, cout = g.int(1, 3), g.int(1, 3)
+    out = (g.int(1, 2),) + out_sizes + (cout,)
+    x_shape = (out[0],) + tuple(compute_out_size(padding, n, kk, st, d)
+                                for n, kk, st, d in zip(out_sizes, k, strides, dilations)) + (cin,)
+    w = g.fdata(k + (cout, cin), mag=0.5)
+    ins = [T((5,), "int32", data=np.array(out, np.int32)), T(w.shape, kind, data=w), T(x_shape, kind)]
+    if g.coin():
+        ins.append(T((cout,), kind, data=g.fdata((cout,))))
+    g.note(out=out, x=x_shape, k=k, strides=strides, dilations=dilations, padding=padding, act=act)
+    return make_case(g, "CONV_3D_TRANSPOSE", kind, ins, [T(out, kind)], [g.fdata(x_shape)],
+                     _conv3d_opts(padding, strides, dilations, act))
+
+
 COMPLEX = ("complex64", "complex128")
 GENERATORS = {
     "REAL": (COMPLEX, _complex_part("REAL")),
@@ -259,6 +308,8 @@ GENERATORS = {
     "L2_POOL_2D": (("float32",), l2_pool),
     "NON_MAX_SUPPRESSION_V4": (("float32",), _nms("NON_MAX_SUPPRESSION_V4")),
     "NON_MAX_SUPPRESSION_V5": (("float32",), _nms("NON_MAX_SUPPRESSION_V5")),
+    "CONV_3D": (("float32",), conv3d),
+    "CONV_3D_TRANSPOSE": (("float32",), conv3d_transpose),
     "BITWISE_XOR": (INT_KINDS, _bitwise("BITWISE_XOR")),
     "RIGHT_SHIFT": (INT_KINDS, _bitwise("RIGHT_SHIFT")),
     "BUCKETIZE": (("float32", "float64", "int32", "int64"), bucketize),
