@@ -38,6 +38,7 @@ from eightbit.kernels import (
     elementwise,
     elementwise_trig,
     embedding_lookup,
+    embedding_lookup_sparse,
     exp,
     expand_dims,
     fake_quant,
@@ -126,6 +127,7 @@ MODULES += (control_flow, variables)
 MODULES += (complex_support, rfft2d)
 MODULES += (l2_pool, non_max_suppression)
 MODULES += (conv3d, conv3d_transpose)
+MODULES += (embedding_lookup_sparse,)
 MODULES += (bitcast, bitwise_xor, bucketize, fake_quant, matrix_diag, segment_sum, sparse_to_dense, unique)
 
 

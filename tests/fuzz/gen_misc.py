@@ -298,6 +298,23 @@ def conv3d_transpose(g: Gen, kind):
                      _conv3d_opts(padding, strides, dilations, act))
 
 
+def embedding_lookup_sparse(g: Gen, kind):
+    dense = list(g.dims(g.int(1, 3), 1, 4))
+    params_shape = (g.int(1, 6),) + g.dims(g.int(1, 2), 1, 4)
+    n = g.int(1, 8)
+    coords = np.stack([g.rng.integers(0, d, n) for d in dense], 1).astype(np.int32)
+    if g.coin(0.8):
+        coords = coords[np.lexsort(coords[:, ::-1].T)]
+    ids = g.rng.integers(0, params_shape[0], n).astype(np.int32)
+    weights = g.rng.uniform(-1, 2, n).astype(np.float32)
+    combiner = g.int(0, 2)
+    g.note(dense=dense, params=params_shape, n=n, combiner=combiner)
+    ins = [T((n,), "int32"), T((n, len(dense)), "int32"), T((len(dense),), "int32", data=np.array(dense, np.int32)),
+           T((n,), kind), T(params_shape, kind, data=g.fdata(params_shape))]
+    return make_case(g, "EMBEDDING_LOOKUP_SPARSE", kind, ins, [T(tuple(dense[:-1]) + params_shape[1:], kind)],
+                     [ids, coords, weights], {"combiner": combiner}, float_rtol=0.0)
+
+
 COMPLEX = ("complex64", "complex128")
 GENERATORS = {
     "REAL": (COMPLEX, _complex_part("REAL")),
@@ -310,6 +327,7 @@ GENERATORS = {
     "NON_MAX_SUPPRESSION_V5": (("float32",), _nms("NON_MAX_SUPPRESSION_V5")),
     "CONV_3D": (("float32",), conv3d),
     "CONV_3D_TRANSPOSE": (("float32",), conv3d_transpose),
+    "EMBEDDING_LOOKUP_SPARSE": (("float32",), embedding_lookup_sparse),
     "BITWISE_XOR": (INT_KINDS, _bitwise("BITWISE_XOR")),
     "RIGHT_SHIFT": (INT_KINDS, _bitwise("RIGHT_SHIFT")),
     "BUCKETIZE": (("float32", "float64", "int32", "int64"), bucketize),

@@ -147,3 +147,31 @@ def test_bitcast(src, dst, shape, out):
     x = values(shape, src) if src != F32 else RNG.normal(size=shape).astype(F32)
     m = single_op_model("BITCAST", [t(shape, src)], [t(out, dst)], {})
     check(m, [x], exact=True)
+
+
+def sparse_lookup_model(n, rank, dense, params_shape, combiner, const_shape=True):
+    shape = t((rank,), I32, data=np.array(dense, I32)) if const_shape else t((rank,), I32)
+    out = tuple(dense[:-1]) + tuple(params_shape[1:])
+    params = RNG.normal(0, 2, params_shape).astype(F32)
+    return single_op_model("EMBEDDING_LOOKUP_SPARSE", [t((n,), I32), t((n, rank), I32), shape, t((n,)),
+                                                       t(params_shape, data=params)], [t(out)], {"combiner": combiner})
+
+
+@pytest.mark.parametrize("combiner", [0, 1, 2])
+@pytest.mark.parametrize("dense,params_shape,sort", [([3, 4], (6, 5), True), ([2, 3, 2], (4, 2, 3), True),
+                                                     ([4, 2], (5, 3), False), ([1], (3, 4), True)])
+def test_embedding_lookup_sparse(combiner, dense, params_shape, sort):
+    """Rows with several ids, empty rows, and (unsorted) a row that comes back later."""
+    n = 7
+    coords = np.stack([RNG.integers(0, d, n) for d in dense], 1).astype(I32)
+    if sort:
+        coords = coords[np.lexsort(coords[:, ::-1].T)]
+    ids = RNG.integers(0, params_shape[0], n).astype(I32)
+    weights = RNG.uniform(-1, 2, n).astype(F32)
+    m = sparse_lookup_model(n, len(dense), dense, params_shape, combiner)
+    check(m, [ids, coords, weights], exact=True)
+
+
+def test_embedding_lookup_sparse_id_out_of_range():
+    m = sparse_lookup_model(2, 2, [2, 2], (3, 2), 0)
+    both_refuse(m, [np.array([0, 3], I32), np.array([[0, 0], [1, 0]], I32), np.ones(2, F32)], "", "out of bounds")
