@@ -50,6 +50,7 @@ from eightbit.kernels import (
     gather,
     gather_nd,
     gelu,
+    hashtable_lookup,
     l2_pool,
     l2norm,
     local_response_norm,
@@ -127,7 +128,7 @@ MODULES += (control_flow, variables)
 MODULES += (complex_support, rfft2d)
 MODULES += (l2_pool, non_max_suppression)
 MODULES += (conv3d, conv3d_transpose)
-MODULES += (embedding_lookup_sparse,)
+MODULES += (embedding_lookup_sparse, hashtable_lookup)
 MODULES += (bitcast, bitwise_xor, bucketize, fake_quant, matrix_diag, segment_sum, sparse_to_dense, unique)
 
 

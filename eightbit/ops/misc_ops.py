@@ -1,6 +1,6 @@
 """The remaining small builtins of published models (TFLite kernels/bitwise_xor.cc, right_shift.cc,
 bucketize.cc, fake_quant.cc, matrix_diag.cc, matrix_set_diag.cc, segment_sum.cc,
-sparse_to_dense.cc, unique.cc, bitcast.cc, embedding_lookup_sparse.cc). Integer and index ops, or float only;
+sparse_to_dense.cc, unique.cc, bitcast.cc, embedding_lookup_sparse.cc, hashtable_lookup.cc). Integer and index ops, or float only;
 operator_property.cc lists none of them, so PTQ keeps them float (ptq=())."""
 
 from __future__ import annotations
@@ -45,4 +45,7 @@ ENTRIES = (
     OpSpec("EMBEDDING_LOOKUP_SPARSE", "EmbeddingLookupSparseOptions", "embedding_lookup_sparse.EmbeddingLookupSparse",
            ("float32",), runtime={1: "1.5.0"}, newest=1, ptq=(), non_float_inputs=(0, 1, 2),
            doc="Sparse ids looked up in params and combined per row (weighted SUM, MEAN or SQRTN)."),
+    OpSpec("HASHTABLE_LOOKUP", None, "hashtable_lookup.HashtableLookup", _MOVE, runtime={1: "1.5.0"}, newest=1,
+           ptq=(), non_float_inputs=(0, 1),
+           doc="Rows of the values whose sorted int32 keys match the lookups (zeros if missing), and uint8 hits."),
 )

@@ -315,6 +315,19 @@ def embedding_lookup_sparse(g: Gen, kind):
                      [ids, coords, weights], {"combiner": combiner}, float_rtol=0.0)
 
 
+def hashtable_lookup(g: Gen, kind):
+    n = g.int(1, 12)
+    keys = np.sort(g.rng.integers(-6, 7, n) if g.coin(0.8) else g.rng.integers(-2**31, 2**31 - 1, n)).astype(np.int32)
+    row = g.dims(g.int(0, 2), 1, 3)
+    vals = _vals(g, kind, (n,) + row)
+    m = g.int(1, 10)
+    lookup = np.where(g.rng.random(m) < 0.7, g.rng.choice(keys, m), g.rng.integers(-8, 9, m)).astype(np.int32)
+    g.note(keys=keys.tolist(), row=row, lookups=lookup.tolist())
+    return make_case(g, "HASHTABLE_LOOKUP", kind, [T((m,), "int32"), T((n,), "int32", data=keys),
+                                                   T(vals.shape, kind, data=vals)],
+                     [T((m,) + row, kind), T((m,), "uint8")], [lookup], float_rtol=0.0)
+
+
 COMPLEX = ("complex64", "complex128")
 GENERATORS = {
     "REAL": (COMPLEX, _complex_part("REAL")),
@@ -328,6 +341,7 @@ GENERATORS = {
     "CONV_3D": (("float32",), conv3d),
     "CONV_3D_TRANSPOSE": (("float32",), conv3d_transpose),
     "EMBEDDING_LOOKUP_SPARSE": (("float32",), embedding_lookup_sparse),
+    "HASHTABLE_LOOKUP": (("float32", "int8", "uint8", "int16", "int32", "int64"), hashtable_lookup),
     "BITWISE_XOR": (INT_KINDS, _bitwise("BITWISE_XOR")),
     "RIGHT_SHIFT": (INT_KINDS, _bitwise("RIGHT_SHIFT")),
     "BUCKETIZE": (("float32", "float64", "int32", "int64"), bucketize),

@@ -175,3 +175,15 @@ def test_embedding_lookup_sparse(combiner, dense, params_shape, sort):
 def test_embedding_lookup_sparse_id_out_of_range():
     m = sparse_lookup_model(2, 2, [2, 2], (3, 2), 0)
     both_refuse(m, [np.array([0, 3], I32), np.array([[0, 0], [1, 0]], I32), np.ones(2, F32)], "", "out of bounds")
+
+
+@pytest.mark.parametrize("dtype,row", [(F32, ()), (I32, (3,)), (U8, (2, 2)), (I8, ()), (I16, (4,)), (I64, ())])
+def test_hashtable_lookup(dtype, row):
+    """Missing keys give zero rows; repeated keys the row glibc's bsearch lands on; keys 2^31 apart
+    (compared as if the comparator's int32 subtraction did not wrap)."""
+    keys = np.array([-2**31, -7, 0, 0, 0, 3, 3, 9, 2**31 - 1], I32)
+    vals = values((keys.size,) + row, dtype)
+    lookup = np.array([0, 3, -7, 5, 9, 2**31 - 1, -2**31, 100, 0], I32)
+    m = single_op_model("HASHTABLE_LOOKUP", [t((9,), I32), t(keys.shape, I32, data=keys),
+                                             t(vals.shape, dtype, data=vals)], [t((9,) + row, dtype), t((9,), U8)], {})
+    check(m, [lookup], exact=True)
