@@ -11,8 +11,7 @@ The candidates above score_threshold go into a std::priority_queue (libstdc++'s 
 the score: equal scores come out in its heap order, which `_Queue` follows step by step). Each
 popped candidate is compared, newest first, with the boxes selected since it was last looked at:
 an IoU >= iou_threshold drops it; V5 with sigma > 0 multiplies its score by
-exp(-0.5 / sigma * iou^2) (float32; the exp rounded from double, where TFLite's expf is 1 ulp
-off on rare arguments) and stops once the score is <= score_threshold. An unchanged
+exp(-0.5 / sigma * iou^2) (float32, with glibc's expf: `glibc_expf`) and stops once the score is <= score_threshold. An unchanged
 score selects it; a score still above the threshold puts it back in the queue, even when selected
 (TFLite has no `continue` there: a selected box meets itself next time, IoU 1, and is dropped;
 a box of zero area has IoU 0 with everything and is selected again).
@@ -27,6 +26,41 @@ import numpy as np
 from eightbit.errors import ModelError
 from eightbit.kernels.base import Kernel, OpContext
 from eightbit.kernels.movement import as_ints, fail, require_type
+
+# glibc's expf (sysdeps/ieee754/flt-32/e_expf.c, e_exp2f_data.c; the same for its SSE2 and FMA
+# builds on every argument but two): x / ln2 = k / 32 + r, 2^(k / 32) from a table of binary64
+# words (2^(i / 32) minus i << 47), a degree-3 polynomial in r, each step one binary64 rounding,
+# then one rounding to float. Not correctly rounded: exp in double rounded to float differs from
+# it in the last bit on rare arguments, which LiteRT's soft-NMS scores show.
+_EXP2F_TABLE = np.array([
+    0x3ff0000000000000, 0x3fefd9b0d3158574, 0x3fefb5586cf9890f, 0x3fef9301d0125b51,
+    0x3fef72b83c7d517b, 0x3fef54873168b9aa, 0x3fef387a6e756238, 0x3fef1e9df51fdee1,
+    0x3fef06fe0a31b715, 0x3feef1a7373aa9cb, 0x3feedea64c123422, 0x3feece086061892d,
+    0x3feebfdad5362a27, 0x3feeb42b569d4f82, 0x3feeab07dd485429, 0x3feea47eb03a5585,
+    0x3feea09e667f3bcd, 0x3fee9f75e8ec5f74, 0x3feea11473eb0187, 0x3feea589994cce13,
+    0x3feeace5422aa0db, 0x3feeb737b0cdc5e5, 0x3feec49182a3f090, 0x3feed503b23e255d,
+    0x3feee89f995ad3ad, 0x3feeff76f2fb5e47, 0x3fef199bdd85529c, 0x3fef3720dcef9069,
+    0x3fef5818dcfba487, 0x3fef7c97337b9b5f, 0x3fefa4afa2a490da, 0x3fefd0765b6e4540], np.uint64)
+_INVLN2_32 = float.fromhex("0x1.71547652b82fep+0") * 32
+_SHIFT = float.fromhex("0x1.8p+52")
+_C0 = float.fromhex("0x1.c6af84b912394p-5") / 32 / 32 / 32
+_C1 = float.fromhex("0x1.ebfce50fac4f3p-3") / 32 / 32
+_C2 = float.fromhex("0x1.62e42ff0c52d6p-1") / 32
+
+
+def glibc_expf(x) -> np.ndarray:
+    """expf(x) as glibc computes it, for float32 x <= 0 (soft-NMS's arguments): 0 below
+    -0x1.9fe368p6 (underflow), the table and polynomial above."""
+    x = np.asarray(x, np.float32)
+    z = _INVLN2_32 * x.astype(np.float64)
+    kd = z + _SHIFT
+    ki = kd.view(np.uint64) if kd.ndim else np.array(kd).view(np.uint64)
+    r = z - (kd - _SHIFT)
+    with np.errstate(over="ignore"):
+        scale = (_EXP2F_TABLE[ki % np.uint64(32)] + (ki << np.uint64(47))).view(np.float64)
+    y = (_C0 * r + _C1) * (r * r) + (_C2 * r + 1.0)
+    out = (y * scale).astype(np.float32)
+    return np.where(x < np.float32(float.fromhex("-0x1.9fe368p6")), np.float32(0), out).astype(np.float32)
 
 
 @dataclass(frozen=True)
@@ -121,7 +155,7 @@ def non_max_suppression(boxes, scores, max_output: int, iou_threshold, score_thr
                 suppressed = True
                 break
             if sigma > 0:
-                cand[0] = np.float32(cand[0] * np.float32(np.exp(np.float64(scale * iou * iou))))
+                cand[0] = np.float32(cand[0] * glibc_expf(scale * iou * iou))
             if cand[0] <= score_threshold:
                 break
         cand[2] = len(selected)

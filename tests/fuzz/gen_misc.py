@@ -133,7 +133,7 @@ def _nms(op):
             ins.append(T((), kind, data=np.array(sigma, np.float32)))
             outs.insert(1, T((size,), kind))
         feeds = [boxes, scores] + ([] if const else [np.array(size, np.int32)])
-        return make_case(g, op, kind, ins, outs, feeds, float_rtol=1e-6)
+        return make_case(g, op, kind, ins, outs, feeds, float_rtol=0.0)
     return gen
 
 
