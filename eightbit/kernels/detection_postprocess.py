@@ -238,9 +238,10 @@ def _partial_argsort(values: np.ndarray, k: int) -> list:
         return [int(np.argmax(values))] if n else [0]
     if k <= 0:
         return []
-    distinct = np.unique(values).size == n and not np.isnan(values).any()
-    if distinct:  # no ties: the order is the sorted one, whatever the algorithm
-        return [int(i) for i in np.argsort(-values, kind="stable")[:k]]
+    order = np.argsort(-values, kind="stable")
+    top = values[order[:k + 1]]
+    if not np.isnan(values).any() and np.all(top[1:] < top[:-1]):
+        return [int(i) for i in order[:k]]  # the k largest distinct and above the rest: one answer
     v = [float(x) for x in values]
     idx = list(range(n))
     _make_heap(idx, k, v)
