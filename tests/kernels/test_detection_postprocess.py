@@ -131,3 +131,13 @@ def test_inverted_anchor_boxes_are_refused():
 def test_iou_threshold_out_of_range_is_refused():
     model, inputs = case(1, nms_iou_threshold=0.0)
     both_refuse(model, inputs, "", "nms_iou_threshold")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("regular,quantized", [(False, True), (True, True), (True, False)])
+def test_ssd_mobilenet_sizes(regular, quantized):
+    """1917 anchors, 90 classes + background, TF's export options (score threshold 1e-8)."""
+    model, inputs = case(11, num_boxes=1917, quantized=quantized, use_regular_nms=regular, num_classes=90,
+                         max_detections=100 if regular else 10, detections_per_class=100, nms_score_threshold=1e-8,
+                         nms_iou_threshold=0.6)
+    check(model, inputs, exact=True)
