@@ -7,16 +7,18 @@ params` once per allocation (op.custom_options holds the op's raw custom_options
 FlexBuffer), and `eval(params, *inputs) -> array or tuple` per invoke, returning arrays of the
 output tensors' dtypes. `types` (optional) lists what it runs, for `eightbit ops`.
 
-eightbit ships MediaPipe's Convolution2DTransposeBias (kernels/mediapipe.py), registered here.
+eightbit ships MediaPipe's Convolution2DTransposeBias (kernels/mediapipe.py) and TFLite's own
+TFLite_Detection_PostProcess (kernels/detection_postprocess.py), registered here.
 """
 
 from __future__ import annotations
 
-from eightbit.kernels import mediapipe
+from eightbit.kernels import detection_postprocess, mediapipe
 
 _BUILTIN_CUSTOM = {
     # custom_code -> kernel class shipped with eightbit
     "Convolution2DTransposeBias": mediapipe.Convolution2DTransposeBias,
+    "TFLite_Detection_PostProcess": detection_postprocess.DetectionPostProcess,  # LiteRT registers it too
 }
 _REGISTERED: dict = {}
 

@@ -15,14 +15,20 @@ from eightbit.kernels import (
     atan2,
     batch_matmul,
     bidirectional_sequence_lstm,
+    bitcast,
+    bitwise_xor,
     broadcast_args,
     broadcast_to,
+    bucketize,
     cast,
     ceil,
     comparisons,
+    complex_support,
     concatenation,
     control_flow,
     conv,
+    conv3d,
+    conv3d_transpose,
     cumsum,
     densify,
     depth_to_space,
@@ -33,8 +39,10 @@ from eightbit.kernels import (
     elementwise,
     elementwise_trig,
     embedding_lookup,
+    embedding_lookup_sparse,
     exp,
     expand_dims,
+    fake_quant,
     fill,
     floor,
     floor_div,
@@ -43,14 +51,18 @@ from eightbit.kernels import (
     gather,
     gather_nd,
     gelu,
+    hashtable_lookup,
+    l2_pool,
     l2norm,
     local_response_norm,
     logical,
     lstm,
+    matrix_diag,
     maximum_minimum,
     mirror_pad,
     mul,
     neg,
+    non_max_suppression,
     one_hot,
     pack,
     pad,
@@ -67,15 +79,18 @@ from eightbit.kernels import (
     resize_nearest_neighbor,
     reverse,
     reverse_sequence,
+    rfft2d,
     rnn,
     round,
     scatter_nd,
+    segment_sum,
     select,
     shape,
     sign,
     slice,
     space_to_batch_nd,
     space_to_depth,
+    sparse_to_dense,
     split,
     split_v,
     squared_difference,
@@ -88,6 +103,7 @@ from eightbit.kernels import (
     transpose,
     transpose_conv,
     unidirectional_sequence_lstm,
+    unique,
     unpack,
     unsorted_segment,
     variables,
@@ -116,6 +132,12 @@ MODULES += (rnn, lstm)
 MODULES += (bidirectional_sequence_lstm,)
 # Several subgraphs and resource variables: kernels bound to the interpreter's session (issue 7).
 MODULES += (control_flow, variables)
+# Audio front ends, detection and the remaining builtins of published models (issue 7).
+MODULES += (complex_support, rfft2d)
+MODULES += (l2_pool, non_max_suppression)
+MODULES += (conv3d, conv3d_transpose)
+MODULES += (embedding_lookup_sparse, hashtable_lookup)
+MODULES += (bitcast, bitwise_xor, bucketize, fake_quant, matrix_diag, segment_sum, sparse_to_dense, unique)
 
 
 def _resolve() -> dict:

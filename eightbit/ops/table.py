@@ -16,16 +16,22 @@ from eightbit.ops import (
     conv,
     index_ops,
     math_ops,
+    misc_ops,
     movement,
     quantization,
     recurrent_ops,
     reduce,
+    signal_ops,
     unary,
+    vision_ops,
 )
 from eightbit.ops.base import OpSpec
 
 MODULES = (conv, binary, activations, unary, reduce, quantization, movement, math_ops, index_ops, recurrent_ops,
            control_flow)
+MODULES += (signal_ops,)
+MODULES += (vision_ops,)
+MODULES += (misc_ops,)
 
 
 def _build() -> dict:

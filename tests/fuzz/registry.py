@@ -16,6 +16,7 @@ from tests.fuzz import (
     gen_binary,
     gen_chains,
     gen_conv,
+    gen_misc,
     gen_move,
     gen_newops,
     gen_recurrent,
@@ -26,6 +27,7 @@ from tests.fuzz.common import Case, Gen, case_seed
 
 _MODULES = (gen_unary, gen_binary, gen_conv, gen_spatial, gen_move, gen_chains, gen_newops)
 _MODULES += (gen_recurrent,)
+_MODULES += (gen_misc,)  # audio front end, detection, remaining builtins (issue 7)
 
 GENERATORS: dict = {}
 _SPECIALS: set = set()  # ops whose float data may hold inf / NaN (module-level SPECIALS = True)
