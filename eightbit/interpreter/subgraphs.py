@@ -30,6 +30,9 @@ class Session:
         self._called_once: set = set()
         self._runners: dict = {}
         self._depth = 0
+        # calibration (quantize/calibration.py): called as observe(index, values) after each run of
+        # a called subgraph, with every tensor it computed kept
+        self.observe = None
 
     # ---- resource variables -------------------------------------------------------------
     def resource_id(self, container: str, shared_name: str) -> int:
@@ -67,7 +70,9 @@ class Session:
             r.values[i] = v
         self._depth += 1
         try:
-            run_lazily(r, keep_all=False)
+            run_lazily(r, keep_all=self.observe is not None)
+            if self.observe is not None:
+                self.observe(index, r.values)
             return [np.array(r._value(i, len(sg.operators)), copy=True) for i in sg.outputs]
         finally:
             self._depth -= 1

@@ -144,6 +144,8 @@ class TFLiteConverter:
         self.bias_overflow = "widen_weight_scale"
         self.dynamic_range_min_elements = 1024
         self.graph_passes = True
+        # TF's private switch (its QuantizeVariablesPass): resource variables hold integers in full-integer modes
+        self._experimental_variable_quantization = False
         self.progress = None  # None: a progress bar when stderr is a terminal (and tqdm is installed)
         self.report = Report()
         self._settled = True  # from here on a misspelled attribute is an error (__setattr__)
@@ -270,11 +272,13 @@ class TFLiteConverter:
             dataset = self.representative_dataset
             if isinstance(dataset, RepresentativeDataset) or hasattr(dataset, "input_gen"):
                 dataset = dataset.input_gen
-            observers = calibrate(model, dataset, self.calibration_method, self.percentile, self.progress)
+            observers = calibrate(model, dataset, self.calibration_method, self.percentile, self.progress,
+                                  called_subgraphs=True)
             quantize_full_integer(
                 model, ranges(observers), activation_type="INT16" if mode == "int16x8" else "INT8",
                 per_channel=self.per_channel, input_type=it, output_type=ot, allow_float=self._allow_float(),
-                denylist=self.denylist, bias_overflow=self.bias_overflow, report=report)
+                denylist=self.denylist, bias_overflow=self.bias_overflow, report=report,
+                variables=bool(self._experimental_variable_quantization))
         report.warnings[:] = merge_repeated(report.warnings)
         for w in report.warnings:
             log.warning(w)
