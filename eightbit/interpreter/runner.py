@@ -15,7 +15,14 @@ import numpy as np
 
 from eightbit.errors import ModelError, UnsupportedOpError
 from eightbit.interpreter import fastpath, shapes
-from eightbit.interpreter.subgraphs import Session, allocate_lazily, bind_kernel, is_stateful, run_lazily
+from eightbit.interpreter.subgraphs import (
+    Session,
+    allocate_lazily,
+    bind_kernel,
+    is_stateful,
+    run_lazily,
+    variable_default,
+)
 from eightbit.ir import Model
 from eightbit.kernels.base import OpContext, TensorInfo, UnsupportedTypeError
 from eightbit.kernels.registry import get_kernel
@@ -125,7 +132,7 @@ class SubgraphRunner:
         self.params = self._prepare_all()
         for i, t in enumerate(self.sg.tensors):
             if t.is_variable and i not in self.constants and self.values.get(i) is None:
-                self.values[i] = np.zeros(self.shapes[i], t.dtype)  # TFLite zero-fills variables
+                self.values[i] = variable_default(t, self.shapes[i])  # zero (int8: its zero point), as TFLite
 
     def _neutral_inputs(self) -> dict:
         """Inputs for shape propagation: real 0.0 everywhere (the zero point of quantized inputs)."""

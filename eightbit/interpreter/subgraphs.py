@@ -85,6 +85,27 @@ class Session:
         self.run_subgraph(index, [])
 
 
+def variable_default(t, shape) -> np.ndarray:
+    """A variable tensor's value after allocation and reset_all_variables (TFLite's
+    ResetVariableTensor): its zero point for int8, else 0 (uint8 too: TFLite memsets only int8
+    to the zero point)."""
+    fill = 0
+    if t.type == "INT8" and t.quantized and t.quantization.zero_point.size:
+        fill = int(t.quantization.zero_point[0])
+    return np.full(shape, fill, t.dtype)
+
+
+def reset_variable_tensors(runner) -> None:
+    """Interpreter.reset_all_variables: every subgraph's `is_variable` tensors back to their
+    default (TFLite's Interpreter::ResetVariableTensors walks all subgraphs). Resource variables
+    and CALL_ONCE's flag are not variable tensors and keep their state, as in LiteRT: a new
+    Interpreter starts a stream over."""
+    for r in [runner, *runner.session._runners.values()]:
+        for i, t in enumerate(r.sg.tensors):
+            if t.is_variable and i not in r.constants:
+                r.values[i] = variable_default(t, r.shapes[i])
+
+
 def is_stateful(kernel) -> bool:
     return bool(getattr(kernel, "stateful", False))
 
@@ -108,7 +129,7 @@ def allocate_lazily(r) -> None:
     r.lazy_params = {}
     for i, t in enumerate(r.sg.tensors):
         if t.is_variable and i not in r.constants and r.values.get(i) is None:
-            r.values[i] = np.zeros(r.shapes[i], t.dtype)
+            r.values[i] = variable_default(t, r.shapes[i])
 
 
 def run_lazily(r, keep_all: bool) -> None:

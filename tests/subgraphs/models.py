@@ -239,3 +239,40 @@ def fc_streaming_model(n=4) -> bytes:
     init_b.op("ASSIGN_VARIABLE", [h1, init_b.const("zeros", np.zeros((1, n), np.float32))], [],
               options_type="AssignVariableOptions")
     return Model(subgraphs=[main.sg, init_b.sg]).to_bytes()
+
+
+def call_model() -> bytes:
+    """The reserved builtin CALL (31, CallOptions.subgraph) running subgraph 1 = RELU. TFLite's
+    runtime registers no kernel for it."""
+    main = ModelBuilder("main")
+    a, y = main.tensor("a", (1, 3)), main.tensor("y", (1, 3))
+    main.op("CALL", [a], [y], {"subgraph": 1}, options_type="CallOptions")
+    main.inputs(a).outputs(y)
+    s = ModelBuilder("callee")
+    i, o = s.tensor("a", (1, 3)), s.tensor("y", (1, 3))
+    s.op("RELU", [i], [o])
+    s.inputs(i).outputs(o)
+    return Model(subgraphs=[main.sg, s.sg]).to_bytes()
+
+
+def variable_tensor_model(dtype=np.int8, zero_point=3, in_branch=False) -> bytes:
+    """y = x + v with v an `is_variable` tensor (the state tensors of LSTM / SVDF), quantized with
+    `zero_point`; with in_branch the ADD sits in the then-branch of an IF (input 0: true)."""
+    q = {"dtype": dtype, "scale": 0.1, "zero_point": zero_point}
+    b = ModelBuilder("then" if in_branch else "main")
+    x, v, y = b.tensor("x", (1, 4), **q), b.tensor("v", (1, 4), **q), b.tensor("y", (1, 4), **q)
+    b.op("ADD", [x, v], [y], {"fused_activation_function": 0}, options_type="AddOptions")
+    b.inputs(x).outputs(y)
+    b.sg.tensors[v].is_variable = True
+    if not in_branch:
+        return Model(subgraphs=[b.sg]).to_bytes()
+    main = ModelBuilder("main")
+    c, mx, my = main.tensor("cond", (1,), np.bool_), main.tensor("x", (1, 4), **q), main.tensor("y", (1, 4), **q)
+    main.op("IF", [c, mx], [my], {"then_subgraph_index": 1, "else_subgraph_index": 2}, options_type="IfOptions")
+    main.inputs(c, mx).outputs(my)
+    other = ModelBuilder("else")
+    ox, oy = other.tensor("x", (1, 4), **q), other.tensor("y", (1, 4), **q)
+    other.op("RESHAPE", [ox, other.const("shape", np.array([1, 4], np.int32))], [oy], {"new_shape": [1, 4]},
+             options_type="ReshapeOptions")
+    other.inputs(ox).outputs(oy)
+    return Model(subgraphs=[main.sg, b.sg, other.sg]).to_bytes()

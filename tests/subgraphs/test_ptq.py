@@ -176,3 +176,16 @@ def test_a_branch_calibration_never_reached_stays_float_with_a_warning():
     assert any("subgraph 2 ('else') never ran during calibration" in w for w in conv.report.warnings)
     assert any(q.subgraphs[2].tensors[o.outputs[0]].type == "FLOAT32" for o in q.subgraphs[2].operators)
     assert all(q.subgraphs[1].tensors[o.inputs[0]].type == "INT8" for o in q.subgraphs[1].operators)
+
+
+@pytest.mark.parametrize("mode", ["dynamic", "float16"])
+def test_weight_only_modes_reach_the_weights_inside_called_subgraphs(mode):
+    m = eightbit.load(models.rnn_while_model(n=40))
+    out, report = _convert(m, mode)
+    q = eightbit.load(out)
+    body = q.subgraphs[2]
+    fc = next(op for op in body.operators if op.op_type == "FULLY_CONNECTED")
+    assert body.tensors[fc.inputs[1]].type == ("INT8" if mode == "dynamic" else "FLOAT16") or any(
+        body.tensors[o.inputs[0]].type == "FLOAT16" for o in body.operators if o.op_type == "DEQUANTIZE")
+    assert any("z_w" in n for n in report.quantized_weights)
+    _same_outputs(out, m)
