@@ -155,7 +155,7 @@ def quantize_full_integer(model: Model, ranges: dict, *, activation_type: str = 
                 report.warn(f"subgraph {s} ({model.subgraphs[s].name!r}) never ran during calibration: kept in float")
             continue
         _quantize_subgraph(model.subgraphs[s], sub_ranges, activation_type, per_channel, "FLOAT32", "FLOAT32",
-                           allow_float, denylist, bias_overflow, report)
+                           allow_float, denylist, bias_overflow, report, subgraph=s)
     if len(model.subgraphs) > 1:
         share_boundary_parameters(model, activation_type, report)
     if variables:
@@ -169,9 +169,18 @@ def _has_float_compute(sg: Subgraph) -> bool:
 
 
 def _quantize_subgraph(sg: Subgraph, ranges: dict, act: str, per_channel: bool, input_type: str, output_type: str,
-                       allow_float: bool, denylist, bias_overflow: str, report: Report) -> None:
+                       allow_float: bool, denylist, bias_overflow: str, report: Report, subgraph: int = 0) -> None:
     st = PtqState(sg, act, ranges, len(sg.tensors))
-    st.plans = plan_operators(sg, act, denylist, allow_float, report)
+    if subgraph:  # its own list of float operators, the warning naming the subgraph
+        local = Report()
+        try:
+            st.plans = plan_operators(sg, act, denylist, allow_float, local)
+        except QuantizationError as e:
+            raise QuantizationError(f"subgraph {subgraph} ({sg.name!r}): {e}") from None
+        report.float_ops.extend((k, f"{name} (subgraph {subgraph})", why) for k, name, why in local.float_ops)
+        report.warnings.extend(f"subgraph {subgraph} ({sg.name!r}): {w}" for w in local.warnings)
+    else:
+        st.plans = plan_operators(sg, act, denylist, allow_float, report)
     choose_params(st)
     quantize_constants(st, per_channel, bias_overflow, report)
     rewrite_types(st, input_type, output_type)

@@ -276,3 +276,32 @@ def variable_tensor_model(dtype=np.int8, zero_point=3, in_branch=False) -> bytes
              options_type="ReshapeOptions")
     other.inputs(ox).outputs(oy)
     return Model(subgraphs=[main.sg, b.sg, other.sg]).to_bytes()
+
+
+def nested_model(n=4, steps=3) -> bytes:
+    """IF whose then-branch runs a WHILE (h <- relu(FC(h)), `steps` times); the else-branch negates.
+    Subgraphs: 0 main, 1 then (holds the WHILE), 2 else, 3 cond, 4 body."""
+    main = ModelBuilder("main")
+    c, x, y = main.tensor("cond", (1,), np.bool_), main.tensor("x", (1, n)), main.tensor("y", (1, n))
+    main.op("IF", [c, x], [y], {"then_subgraph_index": 1, "else_subgraph_index": 2}, options_type="IfOptions")
+    main.inputs(c, x).outputs(y)
+    then = ModelBuilder("then")
+    tx, ti, to, tc = then.tensor("x", (1, n)), then.tensor("i_out", (1,), np.int32), then.tensor("h", (1, n)), \
+        then.const("i0", np.zeros(1, np.int32))
+    then.op("WHILE", [tc, tx], [ti, to], {"cond_subgraph_index": 3, "body_subgraph_index": 4},
+            options_type="WhileOptions")
+    then.inputs(tx).outputs(to)
+    other = ModelBuilder("else")
+    ex, ey = other.tensor("x", (1, n)), other.tensor("y", (1, n))
+    other.op("NEG", [ex], [ey])
+    other.inputs(ex).outputs(ey)
+    cond = ModelBuilder("cond")
+    ci, ch, keep = cond.tensor("i", (1,), np.int32), cond.tensor("h", (1, n)), cond.tensor("keep", (1,), np.bool_)
+    cond.op("LESS", [ci, cond.const("limit", np.array([steps], np.int32))], [keep], options_type="LessOptions")
+    cond.inputs(ci, ch).outputs(keep)
+    body = ModelBuilder("body")
+    bi, bh, ni = body.tensor("i", (1,), np.int32), body.tensor("h", (1, n)), body.tensor("i_next", (1,), np.int32)
+    body.op("ADD", [bi, body.const("one", np.ones(1, np.int32))], [ni], {"fused_activation_function": 0},
+            options_type="AddOptions")
+    body.inputs(bi, bh).outputs(ni, _fc(body, "h_next", bh, n, n, seed=8, act=1))
+    return Model(subgraphs=[main.sg, then.sg, other.sg, cond.sg, body.sg]).to_bytes()
