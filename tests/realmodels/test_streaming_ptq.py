@@ -108,3 +108,33 @@ def test_the_float_model_streams_in_eightbit_as_in_litert():
             it.invoke()
         got, want = (it.get_tensor(it.get_output_details()[0]["index"]) for it in (ours, ref))
         assert_close([got], [want], f"step {step}")
+
+
+@pytest.mark.parametrize("mode", ["dynamic", "float16", "int16x8"])
+def test_other_modes_of_the_float_streaming_model_run_in_litert_as_in_eightbit(mode):
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType
+
+    conv = TFLiteConverter.from_model(floatify(_original()))
+    conv.optimizations = [Optimize.DEFAULT]
+    if mode == "float16":
+        conv.target_spec.supported_types = [np.float16]
+    if mode == "int16x8":
+        frames = _frames(20)
+        conv.representative_dataset = lambda: ([x] for x in frames)
+        conv.target_spec.supported_ops = [OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8]
+        conv._experimental_variable_quantization = True
+    data = conv.convert()
+    if mode == "int16x8":
+        q = eightbit.load(data)
+        assert {q.main.tensors[op.outputs[0]].type for op in q.main.operators if op.op_type == "READ_VARIABLE"} \
+            == {"INT16"}
+    ref = Interpreter(model_content=data, experimental_op_resolver_type=OpResolverType.BUILTIN_REF)
+    ours = eightbit.Interpreter(model_content=data)
+    for it in (ref, ours):
+        it.allocate_tensors()
+    for step, x in enumerate(_frames(15, seed=3)):
+        for it in (ref, ours):
+            it.set_tensor(it.get_input_details()[0]["index"], x)
+            it.invoke()
+        got, want = (it.get_tensor(it.get_output_details()[0]["index"]) for it in (ours, ref))
+        assert_close([got], [want], f"{mode} step {step}")
