@@ -131,6 +131,9 @@ def quantized_source(sg: Subgraph, t: int, p: P.Params, before: int) -> int:
     tt = sg.tensors[t]
     if tt.type != "FLOAT32" and p.same(params_of(tt)):
         return t
+    for op in sg.operators[:before]:  # an earlier QUANTIZE of t to p already
+        if op.op_type == "QUANTIZE" and op.inputs[0] == t and p.same(params_of(sg.tensors[op.outputs[0]])):
+            return op.outputs[0]
     name = tt.name + ("_requantized" if tt.type != "FLOAT32" else "_quantized")
     q = add_tensor(sg, name, tt.shape, p.type, qparams(p), like=tt)
     if tt.type == "FLOAT32" and tt.is_constant:
