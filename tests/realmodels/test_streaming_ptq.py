@@ -138,3 +138,12 @@ def test_other_modes_of_the_float_streaming_model_run_in_litert_as_in_eightbit(m
             it.invoke()
         got, want = (it.get_tensor(it.get_output_details()[0]["index"]) for it in (ours, ref))
         assert_close([got], [want], f"{mode} step {step}")
+
+
+@pytest.mark.slow
+def test_check_models_script_passes_on_the_stored_models(capsys):
+    from tests.realmodels import check_models
+
+    assert check_models.main([str(MODELS["okay_nabu"][0]), "--floatify", "--steps", "5"]) == 0
+    out = capsys.readouterr().out
+    assert "okay_nabu[float]" in out and "ptq_int8 1/1" in out and "FAIL" not in out
