@@ -210,7 +210,7 @@ def _share_if(model: Model, sg: Subgraph, op, act: str) -> int:
 def share_boundary_parameters(model: Model, act: str, report: Report) -> None:
     """IF and WHILE pass quantized values with one set of parameters on both sides."""
     callers = _callers(model)
-    shared = 0
+    shared, crossing_float = 0, []
     for sg in model.subgraphs:
         for op in list(sg.operators):
             if op.op_type not in ("IF", "WHILE"):
@@ -219,10 +219,12 @@ def share_boundary_parameters(model: Model, act: str, report: Report) -> None:
                 ("then_subgraph_index", "else_subgraph_index")
             indices = [int(op.options[k]) for k in keys]
             if any(callers.get(i, 0) != 1 for i in indices) or len(set(indices)) != 2:
-                report.warn(f"{op.op_type} in subgraph {model.subgraphs.index(sg)}: its subgraphs are called from "
-                            "elsewhere too: values cross it in float")
+                crossing_float.append(f"{op.op_type} in subgraph {model.subgraphs.index(sg)}")
                 continue
             shared += (_share_while if op.op_type == "WHILE" else _share_if)(model, sg, op, act)
+    if crossing_float:
+        report.warn(f"{', '.join(crossing_float)}: their subgraphs are called from elsewhere too: values cross "
+                    "them in float")
     if shared:
         report.passes["shared_boundary_parameters"] = shared
 

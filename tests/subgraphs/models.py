@@ -305,3 +305,26 @@ def nested_model(n=4, steps=3) -> bytes:
             options_type="AddOptions")
     body.inputs(bi, bh).outputs(ni, _fc(body, "h_next", bh, n, n, seed=8, act=1))
     return Model(subgraphs=[main.sg, then.sg, other.sg, cond.sg, body.sg]).to_bytes()
+
+
+def shared_body_model(n=4, steps=3) -> bytes:
+    """Two WHILE operators running the same cond / body subgraphs (h <- relu(FC(h)) `steps` times),
+    the second on the first's result."""
+    main = ModelBuilder("main")
+    x = main.tensor("x", (1, n))
+    i0 = main.const("i0", np.zeros(1, np.int32))
+    i1, h1, i2, h2 = (main.tensor(nm, (1,) if nm[0] == "i" else (1, n), np.int32 if nm[0] == "i" else np.float32)
+                      for nm in ("i1", "h1", "i2", "h2"))
+    for ins, outs in (([i0, x], [i1, h1]), ([i0, h1], [i2, h2])):
+        main.op("WHILE", ins, outs, {"cond_subgraph_index": 1, "body_subgraph_index": 2}, options_type="WhileOptions")
+    main.inputs(x).outputs(h2)
+    cond = ModelBuilder("cond")
+    ci, ch, keep = cond.tensor("i", (1,), np.int32), cond.tensor("h", (1, n)), cond.tensor("keep", (1,), np.bool_)
+    cond.op("LESS", [ci, cond.const("limit", np.array([steps], np.int32))], [keep], options_type="LessOptions")
+    cond.inputs(ci, ch).outputs(keep)
+    body = ModelBuilder("body")
+    bi, bh, ni = body.tensor("i", (1,), np.int32), body.tensor("h", (1, n)), body.tensor("i_next", (1,), np.int32)
+    body.op("ADD", [bi, body.const("one", np.ones(1, np.int32))], [ni], {"fused_activation_function": 0},
+            options_type="AddOptions")
+    body.inputs(bi, bh).outputs(ni, _fc(body, "h_next", bh, n, n, seed=11, act=1))
+    return Model(subgraphs=[main.sg, cond.sg, body.sg]).to_bytes()

@@ -202,3 +202,17 @@ def test_float_operators_in_a_called_subgraph_are_named_once_with_their_subgraph
     conv.target_spec.supported_ops = [OpsSet.TFLITE_BUILTINS_INT8]
     with pytest.raises(ValueError, match=r"^subgraph 2 \('else'\): full integer quantization .* NEG"):
         conv.convert()
+
+
+def test_subgraphs_called_from_two_operators_are_quantized_inside_and_crossed_in_float():
+    m = eightbit.load(models.shared_body_model())
+    out, report = _convert(m, "int8")
+    q = eightbit.load(out)
+    assert [w for w in report.warnings if "elsewhere" in w] == [
+        "WHILE in subgraph 0, WHILE in subgraph 0: their subgraphs are called from elsewhere too: values cross them "
+        "in float"]
+    body = q.subgraphs[2]
+    assert body.tensors[body.inputs[1]].type == "FLOAT32"
+    fc = next(op for op in body.operators if op.op_type == "FULLY_CONNECTED")
+    assert body.tensors[fc.inputs[0]].type == "INT8"
+    _same_outputs(out, m)
