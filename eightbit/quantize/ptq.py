@@ -152,7 +152,12 @@ def quantize_full_integer(model: Model, ranges: dict, *, activation_type: str = 
         sub_ranges = {key[1]: r for key, r in ranges.items() if isinstance(key, tuple) and key[0] == s}
         if not sub_ranges:
             if _has_float_compute(model.subgraphs[s]):
-                report.warn(f"subgraph {s} ({model.subgraphs[s].name!r}) never ran during calibration: kept in float")
+                where = f"subgraph {s} ({model.subgraphs[s].name!r}) never ran during calibration"
+                if not allow_float:
+                    raise QuantizationError(f"{where}, so its operators have no ranges and would stay float, but "
+                                            "full integer quantization without float fallback was requested: give "
+                                            "representative samples that reach it")
+                report.warn(f"{where}: kept in float")
             continue
         _quantize_subgraph(model.subgraphs[s], sub_ranges, activation_type, per_channel, "FLOAT32", "FLOAT32",
                            allow_float, denylist, bias_overflow, report, subgraph=s)

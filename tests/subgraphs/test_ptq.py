@@ -216,3 +216,13 @@ def test_subgraphs_called_from_two_operators_are_quantized_inside_and_crossed_in
     fc = next(op for op in body.operators if op.op_type == "FULLY_CONNECTED")
     assert body.tensors[fc.inputs[0]].type == "INT8"
     _same_outputs(out, m)
+
+
+def test_int8_only_refuses_a_subgraph_calibration_never_reached():
+    m = eightbit.load(models.fc_if_model())
+    conv = TFLiteConverter.from_model(m)
+    conv.optimizations = [Optimize.DEFAULT]
+    conv.representative_dataset = lambda: iter([[np.array([True]), np.full((1, 5), 0.5, np.float32)]])
+    conv.target_spec.supported_ops = [OpsSet.TFLITE_BUILTINS_INT8]
+    with pytest.raises(ValueError, match=r"^subgraph 2 \('else'\) never ran during calibration, .* reach it$"):
+        conv.convert()
