@@ -176,21 +176,29 @@ def _has_float_compute(sg: Subgraph) -> bool:
 def _quantize_subgraph(sg: Subgraph, ranges: dict, act: str, per_channel: bool, input_type: str, output_type: str,
                        allow_float: bool, denylist, bias_overflow: str, report: Report, subgraph: int = 0) -> None:
     st = PtqState(sg, act, ranges, len(sg.tensors))
-    if subgraph:  # its own list of float operators, the warning naming the subgraph
-        local = Report()
-        try:
-            st.plans = plan_operators(sg, act, denylist, allow_float, local)
-        except QuantizationError as e:
-            raise QuantizationError(f"subgraph {subgraph} ({sg.name!r}): {e}") from None
-        report.float_ops.extend((k, f"{name} (subgraph {subgraph})", why) for k, name, why in local.float_ops)
-        report.warnings.extend(f"subgraph {subgraph} ({sg.name!r}): {w}" for w in local.warnings)
-    else:
-        st.plans = plan_operators(sg, act, denylist, allow_float, report)
+    # a called subgraph keeps its own report, merged with its warnings and operators naming it
+    local = Report() if subgraph else report
+    try:
+        st.plans = plan_operators(sg, act, denylist, allow_float, local)
+    except QuantizationError as e:
+        raise QuantizationError(f"subgraph {subgraph} ({sg.name!r}): {e}" if subgraph else str(e)) from None
     choose_params(st)
-    quantize_constants(st, per_channel, bias_overflow, report)
+    quantize_constants(st, per_channel, bias_overflow, local)
     rewrite_types(st, input_type, output_type)
-    requantize_shared(st, report)
-    finish(st, report)
+    requantize_shared(st, local)
+    finish(st, local)
+    if subgraph:
+        _merge(report, local, subgraph, sg.name)
+
+
+def _merge(report: Report, local: Report, subgraph: int, name: str) -> None:
+    tag = f"subgraph {subgraph}"
+    report.float_ops.extend((k, f"{op} ({tag})", why) for k, op, why in local.float_ops)
+    report.warnings.extend(f"{tag} ({name!r}): {w}" for w in local.warnings)
+    report.widened_bias.extend((k, f"{op} ({tag})", chans) for k, op, chans in local.widened_bias)
+    report.requantize_ops += local.requantize_ops
+    for op, n in local.quantized_ops.items():
+        report.quantized_ops[op] = report.quantized_ops.get(op, 0) + n
 
 
 __all__ = ["QuantizationError", "Report", "quantize_full_integer", "plan_operators", "DENYLIST_HELP", "unique_name"]
