@@ -14,6 +14,11 @@ The attributes, their defaults and the way they choose the mode are TensorFlow's
 EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8); TFLITE_BUILTINS in supported_ops
 allows float fallback. Additions: calibration_method, percentile, per_channel, denylist,
 bias_overflow, dynamic_range_min_elements, graph_passes, progress.
+
+Models with several subgraphs: the operators IF, WHILE and CALL_ONCE run are calibrated and
+quantized too, values crossing IF / WHILE as integers keep one set of parameters on both sides;
+resource variables stay float unless `_experimental_variable_quantization = True` (TF's private
+switch, as streaming wake-word models are converted), which stores them as integers.
 """
 
 from __future__ import annotations
