@@ -226,3 +226,16 @@ def test_int8_only_refuses_a_subgraph_calibration_never_reached():
     conv.target_spec.supported_ops = [OpsSet.TFLITE_BUILTINS_INT8]
     with pytest.raises(ValueError, match=r"^subgraph 2 \('else'\) never ran during calibration, .* reach it$"):
         conv.convert()
+
+
+@pytest.mark.parametrize("flag", [[], ["--quantize-variables"]])
+def test_cli_quantizes_variables_when_asked(tmp_path, flag, capsys):
+    from eightbit.cli import main
+
+    src, data, out = tmp_path / "stream.tflite", tmp_path / "x.npy", tmp_path / "q.tflite"
+    src.write_bytes(models.fc_streaming_model())
+    np.save(data, np.random.default_rng(0).uniform(0, 1, (6, 1, 4)).astype(np.float32))
+    assert main(["quantize", str(src), "-o", str(out), "--mode", "int8", "--data", str(data), *flag]) in (0, None)
+    q = eightbit.load(out.read_bytes())
+    read = next(op for op in q.main.operators if op.op_type == "READ_VARIABLE")
+    assert q.main.tensors[read.outputs[0]].type == ("INT8" if flag else "FLOAT32")
