@@ -6,10 +6,12 @@ tensor into another subgraph's tensor without looking at quantization parameters
 crosses as an integer, every tensor it lands in must carry the same parameters:
 
 - WHILE: loop value j is one set of parameters in the caller's operand and result, the cond's
-  and body's input j and the body's output j (the body input's, calibrated over every iteration);
+  and body's input j and the body's output j: parameters covering the body input's range
+  (calibrated over every iteration), the body output's and the caller's result's;
 - IF: operand j and input j of both branches share the parameters of the caller's quantized
-  operand (or the then-branch's); result j and output j of both branches those of the caller's
-  quantized reader of the result (or the then-branch's);
+  operand (else those the branches' quantized readers use); result j and output j of both
+  branches those of the caller's quantized reader of the result (else parameters covering both
+  branches' outputs);
 - resource variables (TF's `_experimental_variable_quantization`, its QuantizeVariablesPass): the
   variable takes the parameters of the first QUANTIZE reading a READ_VARIABLE result (else those
   of the first value assigned through a DEQUANTIZE); every ASSIGN_VARIABLE stores a value
