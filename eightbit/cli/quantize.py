@@ -45,6 +45,8 @@ def add_parser(subparsers):
     p.add_argument("--no-float-fallback", action="store_true",
                    help="fail if an operator cannot be quantized (TF's TFLITE_BUILTINS_INT8-only) instead of keeping it float")
     p.add_argument("--per-tensor", action="store_true", help="per-tensor instead of per-channel weight scales")
+    p.add_argument("--quantize-variables", action="store_true",
+                   help="int8 / int16x8: store resource variables as integers (TF's _experimental_variable_quantization)")
     p.add_argument("--min-elements", type=int, default=1024,
                    help="dynamic mode: smallest weight tensor to quantize (default 1024, as TF)")
     p.add_argument("--force", action="store_true", help="overwrite OUTPUT if it exists")
@@ -123,6 +125,7 @@ def run(args) -> int:
             conv.target_spec.supported_ops = ops if args.no_float_fallback else ops + [OpsSet.TFLITE_BUILTINS]
         conv.inference_input_type = io
         conv.inference_output_type = io
+        conv._experimental_variable_quantization = args.quantize_variables
     else:
         if args.data:
             raise ValueError(f"--data is used by the int8 and int16x8 modes, not by --mode {args.mode}")

@@ -7,7 +7,7 @@ import numpy as np
 from eightbit.errors import ModelError
 from eightbit.interpreter import fastpath
 from eightbit.interpreter.runner import SubgraphRunner
-from eightbit.interpreter.subgraphs import variable_reset_value
+from eightbit.interpreter.subgraphs import reset_variable_tensors
 from eightbit.ir import Model, load
 
 
@@ -182,9 +182,7 @@ class Interpreter:
         self._invoked = True
 
     def reset_all_variables(self):
-        for i, t in enumerate(self._runner.sg.tensors):
-            if t.is_variable:
-                self._runner.values[i] = variable_reset_value(t, self._runner.shapes[i])
+        reset_variable_tensors(self._runner)  # interpreter/subgraphs.py
 
     def resize_tensor_input(self, input_index, tensor_size, strict=False):
         i = self._check_index(input_index)

@@ -21,7 +21,7 @@ from eightbit.interpreter.subgraphs import (
     bind_kernel,
     is_stateful,
     run_lazily,
-    variable_reset_value,
+    variable_default,
 )
 from eightbit.ir import Model
 from eightbit.kernels.base import OpContext, TensorInfo, UnsupportedTypeError
@@ -132,7 +132,7 @@ class SubgraphRunner:
         self.params = self._prepare_all()
         for i, t in enumerate(self.sg.tensors):
             if t.is_variable and i not in self.constants and self.values.get(i) is None:
-                self.values[i] = variable_reset_value(t, self.shapes[i])
+                self.values[i] = variable_default(t, self.shapes[i])  # zero (int8: its zero point), as TFLite
 
     def _neutral_inputs(self) -> dict:
         """Inputs for shape propagation: real 0.0 everywhere (the zero point of quantized inputs)."""

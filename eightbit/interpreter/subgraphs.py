@@ -30,6 +30,9 @@ class Session:
         self._called_once: set = set()
         self._runners: dict = {}
         self._depth = 0
+        # calibration (quantize/calibration.py): called as observe(index, values) after each run of
+        # a called subgraph, with every tensor it computed kept
+        self.observe = None
 
     # ---- resource variables -------------------------------------------------------------
     def resource_id(self, container: str, shared_name: str) -> int:
@@ -67,7 +70,9 @@ class Session:
             r.values[i] = v
         self._depth += 1
         try:
-            run_lazily(r, keep_all=False)
+            run_lazily(r, keep_all=self.observe is not None)
+            if self.observe is not None:
+                self.observe(index, r.values)
             return [np.array(r._value(i, len(sg.operators)), copy=True) for i in sg.outputs]
         finally:
             self._depth -= 1
@@ -80,6 +85,27 @@ class Session:
         self.run_subgraph(index, [])
 
 
+def variable_default(t, shape) -> np.ndarray:
+    """A variable tensor's value after allocation and reset_all_variables (TFLite's
+    ResetVariableTensor): its zero point for int8, else 0 (uint8 too: TFLite memsets only int8
+    to the zero point)."""
+    fill = 0
+    if t.type == "INT8" and t.quantized and t.quantization.zero_point.size:
+        fill = int(t.quantization.zero_point[0])
+    return np.full(shape, fill, t.dtype)
+
+
+def reset_variable_tensors(runner) -> None:
+    """Interpreter.reset_all_variables: every subgraph's `is_variable` tensors back to their
+    default (TFLite's Interpreter::ResetVariableTensors walks all subgraphs). Resource variables
+    and CALL_ONCE's flag are not variable tensors and keep their state, as in LiteRT: a new
+    Interpreter starts a stream over."""
+    for r in [runner, *runner.session._runners.values()]:
+        for i, t in enumerate(r.sg.tensors):
+            if t.is_variable and i not in r.constants:
+                r.values[i] = variable_default(t, r.shapes[i])
+
+
 def is_stateful(kernel) -> bool:
     return bool(getattr(kernel, "stateful", False))
 
@@ -89,14 +115,6 @@ def bind_kernel(kernel, session):
     if kernel is not None and is_stateful(kernel) and hasattr(kernel, "bind"):
         return kernel.bind(session)
     return kernel
-
-
-def variable_reset_value(t, shape) -> np.ndarray:
-    """A variable tensor's value after allocation or reset_all_variables(), as LiteRT's
-    ResetVariableTensor: every byte 0, except int8 tensors, filled with their zero point."""
-    if t.type == "INT8" and t.quantized and t.quantization.zero_point.size:
-        return np.full(shape, int(t.quantization.zero_point[0]), np.int8)
-    return np.zeros(shape, t.dtype)
 
 
 def allocate_lazily(r) -> None:
@@ -111,7 +129,7 @@ def allocate_lazily(r) -> None:
     r.lazy_params = {}
     for i, t in enumerate(r.sg.tensors):
         if t.is_variable and i not in r.constants and r.values.get(i) is None:
-            r.values[i] = variable_reset_value(t, r.shapes[i])
+            r.values[i] = variable_default(t, r.shapes[i])
 
 
 def run_lazily(r, keep_all: bool) -> None:

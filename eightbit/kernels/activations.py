@@ -266,6 +266,22 @@ def _sigmoid_table(a, frac_bits: int, saturated):
     return np.where(uh >= 255, saturated, (ua << frac_bits) + (a & ((1 << frac_bits) - 1)) * (ub - ua))
 
 
+def _expf(v: np.ndarray) -> np.ndarray:
+    """exp in float32 as the C library's expf gives it (computed in double, rounded once: equal
+    except in rare last-bit cases; numpy's float32 exp differs far more often)."""
+    with np.errstate(over="ignore", under="ignore"):
+        return np.exp(v.astype(np.float64)).astype(np.float32)
+
+
+def _logistic_f32(x: np.ndarray) -> np.ndarray:
+    """reference_ops::Logistic: 1 above 16.619047, exp(x) below -9 (not 1 / (1 + exp(-x)): the
+    two differ by a factor 1 + exp(x), 1.2e-4 at -9), 1 / (1 + exp(-x)) between."""
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        mid = F32(1.0) / (F32(1.0) + _expf(-x))
+        out = np.where(x > F32(16.619047164916992188), F32(1.0), np.where(x < F32(-9.0), _expf(x), mid))
+    return out.astype(np.float32)
+
+
 class Logistic(Unary):
     @staticmethod
     def prepare(op: OpContext):
@@ -283,9 +299,7 @@ class Logistic(Unary):
     @staticmethod
     def eval(p, x):
         if isinstance(p, Plain):
-            v = np.where(np.isnan(x), x, np.clip(x, -100.0, 100.0)).astype(np.float32)
-            with np.errstate(over="ignore"):
-                return (F32(1.0) / (F32(1.0) + np.exp(-v))).astype(np.float32)
+            return _logistic_f32(x)
         if isinstance(p, Lut8):
             return lut.lookup_8bit(p.table, x)
         v, a = _int16_scaled_input(p, x)

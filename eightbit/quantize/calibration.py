@@ -368,13 +368,45 @@ def float_tensors(model: Model) -> list:
     return [i for i, t in enumerate(sg.tensors) if t.type == "FLOAT32" and not t.is_constant]
 
 
+def called_float_tensors(model: Model) -> list:
+    """(subgraph index, tensor index) of the float, non-constant tensors of subgraphs 1.. (the
+    bodies IF, WHILE and CALL_ONCE run), which calibration records under those keys."""
+    return [(s, i) for s, sg in enumerate(model.subgraphs) if s
+            for i, t in enumerate(sg.tensors) if t.type == "FLOAT32" and not t.is_constant]
+
+
+def _watch_called_subgraphs(model: Model, runner, observers: dict, count: list) -> None:
+    """Record the called subgraphs' tensors each time the session runs one (several times per
+    sample inside a WHILE: every iteration counts, as in TFLite's calibrator)."""
+
+    by_subgraph: dict = {}
+    for key, obs in observers.items():
+        if isinstance(key, tuple):
+            by_subgraph.setdefault(key[0], []).append((key[1], obs))
+
+    def observe(index, values):
+        s = index
+        for i, obs in by_subgraph.get(index, ()):
+            v = values.get(i)
+            if v is None:
+                continue
+            if not np.all(np.isfinite(v)):
+                raise CalibrationError(f"sample {count[0]}: tensor {i} ({model.subgraphs[s].tensors[i].name!r}) of "
+                                       f"subgraph {s} became NaN or Inf while running the float model")
+            obs.update(v)
+
+    runner.session.observe = observe
+
+
 def calibrate(model: Model, dataset, method: str = "minmax", percentile: float = 99.99,
-              progress: bool | None = None, tensors=None, threads: int | None = 1) -> dict:
+              progress: bool | None = None, tensors=None, threads: int | None = 1,
+              called_subgraphs: bool = False) -> dict:
     """Run `model` (float) on every sample of `dataset` (a callable returning an iterable, or an
     iterable) and return {tensor index: observer} for the float tensors of subgraph 0.
 
     Raises CalibrationError for an empty dataset, a generator that raises, a malformed sample,
     NaN / Inf in a sample, and a tensor that becomes NaN / Inf while running a sample.
+    `called_subgraphs`: also record the float tensors of subgraphs 1.. (keys (subgraph, tensor)).
     `threads`: the interpreter's num_threads for the runs (the fast kernels' threads; BLAS held
     at one), 1 by default so that the time does not swing with the machine's load; -1 every CPU.
     """
@@ -385,6 +417,10 @@ def calibrate(model: Model, dataset, method: str = "minmax", percentile: float =
     watched = float_tensors(model) if tensors is None else list(tensors)
     observers = {i: make_observer(method, percentile) for i in watched}
     runner = SubgraphRunner(model, 0, preserve_all_tensors=True)
+    sample_index = [0]
+    if called_subgraphs and len(model.subgraphs) > 1:
+        observers.update({key: make_observer(method, percentile) for key in called_float_tensors(model)})
+        _watch_called_subgraphs(model, runner, observers, sample_index)
     runner.allocate()
     try:
         source = dataset() if callable(dataset) else dataset
@@ -412,7 +448,7 @@ def calibrate(model: Model, dataset, method: str = "minmax", percentile: float =
 
     allocated_shapes = None
     for sample in _progress(samples(), total, progress):
-        k = count
+        k = sample_index[0] = count
         arrays = [check_input(model, i, v, k) for i, v in enumerate(sample_arrays(model, sample, k))]
         shapes = [a.shape for a in arrays]
         if shapes != allocated_shapes:
@@ -424,6 +460,8 @@ def calibrate(model: Model, dataset, method: str = "minmax", percentile: float =
         with np.errstate(all="ignore"), running_with(threads):
             runner.run(keep_all=True)
         for i, obs in observers.items():
+            if isinstance(i, tuple):
+                continue  # a called subgraph's tensor: recorded while it ran
             v = runner.values.get(i)
             if v is None:
                 continue

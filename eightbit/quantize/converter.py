@@ -14,6 +14,11 @@ The attributes, their defaults and the way they choose the mode are TensorFlow's
 EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8); TFLITE_BUILTINS in supported_ops
 allows float fallback. Additions: calibration_method, percentile, per_channel, denylist,
 bias_overflow, dynamic_range_min_elements, graph_passes, progress.
+
+Models with several subgraphs: the operators IF, WHILE and CALL_ONCE run are calibrated and
+quantized too, values crossing IF / WHILE as integers keep one set of parameters on both sides;
+resource variables stay float unless `_experimental_variable_quantization = True` (TF's private
+switch, as streaming wake-word models are converted), which stores them as integers.
 """
 
 from __future__ import annotations
@@ -144,6 +149,8 @@ class TFLiteConverter:
         self.bias_overflow = "widen_weight_scale"
         self.dynamic_range_min_elements = 1024
         self.graph_passes = True
+        # TF's private switch (its QuantizeVariablesPass): resource variables hold integers in full-integer modes
+        self._experimental_variable_quantization = False
         self.progress = None  # None: a progress bar when stderr is a terminal (and tqdm is installed)
         self.report = Report()
         self._settled = True  # from here on a misspelled attribute is an error (__setattr__)
@@ -270,11 +277,13 @@ class TFLiteConverter:
             dataset = self.representative_dataset
             if isinstance(dataset, RepresentativeDataset) or hasattr(dataset, "input_gen"):
                 dataset = dataset.input_gen
-            observers = calibrate(model, dataset, self.calibration_method, self.percentile, self.progress)
+            observers = calibrate(model, dataset, self.calibration_method, self.percentile, self.progress,
+                                  called_subgraphs=True)
             quantize_full_integer(
                 model, ranges(observers), activation_type="INT16" if mode == "int16x8" else "INT8",
                 per_channel=self.per_channel, input_type=it, output_type=ot, allow_float=self._allow_float(),
-                denylist=self.denylist, bias_overflow=self.bias_overflow, report=report)
+                denylist=self.denylist, bias_overflow=self.bias_overflow, report=report,
+                variables=bool(self._experimental_variable_quantization))
         report.warnings[:] = merge_repeated(report.warnings)
         for w in report.warnings:
             log.warning(w)

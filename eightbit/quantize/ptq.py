@@ -26,10 +26,15 @@ import fnmatch
 from eightbit.ir import Model, Subgraph
 from eightbit.kernels.registry import OP_NAMES, get_kernel, get_spec
 from eightbit.passes.graph import unique_name
+from eightbit.quantize.ptq_boundaries import quantize_variables, share_boundary_parameters
 from eightbit.quantize.ptq_choose import choose_params
 from eightbit.quantize.ptq_constants import quantize_constants
 from eightbit.quantize.ptq_rewrite import finish, requantize_shared, rewrite_types
 from eightbit.quantize.ptq_state import OpPlan, PtqState, QuantizationError, Report
+
+# Operators that move values of any type without arithmetic (control flow, resource variables):
+# never "kept in float" (their float operands follow what feeds them), allowed in int8-only mode.
+TYPE_AGNOSTIC = frozenset({"CALL_ONCE", "IF", "WHILE", "VAR_HANDLE", "READ_VARIABLE", "ASSIGN_VARIABLE"})
 
 DENYLIST_HELP = "op types (e.g. SOFTMAX) or tensor-name patterns (fnmatch, e.g. '*dense_2*')"
 
@@ -56,6 +61,8 @@ def _plan(sg: Subgraph, k: int, op, act_type: str, denylist) -> tuple[OpPlan | N
         return None, None
     if op.op_type in ("QUANTIZE", "DEQUANTIZE"):
         return None, "already a (de)quantization operator"
+    if op.op_type in TYPE_AGNOSTIC:
+        return None, None
     spec = get_spec(op.op_type)
     if spec is None or op.op_type == "CUSTOM":
         return None, "not a builtin eightbit knows"
@@ -125,20 +132,73 @@ def plan_operators(sg: Subgraph, act_type: str, denylist=(), allow_float: bool =
 
 def quantize_full_integer(model: Model, ranges: dict, *, activation_type: str = "INT8", per_channel: bool = True,
                           input_type: str = "FLOAT32", output_type: str = "FLOAT32", allow_float: bool = True,
-                          denylist=(), bias_overflow: str = "widen_weight_scale", report: Report | None = None) -> Model:
-    """Quantize subgraph 0 of `model` in place (pass a copy) from {tensor index: (min, max)}."""
+                          denylist=(), bias_overflow: str = "widen_weight_scale", report: Report | None = None,
+                          variables: bool = False) -> Model:
+    """Quantize `model` in place (pass a copy) from calibrated ranges: {tensor index: (min, max)}
+    for subgraph 0, {(subgraph, tensor index): (min, max)} for the subgraphs IF / WHILE /
+    CALL_ONCE run (quantize/calibration.py, called_subgraphs=True). A called subgraph is quantized
+    like the main one, its inputs and outputs kept float (QUANTIZE / DEQUANTIZE at its edges), so
+    the operators calling it and the caller's tensors are unchanged; a subgraph never run during
+    calibration stays float. Then values crossing IF / WHILE as integers get one set of
+    parameters on both sides, and with `variables` resource variables hold integers
+    (ptq_boundaries.py)."""
     report = report if report is not None else Report()
     if bias_overflow not in ("widen_weight_scale", "clamp", "error"):
         raise ValueError("bias_overflow must be 'widen_weight_scale', 'clamp' or 'error'")
-    sg = model.main
-    st = PtqState(sg, activation_type, ranges, len(sg.tensors))
-    st.plans = plan_operators(sg, activation_type, denylist, allow_float, report)
-    choose_params(st)
-    quantize_constants(st, per_channel, bias_overflow, report)
-    rewrite_types(st, input_type, output_type)
-    requantize_shared(st, report)
-    finish(st, report)
+    main_ranges = {t: r for t, r in ranges.items() if not isinstance(t, tuple)}
+    _quantize_subgraph(model.main, main_ranges, activation_type, per_channel, input_type, output_type, allow_float,
+                       denylist, bias_overflow, report)
+    for s in range(1, len(model.subgraphs)):
+        sub_ranges = {key[1]: r for key, r in ranges.items() if isinstance(key, tuple) and key[0] == s}
+        if not sub_ranges:
+            if _has_float_compute(model.subgraphs[s]):
+                where = f"subgraph {s} ({model.subgraphs[s].name!r}) never ran during calibration"
+                if not allow_float:
+                    raise QuantizationError(f"{where}, so its operators have no ranges and would stay float, but "
+                                            "full integer quantization without float fallback was requested: give "
+                                            "representative samples that reach it")
+                report.warn(f"{where}: kept in float")
+            continue
+        _quantize_subgraph(model.subgraphs[s], sub_ranges, activation_type, per_channel, "FLOAT32", "FLOAT32",
+                           allow_float, denylist, bias_overflow, report, subgraph=s)
+    if len(model.subgraphs) > 1:
+        share_boundary_parameters(model, activation_type, report)
+    if variables:
+        quantize_variables(model, activation_type, report)
     return model
+
+
+def _has_float_compute(sg: Subgraph) -> bool:
+    return any(op.op_type not in TYPE_AGNOSTIC and any(t >= 0 and sg.tensors[t].type == "FLOAT32" for t in op.outputs)
+               for op in sg.operators)
+
+
+def _quantize_subgraph(sg: Subgraph, ranges: dict, act: str, per_channel: bool, input_type: str, output_type: str,
+                       allow_float: bool, denylist, bias_overflow: str, report: Report, subgraph: int = 0) -> None:
+    st = PtqState(sg, act, ranges, len(sg.tensors))
+    # a called subgraph keeps its own report, merged with its warnings and operators naming it
+    local = Report() if subgraph else report
+    try:
+        st.plans = plan_operators(sg, act, denylist, allow_float, local)
+    except QuantizationError as e:
+        raise QuantizationError(f"subgraph {subgraph} ({sg.name!r}): {e}" if subgraph else str(e)) from None
+    choose_params(st)
+    quantize_constants(st, per_channel, bias_overflow, local)
+    rewrite_types(st, input_type, output_type)
+    requantize_shared(st, local)
+    finish(st, local)
+    if subgraph:
+        _merge(report, local, subgraph, sg.name)
+
+
+def _merge(report: Report, local: Report, subgraph: int, name: str) -> None:
+    tag = f"subgraph {subgraph}"
+    report.float_ops.extend((k, f"{op} ({tag})", why) for k, op, why in local.float_ops)
+    report.warnings.extend(f"{tag} ({name!r}): {w}" for w in local.warnings)
+    report.widened_bias.extend((k, f"{op} ({tag})", chans) for k, op, chans in local.widened_bias)
+    report.requantize_ops += local.requantize_ops
+    for op, n in local.quantized_ops.items():
+        report.quantized_ops[op] = report.quantized_ops.get(op, 0) + n
 
 
 __all__ = ["QuantizationError", "Report", "quantize_full_integer", "plan_operators", "DENYLIST_HELP", "unique_name"]

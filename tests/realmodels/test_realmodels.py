@@ -24,6 +24,7 @@ MODELS = {
     # name: (path, already quantized: PTQ does not apply)
     "okay_nabu": (DATA / "realmodels" / "okay_nabu.tflite", True),
     "selfie_segmentation": (DATA / "realmodels" / "selfie_segmentation.tflite", False),
+    "selfie_segmentation_landscape": (DATA / "realmodels" / "selfie_segmentation_landscape.tflite", False),  # MEAN
     "hand_recrop": (DATA / "realmodels" / "hand_recrop.tflite", False),
     "face_detection_short_range": (DATA / "mediapipe" / "face_detection_short_range.tflite", False),
     "face_detection_full_range_sparse": (DATA / "mediapipe" / "face_detection_full_range_sparse.tflite", False),

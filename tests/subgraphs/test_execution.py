@@ -114,3 +114,46 @@ def test_called_subgraphs_run_with_the_interpreters_kernel_choice():
     session = it._runner.session
     assert session.kernels == "reference"
     assert session._runners and all(r.kernel_mode == "reference" for r in session._runners.values())
+
+
+def test_call_is_refused_in_one_line_as_litert_refuses_it():
+    """CALL (builtin 31) has no kernel in TFLite's runtime: the file loads (it is valid), the
+    interpreter refuses it in one line naming the operator, as LiteRT does."""
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType
+
+    data = models.call_model()
+    m = eightbit.load(data)
+    assert m.main.operators[0].op_type == "CALL" and m.main.operators[0].options == {"subgraph": 1}
+    assert eightbit.load(m.to_bytes()).main.operators[0].options == {"subgraph": 1}  # round trip
+    with pytest.raises(ValueError, match="CALL"):
+        Interpreter(model_content=data, experimental_op_resolver_type=OpResolverType.BUILTIN_REF).allocate_tensors()
+    with pytest.raises(UnsupportedOpError) as e:
+        eightbit.Interpreter(model_content=data).allocate_tensors()
+    assert str(e.value) == "model uses 1 unsupported operator(s): CALL v1 x1 (no kernel)"
+
+
+@pytest.mark.parametrize("dtype, zero_point", [(np.int8, 3), (np.int8, -7), (np.uint8, 131), (np.int16, 0)])
+def test_variable_tensors_start_and_reset_as_in_litert(dtype, zero_point):
+    """TFLite's ResetVariableTensor: an int8 variable tensor holds its zero point after allocation and
+    reset_all_variables, every other type 0 (uint8 too, whatever its zero point)."""
+    data = models.variable_tensor_model(dtype, zero_point)
+    ref, ours = _interpreters(data)
+    v = 1
+    x = np.array([[0, 5, 20, 9]], dtype)
+    for it in (ref, ours):
+        it.set_tensor(it.get_input_details()[0]["index"], x)
+        it.invoke()
+    np.testing.assert_array_equal(ours.get_tensor(ours.get_output_details()[0]["index"]),
+                                  ref.get_tensor(ref.get_output_details()[0]["index"]))
+    for it in (ref, ours):
+        it.set_tensor(v, np.full((1, 4), 9, dtype))
+        it.reset_all_variables()
+    np.testing.assert_array_equal(ours.get_tensor(v), ref.get_tensor(v))
+    assert ours.get_tensor(v).tolist() == [[zero_point if dtype == np.int8 else 0] * 4]
+
+
+def test_variable_tensors_of_called_subgraphs_start_as_in_litert():
+    data = models.variable_tensor_model(np.int8, 5, in_branch=True)
+    x = np.array([[1, -2, 30, 4]], np.int8)
+    got = assert_same_as_litert(data, [np.array([True]), x])
+    assert got[0].tolist() == x.tolist()  # v holds its zero point: real 0 (zero-filled it would be -0.5)
