@@ -34,6 +34,7 @@ from eightbit.kernels import (
     depth_to_space,
     depthwise_conv,
     dequantize,
+    dilate,
     div,
     dynamic_update_slice,
     elementwise,
@@ -137,6 +138,7 @@ MODULES += (complex_support, rfft2d)
 MODULES += (l2_pool, non_max_suppression)
 MODULES += (conv3d, conv3d_transpose)
 MODULES += (embedding_lookup_sparse, hashtable_lookup)
+MODULES += (dilate,)
 MODULES += (bitcast, bitwise_xor, bucketize, fake_quant, matrix_diag, segment_sum, sparse_to_dense, unique)
 
 

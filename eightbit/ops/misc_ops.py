@@ -1,6 +1,6 @@
 """The remaining small builtins of published models (TFLite kernels/bitwise_xor.cc, right_shift.cc,
 bucketize.cc, fake_quant.cc, matrix_diag.cc, matrix_set_diag.cc, segment_sum.cc,
-sparse_to_dense.cc, unique.cc, bitcast.cc, embedding_lookup_sparse.cc, hashtable_lookup.cc). Integer and index ops, or float only;
+sparse_to_dense.cc, unique.cc, bitcast.cc, embedding_lookup_sparse.cc, hashtable_lookup.cc, dilate.cc). Integer and index ops, or float only;
 operator_property.cc lists none of them, so PTQ keeps them float (ptq=())."""
 
 from __future__ import annotations
@@ -48,4 +48,7 @@ ENTRIES = (
     OpSpec("HASHTABLE_LOOKUP", None, "hashtable_lookup.HashtableLookup", _MOVE, runtime={1: "1.5.0"}, newest=1,
            ptq=(), non_float_inputs=(0, 1),
            doc="Rows of the values whose sorted int32 keys match the lookups (zeros if missing), and uint8 hits."),
+    # DilateOptions (empty) sits in BuiltinOptions2; runtime_version.cc has no entry.
+    OpSpec("DILATE", None, "dilate.Dilate", _MOVE, runtime={1: None}, newest=1, ptq=(), non_float_inputs=(1,),
+           doc="The input's elements spread apart by the dilation factors, padding_value between them."),
 )

@@ -328,6 +328,18 @@ def hashtable_lookup(g: Gen, kind):
                      [T((m,) + row, kind), T((m,), "uint8")], [lookup], float_rtol=0.0)
 
 
+def dilate(g: Gen, kind):
+    shape = g.dims(g.int(1, 4), 1, 4)
+    d = [g.pick([1, 1, 2, 3]) for _ in shape]
+    out = tuple((n - 1) * f + 1 for n, f in zip(shape, d))
+    const = g.coin(0.8)
+    g.note(shape=shape, dilations=d, const=const)
+    dil = np.array(d, np.int32)
+    ins = [T(shape, kind), T((len(d),), "int32", data=dil if const else None), T((), kind)]
+    feeds = [_vals(g, kind, shape)] + ([] if const else [dil]) + [_vals(g, kind, ())]
+    return make_case(g, "DILATE", kind, ins, [T(out, kind)], feeds, float_rtol=0.0)
+
+
 COMPLEX = ("complex64", "complex128")
 GENERATORS = {
     "REAL": (COMPLEX, _complex_part("REAL")),
@@ -342,6 +354,7 @@ GENERATORS = {
     "CONV_3D_TRANSPOSE": (("float32",), conv3d_transpose),
     "EMBEDDING_LOOKUP_SPARSE": (("float32",), embedding_lookup_sparse),
     "HASHTABLE_LOOKUP": (("float32", "int8", "uint8", "int16", "int32", "int64"), hashtable_lookup),
+    "DILATE": (("float32", "int8", "uint8", "int16", "int32", "int64"), dilate),
     "BITWISE_XOR": (INT_KINDS, _bitwise("BITWISE_XOR")),
     "RIGHT_SHIFT": (INT_KINDS, _bitwise("RIGHT_SHIFT")),
     "BUCKETIZE": (("float32", "float64", "int32", "int64"), bucketize),

@@ -187,3 +187,13 @@ def test_hashtable_lookup(dtype, row):
     m = single_op_model("HASHTABLE_LOOKUP", [t((9,), I32), t(keys.shape, I32, data=keys),
                                              t(vals.shape, dtype, data=vals)], [t((9,) + row, dtype), t((9,), U8)], {})
     check(m, [lookup], exact=True)
+
+
+@pytest.mark.parametrize("dtype", [F32, I8, U8, I16, I32, I64])
+@pytest.mark.parametrize("shape,dilations", [((2, 3), (2, 3)), ((4,), (1,)), ((2, 1, 3), (1, 4, 2)), ((3, 2), (1, 1)),
+                                             ((1, 2, 2, 2), (3, 1, 2, 1))])
+def test_dilate(dtype, shape, dilations):
+    out = tuple((n - 1) * d + 1 for n, d in zip(shape, dilations))
+    m = single_op_model("DILATE", [t(shape, dtype), t((len(shape),), I32, data=np.array(dilations, I32)), t((), dtype)],
+                        [t(out, dtype)], {})
+    check(m, [values(shape, dtype), values((), dtype)], exact=True)
