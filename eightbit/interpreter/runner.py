@@ -15,6 +15,7 @@ import numpy as np
 
 from eightbit.errors import ModelError, UnsupportedOpError
 from eightbit.interpreter import fastpath, shapes
+from eightbit.interpreter.plan import build_plan, run_plan
 from eightbit.interpreter.subgraphs import Session, allocate_lazily, bind_kernel, is_stateful, run_lazily
 from eightbit.ir import Model
 from eightbit.kernels.base import OpContext, TensorInfo, UnsupportedTypeError
@@ -72,6 +73,7 @@ class SubgraphRunner:
                 self.constants[i] = np.zeros(t.shape, t.dtype)
         self.values: dict = {}
         self.params = None
+        self._plan = None  # (params it was built for, steps): see plan.py
         self.shapes_dirty = False
         self.deferred_shapes = False  # shapes to work out at invoke, from the real inputs
         self._last_use = self._compute_last_use()
@@ -245,8 +247,9 @@ class SubgraphRunner:
         return result
 
     def _check_inputs_set(self) -> None:
+        values = self.values
         for i in self.sg.inputs:
-            if self.values.get(i) is None and i not in self.constants:
+            if values.get(i) is None and i not in self.constants:
                 raise ValueError(f"input tensor {i} ({self.sg.tensors[i].name!r}) was not set")
 
     def _allocate_from_real_inputs(self) -> None:
@@ -265,6 +268,16 @@ class SubgraphRunner:
         if self.params is None or self.shapes_dirty:
             raise ValueError("call allocate_tensors() before invoke()")
         self._check_inputs_set()
+        plan = self._plan
+        if plan is not None and plan[0] is self.params:
+            return run_plan(self, plan[1], keep_all)
+        seen = self._run_checked(keep_all)
+        # The checks of that first run hold for these params: later runs follow the plan.
+        self._plan = (self.params, build_plan(self, seen))
+
+    def _run_checked(self, keep_all: bool) -> dict:
+        """Run every operator with every check; {tensor: shape} of the outputs produced."""
+        seen = {}
         # Variable tensors (an LSTM's state) outlive the invoke: the next one continues from them.
         keep = set(self.sg.outputs) | set(self.sg.inputs) | {i for i, t in enumerate(self.sg.tensors) if t.is_variable}
         for k, (op, kernel, params) in enumerate(zip(self.sg.operators, self.kernels, self.params)):
@@ -272,10 +285,12 @@ class SubgraphRunner:
             for i, v in zip(op.outputs, self._eval_one(k, op, kernel, params, args)):
                 if i >= 0:
                     self.values[i] = v
+                    seen[i] = v.shape
             if not keep_all:
                 for i in op.inputs:
                     if i >= 0 and self._last_use.get(i) == k and i not in keep and i not in self.constants:
                         self.values.pop(i, None)
+        return seen
 
     def _value(self, i: int, k: int):
         if i < 0:
