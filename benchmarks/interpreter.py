@@ -294,49 +294,77 @@ def _maxrss_mb():
 
 
 def memory_child(engine, model, batch):
-    """One cell of the memory table, in a fresh process: prints a JSON line."""
+    """One cell of the memory table, in a fresh process: prints a JSON line (peak RSS, first and
+    steady invoke, and the phases of the first: construct, allocate, first invoke)."""
     import json
 
+    if engine == "numba":  # what importing numba alone costs
+        base, t0 = _maxrss_mb(), time.perf_counter()
+        import numba  # noqa: F401
+
+        print(json.dumps({"import_ms": 1e3 * (time.perf_counter() - t0), "rss_mb": _maxrss_mb() - base}))
+        return 0
     raw = Path(model).read_bytes()
     make = {e.name: e for e in ENGINES + EXTRA_ENGINES}[engine].make
     if engine.startswith("litert"):
         import ai_edge_litert.interpreter  # noqa: F401 - imported before the baseline
     base = _maxrss_mb()
+    rng = np.random.default_rng(1)
     t0 = time.perf_counter()
-    it = prepare(Engine(engine, make), raw, int(batch), 1, np.random.default_rng(1))
+    it = make(raw, 1)
+    t1 = time.perf_counter()
+    inputs = []
+    for d in it.get_input_details():
+        x = make_input(d, int(batch), rng)
+        if list(x.shape) != [int(s) for s in d["shape"]]:
+            it.resize_tensor_input(d["index"], list(x.shape))
+        inputs.append(x)
+    it.allocate_tensors()
+    t2 = time.perf_counter()
+    for d, x in zip(it.get_input_details(), inputs):
+        it.set_tensor(d["index"], x)
     it.invoke()
-    first = time.perf_counter() - t0
+    t3 = time.perf_counter()
     steady, _ = time_invokes(it, 1.0, min_runs=3, max_runs=200, warmup=0)
-    print(json.dumps({"base": base, "peak": _maxrss_mb(), "first": first, "steady": steady}))
+    print(json.dumps({"base": base, "peak": _maxrss_mb(), "first": t3 - t0, "steady": steady,
+                      "construct": t1 - t0, "allocate": t2 - t1, "invoke1": t3 - t2, "numba": "numba" in sys.modules}))
     return 0
 
 
-def memory_table(models, batches, markdown, small=()):
+def _child(engine, path, batch):
     import json
     import subprocess
 
-    lines = []
+    r = subprocess.run([sys.executable, __file__, "--child", engine, str(path), str(batch)],
+                       capture_output=True, text=True, env=os.environ.copy())
+    out = [ln for ln in r.stdout.splitlines() if ln.startswith("{")]
+    if not out:
+        print(f"  {engine} {Path(path).name} batch {batch}: failed: {r.stderr.strip()[-200:]}", file=sys.stderr)
+    return json.loads(out[-1]) if out else None
+
+
+def memory_table(models, batches, markdown, small=()):
+    lines, phases = [], []
     for path in models:
         for batch in [1] if path in small else batches:
-            cells = {}
-            for engine in ("eightbit", "litert-opt"):
-                r = subprocess.run([sys.executable, __file__, "--child", engine, str(path), str(batch)],
-                                   capture_output=True, text=True, env=os.environ.copy())
-                out = [ln for ln in r.stdout.splitlines() if ln.startswith("{")]
-                cells[engine] = json.loads(out[-1]) if out else None
-                if not out:
-                    print(f"  {engine} {path.name} batch {batch}: failed: {r.stderr.strip()[-200:]}", file=sys.stderr)
-            e, lt = cells["eightbit"], cells["litert-opt"]
+            e, lt = _child("eightbit", path, batch), _child("litert-opt", path, batch)
             if not (e and lt):
                 continue
             lines.append([path.stem, str(batch), f"{e['peak']:.0f}", f"{e['peak'] - e['base']:.0f}",
                           f"{lt['peak']:.0f}", f"{lt['peak'] - lt['base']:.0f}", f"{e['peak'] / lt['peak']:.2f}",
                           _ms(e["first"]), _ms(e["steady"]), f"{e['first'] / e['steady']:.1f}",
                           f"{lt['first'] / lt['steady']:.1f}"])
+            phases.append([path.stem, str(batch), _ms(e["construct"]), _ms(e["allocate"]), _ms(e["invoke1"]),
+                           "yes" if e["numba"] else "no"])
     print("\npeak RSS (MB; 'above' = above the RSS after imports) and first allocate_tensors() + invoke(), 1 thread")
     header = ["model", "batch", "eightbit MB", "above", "litert-opt MB", "above", "eightbit / litert",
               "eightbit first ms", "steady ms", "first / steady", "litert first / steady"]
     _print_table(header, lines, markdown)
+    nb = _child("numba", "-", 0)
+    print("\neightbit's first run by phase (ms): Interpreter(), resize + allocate_tensors(), set_tensor + first invoke()"
+          + (f"; importing numba alone takes {nb['import_ms']:.0f} ms and {nb['rss_mb']:.0f} MB (in the first invoke "
+             "when the model loads it, with loading its cached kernels)" if nb else ""))
+    _print_table(["model", "batch", "construct", "allocate", "first invoke", "numba loaded"], phases, markdown)
 
 
 if __name__ == "__main__":

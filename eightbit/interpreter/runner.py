@@ -61,11 +61,16 @@ class SubgraphRunner:
         self.kernels = [bind_kernel(k, self.session) for k in chosen]
         self.lazy = lazy or any(is_stateful(k) for k in self.kernels)
         self.shapes = [tuple(int(d) for d in t.shape) for t in self.sg.tensors]
+        self.dtypes = [t.dtype for t in self.sg.tensors]
         self.constants = {}
         for i, t in enumerate(self.sg.tensors):
             if t.is_constant:
                 # Sparse constants: the stored values (TensorInfo carries the sparsity structure).
-                self.constants[i] = t.data if t.sparsity is None else t.stored_values
+                # Views on the file's bytes (read-only), copied only when the file misaligns them.
+                value = t.data if t.sparsity is None else t.stored_values
+                if value is not None and not value.flags.aligned:
+                    value = value.copy()
+                self.constants[i] = value
         produced = {i for op in self.sg.operators for i in op.outputs}
         for i, t in enumerate(self.sg.tensors):
             # Zero-element constants (an empty axis list) carry no bytes but are still constants.
@@ -259,9 +264,13 @@ class SubgraphRunner:
         self.deferred_shapes = False
         self.params = self._prepare_all()
 
-    def run(self, keep_all: bool | None = None) -> None:
+    def run(self, keep_all: bool | None = None, observe=None) -> None:
+        """Run the subgraph on self.values. observe(i, value), when given, sees each tensor an
+        operator produces, as it is produced (calibration records ranges without keeping them)."""
         keep_all = self.preserve_all if keep_all is None else keep_all
         if self.lazy:
+            if observe is not None:
+                raise ValueError("observe= is not supported for subgraphs with control flow or variables")
             return run_lazily(self, keep_all)
         if self.deferred_shapes and self.shapes_dirty:
             self._allocate_from_real_inputs()
@@ -270,12 +279,12 @@ class SubgraphRunner:
         self._check_inputs_set()
         plan = self._plan
         if plan is not None and plan[0] is self.params:
-            return run_plan(self, plan[1], keep_all)
-        seen = self._run_checked(keep_all)
+            return run_plan(self, plan[1], keep_all, observe)
+        seen = self._run_checked(keep_all, observe)
         # The checks of that first run hold for these params: later runs follow the plan.
         self._plan = (self.params, build_plan(self, seen))
 
-    def _run_checked(self, keep_all: bool) -> dict:
+    def _run_checked(self, keep_all: bool, observe=None) -> dict:
         """Run every operator with every check; {tensor: shape} of the outputs produced."""
         seen = {}
         # Variable tensors (an LSTM's state) outlive the invoke: the next one continues from them.
@@ -286,6 +295,8 @@ class SubgraphRunner:
                 if i >= 0:
                     self.values[i] = v
                     seen[i] = v.shape
+                    if observe is not None:
+                        observe(i, v)
             if not keep_all:
                 for i in op.inputs:
                     if i >= 0 and self._last_use.get(i) == k and i not in keep and i not in self.constants:
