@@ -75,8 +75,9 @@ def build_plan(runner, seen_shapes: dict) -> list:
     return steps
 
 
-def run_plan(runner, steps: list, keep_all: bool) -> None:
-    """Evaluate every step on runner.values (read at call time: calibration swaps the dict)."""
+def run_plan(runner, steps: list, keep_all: bool, observe=None) -> None:
+    """Evaluate every step on runner.values (read at call time: calibration swaps the dict);
+    observe(i, value), when given, sees every tensor as it is produced."""
     values = runner.values
     # Float overflow to inf and NaN are results, as in TFLite, not something to warn about.
     with np.errstate(over="ignore", invalid="ignore"):
@@ -97,8 +98,12 @@ def run_plan(runner, steps: list, keep_all: bool) -> None:
                 for i, v in zip(step.outs, result):
                     if i >= 0:
                         values[i] = v
+                        if observe is not None:
+                            observe(i, v)
             elif step.outs[0] >= 0:
                 values[step.outs[0]] = result
+                if observe is not None:
+                    observe(step.outs[0], result)
             if not keep_all:
                 for i in step.frees:
                     values.pop(i, None)
