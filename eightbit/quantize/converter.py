@@ -13,7 +13,8 @@ The attributes, their defaults and the way they choose the mode are TensorFlow's
 [float16] it is float16, with data it is full integer (int8, or int16 activations with
 EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8); TFLITE_BUILTINS in supported_ops
 allows float fallback. Additions: calibration_method, percentile, per_channel, denylist,
-bias_overflow, dynamic_range_min_elements, graph_passes, progress.
+bias_overflow, dynamic_range_min_elements, graph_passes, progress, calibration_threads (the
+interpreter's num_threads while calibrating: 1 by default, -1 every CPU).
 """
 
 from __future__ import annotations
@@ -145,6 +146,7 @@ class TFLiteConverter:
         self.dynamic_range_min_elements = 1024
         self.graph_passes = True
         self.progress = None  # None: a progress bar when stderr is a terminal (and tqdm is installed)
+        self.calibration_threads = 1
         self.report = Report()
         self._settled = True  # from here on a misspelled attribute is an error (__setattr__)
 
@@ -270,7 +272,8 @@ class TFLiteConverter:
             dataset = self.representative_dataset
             if isinstance(dataset, RepresentativeDataset) or hasattr(dataset, "input_gen"):
                 dataset = dataset.input_gen
-            observers = calibrate(model, dataset, self.calibration_method, self.percentile, self.progress)
+            observers = calibrate(model, dataset, self.calibration_method, self.percentile, self.progress,
+                                  threads=self.calibration_threads)
             quantize_full_integer(
                 model, ranges(observers), activation_type="INT16" if mode == "int16x8" else "INT8",
                 per_channel=self.per_channel, input_type=it, output_type=ot, allow_float=self._allow_float(),
