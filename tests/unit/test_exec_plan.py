@@ -38,7 +38,7 @@ def test_digits_several_invokes_match_litert(kernels):
     rng = np.random.default_rng(0)
     for n in range(4):  # the first runs checked, the others follow the plan
         x = rng.uniform(0, 1, (1, 8, 8, 1)).astype(np.float32)
-        np.testing.assert_allclose(run(ours, x), run(ref, x), rtol=0, atol=1e-6, err_msg=f"invoke {n}")
+        np.testing.assert_allclose(run(ours, x), run(ref, x), rtol=1e-5, atol=1e-6, err_msg=f"invoke {n}")
     assert ours._runner._plan is not None and ours._runner._plan[0] is ours._runner.params
 
 
@@ -61,7 +61,7 @@ def test_preserved_intermediates_match_litert_on_every_invoke():
         x = rng.uniform(0, 1, (1, 8, 8, 1)).astype(np.float32)
         run(ours, x), run(ref, x)
         for d in ref.get_tensor_details():
-            np.testing.assert_allclose(ours.get_tensor(d["index"]), ref.get_tensor(d["index"]), rtol=0, atol=1e-6,
+            np.testing.assert_allclose(ours.get_tensor(d["index"]), ref.get_tensor(d["index"]), rtol=1e-5, atol=1e-6,
                                        err_msg=d["name"])
 
 

@@ -54,7 +54,7 @@ def test_interpreter_runs_on_views_like_litert(tmp_path, source):
     for _ in range(2):
         it.set_tensor(0, x)
         it.invoke()
-        np.testing.assert_allclose(it.get_tensor(14), run_litert(DIGITS, [x])[0], rtol=0, atol=1e-6)
+        np.testing.assert_allclose(it.get_tensor(14), run_litert(DIGITS, [x])[0], rtol=1e-5, atol=1e-6)
 
 
 def test_views_survive_copy_pickle_and_writing():
