@@ -168,6 +168,7 @@ class Calibrator:
                 self.size = self.batch or auto_batch(self.runner)
             if not self._may_batch(arrays) or self.size <= 1:
                 self.decided = True
+                self.probe, self.rec.digests = [], None  # no batching: no digests kept either
             else:
                 if self.rec.digests is None:
                     self.rec.digests = {}

@@ -142,3 +142,28 @@ def test_samples_of_other_batch_sizes_mixed_in_keep_the_ranges():
     for method in ("minmax", "moving_average", "percentile"):
         one = ranges(calibrate(m, lambda: ([x] for x in mixed), method, progress=False, batch_size=1))
         assert ranges(calibrate(m, lambda: ([x] for x in mixed), method, progress=False, batch_size=4)) == one
+
+
+def test_a_sample_that_cannot_batch_during_the_probe_stops_probing():
+    from eightbit.quantize.calibration_run import Calibrator
+
+    m = eightbit.load(float_model_path("mlp"))
+    c = [x[0] for x in calib_gen("mlp", 6)()]
+    data = [c[0], np.concatenate(c[1:3])] + c[3:]  # the second sample has batch 2
+    made = []
+    real_init = Calibrator.__init__
+
+    def keep(self, *a, **kw):
+        real_init(self, *a, **kw)
+        made.append(self)
+
+    import eightbit.quantize.calibration as cal
+
+    monkey = pytest.MonkeyPatch()
+    monkey.setattr(cal.Calibrator, "__init__", keep)
+    try:
+        got = ranges(calibrate(m, lambda: ([x] for x in data), "moving_average", progress=False, batch_size=4))
+    finally:
+        monkey.undo()
+    assert got == ranges(calibrate(m, lambda: ([x] for x in data), "moving_average", progress=False, batch_size=1))
+    assert made[0].rec.digests is None and not made[0].batched
