@@ -15,6 +15,11 @@ process per cell measures the peak RSS (VmHWM, after creating, allocating and in
 above the RSS after imports, and the first allocate_tensors() + invoke() time against a steady
 invoke().
 
+Small models (benchmarks/small_models.py: the bundled digits CNN, float32 and quantized int8, and
+a chain of 100 tiny int8 ADDs) run at batch 1 unless --no-small: there the fixed cost of each
+operator dominates; the chain's median invoke divided by its length is printed as the fixed cost
+per operator of each engine.
+
 Before timing, each model also gets checked: load(x).to_bytes() must run in LiteRT exactly like
 x (the round-trip check for files too big for the test data), and eightbit's outputs are
 compared with the reference kernels' (integers: mismatching elements; floats: max abs diff).
@@ -34,6 +39,7 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "benchmarks"))
 
 import eightbit  # noqa: E402
 
@@ -151,7 +157,7 @@ def check_model(raw, rng):
 
 def _ms(seconds):
     ms = 1000 * seconds
-    return f"{ms:.1f}" if ms >= 10 else f"{ms:.2f}" if ms >= 0.1 else f"{ms:.3f}"
+    return f"{ms:.1f}" if ms >= 10 else f"{ms:.2f}" if ms >= 0.1 else f"{ms:.3f}" if ms >= 0.01 else f"{ms:.4f}"
 
 
 def main(argv=None):
@@ -163,6 +169,7 @@ def main(argv=None):
     ap.add_argument("--threads", default="1,2")
     ap.add_argument("--engines", default=DEFAULT_ENGINES, help=f"default {DEFAULT_ENGINES}; also eightbit-ref")
     ap.add_argument("--no-memory", action="store_true", help="skip the peak RSS / first invoke processes")
+    ap.add_argument("--no-small", action="store_true", help="skip the small models (digits CNN, op chain)")
     ap.add_argument("--child", nargs=3, metavar=("ENGINE", "MODEL", "BATCH"), help=argparse.SUPPRESS)
     ap.add_argument("--budget", type=float, default=3.0, help="seconds of timed runs per cell (at least 3 runs)")
     ap.add_argument("--markdown", action="store_true", help="print the table as Markdown")
@@ -174,6 +181,8 @@ def main(argv=None):
     if str(args.bench_dir) and not args.bench_dir.is_dir():
         print(f"note: no bench directory {args.bench_dir}", file=sys.stderr)
     models += args.models
+    small = [] if args.no_small else write_small_models()
+    models += small
     if not models:
         print("no models to run: give .tflite files or --bench-dir", file=sys.stderr)
         return 2
@@ -203,7 +212,7 @@ def main(argv=None):
         ok, diff = check_model(raw, np.random.default_rng(0))
         print(f"\n{path.name}: {len(raw) / 1e6:.2f} MB; round trip through eightbit's writer "
               f"{'runs identically in LiteRT' if ok else 'DIFFERS'}; eightbit vs reference kernels: {diff}")
-        for batch in batches:
+        for batch in [1] if path in small else batches:
             for t in threads:
                 cells = {}
                 for e in engines:
@@ -213,7 +222,7 @@ def main(argv=None):
                         cells[e.name] = None
                         print(f"  batch {batch:>3} threads {t}  {e.name:<11} cannot run: {' '.join(str(exc).split())[:120]}")
                         continue
-                    med, n = time_invokes(it, args.budget)
+                    med, n = time_invokes(it, args.budget, max_runs=2000 if path in small else 20)
                     cells[e.name] = med
                     print(f"  batch {batch:>3} threads {t}  {e.name:<11} {_ms(med):>9} ms  (median of {n})", flush=True)
                     del it
@@ -229,9 +238,33 @@ def main(argv=None):
         vals += [f"{cells['eightbit'] / cells[n]:.2f}" if cells.get("eightbit") and cells.get(n) else "-" for n in ratios]
         lines.append([model, str(batch), str(t), *vals])
     _print_table(header, lines, args.markdown)
+    print_per_op(rows, names)
     if not args.no_memory:
-        memory_table(models, batches, args.markdown)
+        memory_table(models, batches, args.markdown, small)
     return 0
+
+
+def write_small_models() -> list:
+    """The small models as files in a temporary directory (the memory table's processes read files)."""
+    import tempfile
+
+    from small_models import small_models
+
+    tmp = Path(tempfile.mkdtemp(prefix="eightbit-bench-"))
+    paths = []
+    for name, raw in small_models().items():
+        (tmp / f"{name}.tflite").write_bytes(raw)
+        paths.append(tmp / f"{name}.tflite")
+    return paths
+
+
+def print_per_op(rows, names):
+    from small_models import CHAIN_LENGTH
+
+    chain = [cells for model, batch, t, cells in rows if model == f"op_chain_{CHAIN_LENGTH}" and t == 1]
+    if chain:
+        per = ", ".join(f"{n} {1e6 * chain[0][n] / CHAIN_LENGTH:.2f} us" for n in names if chain[0].get(n))
+        print(f"\nfixed cost per operator (op_chain_{CHAIN_LENGTH} median / {CHAIN_LENGTH}, 1 thread): {per}")
 
 
 def _print_table(header, lines, markdown=False):
@@ -261,49 +294,77 @@ def _maxrss_mb():
 
 
 def memory_child(engine, model, batch):
-    """One cell of the memory table, in a fresh process: prints a JSON line."""
+    """One cell of the memory table, in a fresh process: prints a JSON line (peak RSS, first and
+    steady invoke, and the phases of the first: construct, allocate, first invoke)."""
     import json
 
+    if engine == "numba":  # what importing numba alone costs
+        base, t0 = _maxrss_mb(), time.perf_counter()
+        import numba  # noqa: F401
+
+        print(json.dumps({"import_ms": 1e3 * (time.perf_counter() - t0), "rss_mb": _maxrss_mb() - base}))
+        return 0
     raw = Path(model).read_bytes()
     make = {e.name: e for e in ENGINES + EXTRA_ENGINES}[engine].make
     if engine.startswith("litert"):
         import ai_edge_litert.interpreter  # noqa: F401 - imported before the baseline
     base = _maxrss_mb()
+    rng = np.random.default_rng(1)
     t0 = time.perf_counter()
-    it = prepare(Engine(engine, make), raw, int(batch), 1, np.random.default_rng(1))
+    it = make(raw, 1)
+    t1 = time.perf_counter()
+    inputs = []
+    for d in it.get_input_details():
+        x = make_input(d, int(batch), rng)
+        if list(x.shape) != [int(s) for s in d["shape"]]:
+            it.resize_tensor_input(d["index"], list(x.shape))
+        inputs.append(x)
+    it.allocate_tensors()
+    t2 = time.perf_counter()
+    for d, x in zip(it.get_input_details(), inputs):
+        it.set_tensor(d["index"], x)
     it.invoke()
-    first = time.perf_counter() - t0
-    steady, _ = time_invokes(it, 1.0, min_runs=3, max_runs=5, warmup=0)
-    print(json.dumps({"base": base, "peak": _maxrss_mb(), "first": first, "steady": steady}))
+    t3 = time.perf_counter()
+    steady, _ = time_invokes(it, 1.0, min_runs=3, max_runs=200, warmup=0)
+    print(json.dumps({"base": base, "peak": _maxrss_mb(), "first": t3 - t0, "steady": steady,
+                      "construct": t1 - t0, "allocate": t2 - t1, "invoke1": t3 - t2, "numba": "numba" in sys.modules}))
     return 0
 
 
-def memory_table(models, batches, markdown):
+def _child(engine, path, batch):
     import json
     import subprocess
 
-    lines = []
+    r = subprocess.run([sys.executable, __file__, "--child", engine, str(path), str(batch)],
+                       capture_output=True, text=True, env=os.environ.copy())
+    out = [ln for ln in r.stdout.splitlines() if ln.startswith("{")]
+    if not out:
+        print(f"  {engine} {Path(path).name} batch {batch}: failed: {r.stderr.strip()[-200:]}", file=sys.stderr)
+    return json.loads(out[-1]) if out else None
+
+
+def memory_table(models, batches, markdown, small=()):
+    lines, phases = [], []
     for path in models:
-        for batch in batches:
-            cells = {}
-            for engine in ("eightbit", "litert-opt"):
-                r = subprocess.run([sys.executable, __file__, "--child", engine, str(path), str(batch)],
-                                   capture_output=True, text=True, env=os.environ.copy())
-                out = [ln for ln in r.stdout.splitlines() if ln.startswith("{")]
-                cells[engine] = json.loads(out[-1]) if out else None
-                if not out:
-                    print(f"  {engine} {path.name} batch {batch}: failed: {r.stderr.strip()[-200:]}", file=sys.stderr)
-            e, lt = cells["eightbit"], cells["litert-opt"]
+        for batch in [1] if path in small else batches:
+            e, lt = _child("eightbit", path, batch), _child("litert-opt", path, batch)
             if not (e and lt):
                 continue
             lines.append([path.stem, str(batch), f"{e['peak']:.0f}", f"{e['peak'] - e['base']:.0f}",
                           f"{lt['peak']:.0f}", f"{lt['peak'] - lt['base']:.0f}", f"{e['peak'] / lt['peak']:.2f}",
                           _ms(e["first"]), _ms(e["steady"]), f"{e['first'] / e['steady']:.1f}",
                           f"{lt['first'] / lt['steady']:.1f}"])
+            phases.append([path.stem, str(batch), _ms(e["construct"]), _ms(e["allocate"]), _ms(e["invoke1"]),
+                           "yes" if e["numba"] else "no"])
     print("\npeak RSS (MB; 'above' = above the RSS after imports) and first allocate_tensors() + invoke(), 1 thread")
     header = ["model", "batch", "eightbit MB", "above", "litert-opt MB", "above", "eightbit / litert",
               "eightbit first ms", "steady ms", "first / steady", "litert first / steady"]
     _print_table(header, lines, markdown)
+    nb = _child("numba", "-", 0)
+    print("\neightbit's first run by phase (ms): Interpreter(), resize + allocate_tensors(), set_tensor + first invoke()"
+          + (f"; importing numba alone takes {nb['import_ms']:.0f} ms and {nb['rss_mb']:.0f} MB (in the first invoke "
+             "when the model loads it, with loading its cached kernels)" if nb else ""))
+    _print_table(["model", "batch", "construct", "allocate", "first invoke", "numba loaded"], phases, markdown)
 
 
 if __name__ == "__main__":

@@ -112,6 +112,8 @@ class Interpreter:
 
     def _check_index(self, tensor_index):
         n = len(self._runner.sg.tensors)
+        if type(tensor_index) is int and 0 <= tensor_index < n:  # the common case, checked first
+            return tensor_index
         if isinstance(tensor_index, (bool, np.bool_)) or not isinstance(tensor_index, (int, np.integer)) \
                 or not 0 <= tensor_index < n:
             raise ValueError(f"tensor index {tensor_index!r} out of range 0..{n - 1}")
@@ -121,8 +123,9 @@ class Interpreter:
         i = self._check_index(tensor_index)
         r = self._runner
         t = r.sg.tensors[i]
-        value = np.asarray(value)
-        if value.dtype != t.dtype:
+        if type(value) is not np.ndarray:
+            value = np.asarray(value)
+        if value.dtype != r.dtypes[i]:
             raise ValueError(
                 f"Cannot set tensor {i} ({t.name!r}): got value of type {value.dtype.name.upper()} "
                 f"but expected type {t.type} ({t.dtype.name})"

@@ -15,6 +15,7 @@ import numpy as np
 
 from eightbit.errors import ModelError, UnsupportedOpError
 from eightbit.interpreter import fastpath, shapes
+from eightbit.interpreter.plan import build_plan, run_plan
 from eightbit.interpreter.subgraphs import (
     Session,
     allocate_lazily,
@@ -67,11 +68,16 @@ class SubgraphRunner:
         self.kernels = [bind_kernel(k, self.session) for k in chosen]
         self.lazy = lazy or any(is_stateful(k) for k in self.kernels)
         self.shapes = [tuple(int(d) for d in t.shape) for t in self.sg.tensors]
+        self.dtypes = [t.dtype for t in self.sg.tensors]
         self.constants = {}
         for i, t in enumerate(self.sg.tensors):
             if t.is_constant:
                 # Sparse constants: the stored values (TensorInfo carries the sparsity structure).
-                self.constants[i] = t.data if t.sparsity is None else t.stored_values
+                # Views on the file's bytes (read-only), copied only when the file misaligns them.
+                value = t.data if t.sparsity is None else t.stored_values
+                if value is not None and not value.flags.aligned:
+                    value = value.copy()
+                self.constants[i] = value
         produced = {i for op in self.sg.operators for i in op.outputs}
         for i, t in enumerate(self.sg.tensors):
             # Zero-element constants (an empty axis list) carry no bytes but are still constants.
@@ -79,6 +85,7 @@ class SubgraphRunner:
                 self.constants[i] = np.zeros(t.shape, t.dtype)
         self.values: dict = {}
         self.params = None
+        self._plan = None  # (params it was built for, steps): see plan.py
         self.shapes_dirty = False
         self.deferred_shapes = False  # shapes to work out at invoke, from the real inputs
         self._last_use = self._compute_last_use()
@@ -253,8 +260,9 @@ class SubgraphRunner:
         return result
 
     def _check_inputs_set(self) -> None:
+        values = self.values
         for i in self.sg.inputs:
-            if self.values.get(i) is None and i not in self.constants:
+            if values.get(i) is None and i not in self.constants:
                 raise ValueError(f"input tensor {i} ({self.sg.tensors[i].name!r}) was not set")
 
     def _allocate_from_real_inputs(self) -> None:
@@ -264,15 +272,29 @@ class SubgraphRunner:
         self.deferred_shapes = False
         self.params = self._prepare_all()
 
-    def run(self, keep_all: bool | None = None) -> None:
+    def run(self, keep_all: bool | None = None, observe=None) -> None:
+        """Run the subgraph on self.values. observe(i, value), when given, sees each tensor an
+        operator produces, as it is produced (calibration records ranges without keeping them)."""
         keep_all = self.preserve_all if keep_all is None else keep_all
         if self.lazy:
+            if observe is not None:
+                raise ValueError("observe= is not supported for subgraphs with control flow or variables")
             return run_lazily(self, keep_all)
         if self.deferred_shapes and self.shapes_dirty:
             self._allocate_from_real_inputs()
         if self.params is None or self.shapes_dirty:
             raise ValueError("call allocate_tensors() before invoke()")
         self._check_inputs_set()
+        plan = self._plan
+        if plan is not None and plan[0] is self.params:
+            return run_plan(self, plan[1], keep_all, observe)
+        seen = self._run_checked(keep_all, observe)
+        # The checks of that first run hold for these params: later runs follow the plan.
+        self._plan = (self.params, build_plan(self, seen))
+
+    def _run_checked(self, keep_all: bool, observe=None) -> dict:
+        """Run every operator with every check; {tensor: shape} of the outputs produced."""
+        seen = {}
         # Variable tensors (an LSTM's state) outlive the invoke: the next one continues from them.
         keep = set(self.sg.outputs) | set(self.sg.inputs) | {i for i, t in enumerate(self.sg.tensors) if t.is_variable}
         for k, (op, kernel, params) in enumerate(zip(self.sg.operators, self.kernels, self.params)):
@@ -280,10 +302,14 @@ class SubgraphRunner:
             for i, v in zip(op.outputs, self._eval_one(k, op, kernel, params, args)):
                 if i >= 0:
                     self.values[i] = v
+                    seen[i] = v.shape
+                    if observe is not None:
+                        observe(i, v)
             if not keep_all:
                 for i in op.inputs:
                     if i >= 0 and self._last_use.get(i) == k and i not in keep and i not in self.constants:
                         self.values.pop(i, None)
+        return seen
 
     def _value(self, i: int, k: int):
         if i < 0:

@@ -18,10 +18,17 @@ from eightbit.ir.types import numpy_dtype, type_of_dtype
 class Buffer:
     """Constant bytes; tensors sharing one Buffer object share one .tflite buffer."""
 
-    data: bytes = b""
+    data: bytes = b""  # or a read-only memoryview on the file's bytes (eightbit.load)
 
     def __len__(self):
         return len(self.data)
+
+    def __deepcopy__(self, memo):
+        # The bytes are immutable (bytes, or a read-only view): a copied model shares them.
+        return Buffer(self.data)
+
+    def __reduce__(self):
+        return Buffer, (bytes(self.data),)
 
 
 @dataclass

@@ -33,6 +33,8 @@ def model_from_dict(m: dict) -> Model:
     codes = [_op_code(c) for c in (m.get("operator_codes") or [])]
     subgraphs = [_subgraph_from_dict(sg, codes, buffers) for sg in m["subgraphs"]]
     metadata = [Metadata(md.get("name") or "", buffers[md.get("buffer", 0)]) for md in (m.get("metadata") or [])]
+    for md in metadata:  # constants stay views on the file's bytes; metadata is read as bytes
+        md.buffer.data = bytes(md.buffer.data)
     sigs = [
         {
             "signature_key": sd.get("signature_key") or "",

@@ -20,9 +20,9 @@ import sys
 
 import numpy as np
 
-from eightbit.interpreter.fastpath import running_with
 from eightbit.interpreter.runner import SubgraphRunner
 from eightbit.ir import Model
+from eightbit.quantize.calibration_run import Calibrator
 
 METHODS = ("minmax", "moving_average", "percentile", "mse", "entropy")
 BINS = 2048
@@ -40,6 +40,8 @@ class CalibrationError(ValueError):
 
 
 class MinMaxObserver:
+    order_free = True  # the range of a batch is the range of its samples, in any order
+
     def __init__(self):
         self.min = math.inf
         self.max = -math.inf
@@ -60,6 +62,8 @@ class MinMaxObserver:
 class MovingAverageObserver(MinMaxObserver):
     """The running average of each sample's min and max: a cumulative mean over the first 1 / c
     samples, then exponential, min/max <- (1 - c) * min/max + c * sample min/max."""
+
+    order_free = False
 
     def __init__(self, averaging_constant: float = 0.01):
         super().__init__()
@@ -400,7 +404,7 @@ def _watch_called_subgraphs(model: Model, runner, observers: dict, count: list) 
 
 def calibrate(model: Model, dataset, method: str = "minmax", percentile: float = 99.99,
               progress: bool | None = None, tensors=None, threads: int | None = 1,
-              called_subgraphs: bool = False) -> dict:
+              called_subgraphs: bool = False, batch_size: int | None = None) -> dict:
     """Run `model` (float) on every sample of `dataset` (a callable returning an iterable, or an
     iterable) and return {tensor index: observer} for the float tensors of subgraph 0.
 
@@ -409,11 +413,18 @@ def calibrate(model: Model, dataset, method: str = "minmax", percentile: float =
     `called_subgraphs`: also record the float tensors of subgraphs 1.. (keys (subgraph, tensor)).
     `threads`: the interpreter's num_threads for the runs (the fast kernels' threads; BLAS held
     at one), 1 by default so that the time does not swing with the machine's load; -1 every CPU.
+    `batch_size`: samples per invoke when the model allows it (calibration_run.py checks that it
+    does, on the first samples); None picks it from the memory plan, 1 runs one at a time. The
+    ranges are the same either way.
     """
+    if threads is not None and (not isinstance(threads, int) or isinstance(threads, bool) or threads == 0
+                                or threads < -1):
+        raise ValueError(f"calibration threads must be >= 1, -1 (every CPU) or None, got {threads!r}")
+    if batch_size is not None and (not isinstance(batch_size, int) or batch_size < 1):
+        raise ValueError(f"batch_size must be a positive int or None, got {batch_size!r}")
     make_observer(method, percentile)  # validates the method name
     if not (0.0 < float(percentile) <= 100.0):
         raise ValueError(f"percentile must be in (0, 100], got {percentile}")
-    sg = model.main
     watched = float_tensors(model) if tensors is None else list(tensors)
     observers = {i: make_observer(method, percentile) for i in watched}
     runner = SubgraphRunner(model, 0, preserve_all_tensors=True)
@@ -446,30 +457,12 @@ def calibrate(model: Model, dataset, method: str = "minmax", percentile: float =
                     f"representative_dataset raised {type(e).__name__} while producing sample {count}: {e}") from e
             yield s
 
-    allocated_shapes = None
+    run = Calibrator(runner, observers, CalibrationError, threads, batch_size)
     for sample in _progress(samples(), total, progress):
-        k = sample_index[0] = count
-        arrays = [check_input(model, i, v, k) for i, v in enumerate(sample_arrays(model, sample, k))]
-        shapes = [a.shape for a in arrays]
-        if shapes != allocated_shapes:
-            for i, a in zip(sg.inputs, arrays):
-                runner.resize_input(i, a.shape)
-            runner.allocate()
-            allocated_shapes = shapes
-        runner.values = {i: a for i, a in zip(sg.inputs, arrays)}
-        with np.errstate(all="ignore"), running_with(threads):
-            runner.run(keep_all=True)
-        for i, obs in observers.items():
-            if isinstance(i, tuple):
-                continue  # a called subgraph's tensor: recorded while it ran
-            v = runner.values.get(i)
-            if v is None:
-                continue
-            if not np.all(np.isfinite(v)):
-                raise CalibrationError(
-                    f"sample {k}: tensor {i} ({sg.tensors[i].name!r}) became NaN or Inf while running the float model")
-            obs.update(v)
+        k = sample_index[0] = count  # named by errors in called subgraphs (never batched)
+        run.add([check_input(model, i, v, k) for i, v in enumerate(sample_arrays(model, sample, k))])
         count += 1
+    run.finish()
     if count == 0:
         raise CalibrationError("representative_dataset produced no samples: calibration needs at least one")
     return observers

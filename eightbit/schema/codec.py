@@ -36,6 +36,9 @@ class _Reader:
     def __init__(self, buf):
         self.buf = memoryview(buf).cast("B") if not isinstance(buf, bytes) else buf
         self.size = len(self.buf)
+        # Constant buffers (Buffer.data) come out as read-only views on the input, not copies,
+        # when the input cannot change under them (bytes, or a read-only view).
+        self.views = isinstance(buf, bytes) or (isinstance(buf, memoryview) and buf.readonly)
         # Bytes of tables, vectors and strings decoded so far. A well-formed file decodes each
         # byte once; offsets that make many fields share one big vector or table would make
         # decoding quadratic in time and memory, so past twice the file size we stop.
@@ -99,6 +102,9 @@ class _Reader:
                 out[fname] = self.table(typ, self.deref(fpos, fwhere), fwhere)
             elif kind == "union":
                 out[fname] = self.union(typ, out.get(fname + "_type", 0), fpos, fwhere)
+            elif self.views and name == "Buffer" and fname == "data":
+                start, n = self.vector_span(fpos, 1, fwhere)
+                out[fname] = memoryview(self.buf)[start:start + n]
             else:
                 out[fname] = self.vector(typ, fpos, fwhere)
         return out
@@ -205,7 +211,7 @@ class _Writer:
         return self.b.EndObject()
 
     def vector(self, typ, val, align, where):
-        if self.splice and typ in ("uint8", "int8") and isinstance(val, bytes) and len(val) >= SPLICE_MIN:
+        if self.splice and typ in ("uint8", "int8") and isinstance(val, (bytes, memoryview)) and len(val) >= SPLICE_MIN:
             self.b.StartVector(1, len(val), max(align or 1, 1))  # makes room (grows if needed)
             self.b.head -= len(val)
             self.splices.append((len(self.b.Bytes) - self.b.head, val))

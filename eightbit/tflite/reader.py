@@ -39,7 +39,7 @@ def _resolve_external_buffers(model: dict, data: bytes) -> None:
                     f"malformed model: buffers[{i}] says {size} bytes at file offset {off}, "
                     f"but the file has {len(data)} bytes"
                 )
-            buf["data"] = data[off:off + size]
+            buf["data"] = memoryview(data)[off:off + size]  # a view, as decode() gives the others
         buf["offset"], buf["size"] = 0, 0
     for s, sg in enumerate(model.get("subgraphs") or []):
         for o, op in enumerate(sg.get("operators") or []):

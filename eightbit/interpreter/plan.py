@@ -1,0 +1,109 @@
+"""The execution plan of a prepared subgraph: what invoke() does per operator, worked out once.
+
+After allocate_tensors() nothing about an operator changes until the next resize or forced
+prepare: its kernel, its params, which of its inputs are constants (bound into the argument
+template here), which tensors it reads from the run's values, and which tensors die after it
+(their last reader). `build_plan` records that per operator (a `Step`); `run_plan` is the loop
+invoke() runs: no dictionary look-up of constants, no per-operator error-state context, no
+per-run `keep` set. Operators that only give their input a new shape (RESHAPE, SQUEEZE,
+EXPAND_DIMS with constant shape arguments) become a bound reshape to the shape the first run
+produced: their output depends on nothing but the input's shape, fixed until the next allocation.
+
+The first invoke after each allocation goes through the runner's checked loop (each kernel's
+output count and dtypes verified, exactly as before); those checks cannot fail later for the
+same params and input types, so the plan's loop skips them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Step:
+    k: int  # operator index
+    name: str  # "OP vN", for error messages
+    eval: object  # the kernel's eval
+    params: object
+    args: tuple  # argument template: constants (and None for omitted inputs) bound in place
+    fills: tuple  # (argument position, tensor index) read from the run's values
+    outs: tuple  # output tensor indices (-1: an omitted output)
+    frees: tuple  # tensors whose last reader this operator is (dropped unless all are kept)
+
+
+_SHAPE_ONLY = ("RESHAPE", "SQUEEZE", "EXPAND_DIMS")
+
+
+def _reshape_to(shape):
+    def reshape(params, x, *shape_args):
+        return x.reshape(shape)
+
+    return reshape
+
+
+def _eval_of(runner, op, kernel, seen_shapes: dict):
+    """The kernel's eval, or a bound reshape for a shape-only operator whose result shape is known."""
+    from eightbit.interpreter.runner import kernel_for  # runner imports this module
+
+    if op.op_type in _SHAPE_ONLY and len(op.outputs) == 1 and op.outputs[0] in seen_shapes \
+            and kernel is kernel_for(op) and all(i < 0 or i in runner.constants for i in op.inputs[1:]):
+        return _reshape_to(seen_shapes[op.outputs[0]])
+    return kernel.eval
+
+
+def build_plan(runner, seen_shapes: dict) -> list:
+    """One Step per operator of a prepared (non-lazy) runner; seen_shapes: {tensor: shape} of
+    the outputs of the checked run."""
+
+    sg = runner.sg
+    constants = runner.constants
+    keep = set(sg.outputs) | set(sg.inputs) | {i for i, t in enumerate(sg.tensors) if t.is_variable}
+    last_use = runner._last_use
+    steps = []
+    for k, (op, kernel, params) in enumerate(zip(sg.operators, runner.kernels, runner.params)):
+        args, fills = [], []
+        for pos, i in enumerate(op.inputs):
+            if i >= 0 and i not in constants:
+                fills.append((pos, i))
+            args.append(None if i < 0 else constants.get(i))
+        frees = tuple(dict.fromkeys(i for i in op.inputs if i >= 0 and last_use.get(i) == k
+                                    and i not in keep and i not in constants))
+        steps.append(Step(k, f"{op.name} v{op.version}", _eval_of(runner, op, kernel, seen_shapes), params, tuple(args), tuple(fills),
+                          tuple(op.outputs), frees))
+    return steps
+
+
+def run_plan(runner, steps: list, keep_all: bool, observe=None) -> None:
+    """Evaluate every step on runner.values (read at call time: calibration swaps the dict);
+    observe(i, value), when given, sees every tensor as it is produced."""
+    values = runner.values
+    # Float overflow to inf and NaN are results, as in TFLite, not something to warn about.
+    with np.errstate(over="ignore", invalid="ignore"):
+        for step in steps:
+            args = list(step.args)
+            try:
+                for pos, i in step.fills:
+                    args[pos] = values[i]
+            except KeyError as e:
+                i = e.args[0]
+                raise RuntimeError(f"tensor {i} ({runner.sg.tensors[i].name!r}) has no value when "
+                                   f"operator {step.k} needs it") from None
+            try:
+                result = step.eval(step.params, *args)
+            except Exception as e:
+                raise RuntimeError(f"operator {step.k} ({step.name}) failed: {type(e).__name__}: {e}") from e
+            if isinstance(result, (tuple, list)):
+                for i, v in zip(step.outs, result):
+                    if i >= 0:
+                        values[i] = v
+                        if observe is not None:
+                            observe(i, v)
+            elif step.outs[0] >= 0:
+                values[step.outs[0]] = result
+                if observe is not None:
+                    observe(step.outs[0], result)
+            if not keep_all:
+                for i in step.frees:
+                    values.pop(i, None)
