@@ -67,6 +67,29 @@ class ActQuant(FakeQuant):
         return (q - zp) * scale
 
 
+class InputStatsQuant(ActQuant):
+    """A model input described by mean / std (TF1's quantized_input_stats, TOCO's --mean_values /
+    --std_dev_values): real = (q - mean) / std on the 8-bit grid, fixed rather than learned, with
+    exactly the scale (float32(1 / std)) and zero point (mean rounded) the converter writes."""
+
+    def __init__(self, mean: float, std: float, signed: bool, quant_delay: int = 0):
+        from eightbit.converter import stats_params
+
+        scale, zp = stats_params(mean, std, "INT8" if signed else "UINT8")
+        offset = 128 if signed else 0
+        lo, hi = (0 - (zp + offset)) * scale, (255 - (zp + offset)) * scale
+        super().__init__(num_bits=8, signed=signed, mode="fixed", init_range=(lo, hi), quant_delay=quant_delay)
+        self.stats = (scale, zp)
+
+    def extra_repr(self) -> str:
+        return f"scale={self.stats[0]:.6g}, zero_point={self.stats[1]}, signed={self.signed}"
+
+    def qparams(self):
+        scale, zp = self.stats
+        qmin, qmax = (-128, 127) if self.signed else (0, 255)
+        return torch.tensor(scale, dtype=torch.float32), torch.tensor(zp, dtype=torch.int32), qmin, qmax
+
+
 class SharedQuant(torch.nn.Module):
     """Rounds onto another quantizer's grid (AVERAGE_POOL_2D / MEAN keep their input's parameters
     in TFLite, so their output is requantized to the input's scale and zero point)."""
@@ -180,7 +203,7 @@ class FusedLayer(torch.nn.Module):
         if not self.weight_quant or (self.training and int(self.step) <= self.quant_delay):
             return w
         lo, hi = self._weight_range(w)
-        narrow = self.per_channel  # symmetric int8 weights use [-127, 127]; TF1's uint8 weights 0..255
+        narrow = True  # symmetric int8 weights use [-127, 127]; TF1's per-tensor weights 1..255 (narrow_range=True)
         if self.training:
             return fake_quant(w, lo if self.per_channel else lo.reshape(()), hi if self.per_channel else hi.reshape(()),
                               self.weight_bits, narrow, axis=0 if self.per_channel else None)
@@ -211,7 +234,7 @@ class FusedLayer(torch.nn.Module):
             y = self._linear(x, self.quantize_weight(w), bias)
         else:
             y = self._bn_forward(x, w, bias)
-        if (not self.training and self.io_quant is not None and self.io_quant[1].num_bits == 16
+        if (not self.training and self.weight_quant and self.io_quant is not None and self.io_quant[1].num_bits == 16
                 and self.io_quant[1].frozen is None):  # simulated only: the exported kernel does it itself
             y = y * self._channel(self._int16_multiplier_error(w), y)
         if self.activation == "relu":
@@ -231,7 +254,7 @@ class FusedLayer(torch.nn.Module):
         """int16x8 kernels requantize with TFLite's 64-bit MultiplyByQuantizedMultiplier, which
         first rounds the Q31 multiplier to 16 bits: the output is scaled by reduced / exact."""
         lo, hi = self._weight_range(self.folded_weight(w).detach())
-        w_scale = torch_qparams(lo, hi, self.weight_bits, self.per_channel, self.signed)[0]
+        w_scale = torch_qparams(lo, hi, self.weight_bits, True, self.signed)[0]
         s_in, s_out = self.io_quant[0].qparams()[0], self.io_quant[1].qparams()[0]
         exact = (s_in.double() * w_scale.double() / s_out.double()).tolist()
         return torch.tensor([_reduced_multiplier(r) / r if r > 0 else 1.0 for r in exact], dtype=torch.float32)

@@ -24,7 +24,7 @@ import torch.nn.functional as F
 from torch import fx
 from torch.fx.passes.shape_prop import ShapeProp
 
-from eightbit.qat.modules import ActQuant, FusedLayer, SharedQuant
+from eightbit.qat.modules import ActQuant, FusedLayer, InputStatsQuant, SharedQuant
 
 SCHEMES = ("tflite_int8", "tf1_uint8")
 
@@ -32,7 +32,14 @@ SCHEMES = ("tflite_int8", "tf1_uint8")
 @dataclass
 class QATConfig:
     """What `prepare` simulates. `layers` maps a module name (as in named_modules) to overrides:
-    {"weight_bits": 2..8, "activation_bits": 8 | 16}; `keep_float` names modules left in float."""
+    {"weight_bits": 2..8, "activation_bits": 8 | 16}; `keep_float` names conv / linear modules
+    left in float (float weights, quantized input and output).
+
+    scheme "tflite_int8": TFLite's int8 scheme (per-channel symmetric int8 weights, int8 or int16
+    activations). "tf1_uint8": TF1 contrib quantize + TOCO's legacy uint8 model (per-tensor
+    asymmetric weights on 1..255 as create_training_graph's narrow_range, uint8 activations).
+    `quantized_input_stats` {input name: (mean, std)} fixes an input's quantization to
+    real = (q - mean) / std (TF1's converter attribute); other inputs learn their range."""
 
     weight_bits: int = 8
     activation_bits: int = 8
@@ -42,15 +49,23 @@ class QATConfig:
     scheme: str = "tflite_int8"
     layers: dict = field(default_factory=dict)
     keep_float: tuple = ()
+    quantized_input_stats: dict = field(default_factory=dict)
 
     def __post_init__(self):
         if self.scheme not in SCHEMES:
             raise ValueError(f"scheme must be one of {SCHEMES}, got {self.scheme!r}")
         if self.activation_bits not in (8, 16):
             raise ValueError(f"activation_bits must be 8 or 16 (TFLite int8 / int16x8), got {self.activation_bits}")
-        if self.scheme == "tf1_uint8":
-            raise NotImplementedError("scheme 'tf1_uint8' (legacy uint8 models) is not implemented yet; "
-                                      "use the default 'tflite_int8'")
+        if self.scheme == "tf1_uint8" and (self.activation_bits != 8 or any(
+                over.get("activation_bits", 8) != 8 for over in self.layers.values())):
+            raise ValueError("scheme 'tf1_uint8' has 8-bit (uint8) activations only")
+        for name, stats in (self.quantized_input_stats or {}).items():
+            if not (isinstance(stats, (tuple, list)) and len(stats) == 2 and float(stats[1]) > 0):
+                raise ValueError(f"quantized_input_stats[{name!r}] must be (mean, std) with std > 0, got {stats!r}")
+            if self.activation_bits != 8:
+                raise ValueError("quantized_input_stats describe 8-bit inputs; activation_bits is "
+                                 f"{self.activation_bits}")
+        self.keep_float = tuple(self.keep_float)
         for name, over in self.layers.items():
             unknown = set(over) - {"weight_bits", "activation_bits"}
             if unknown:
@@ -150,7 +165,7 @@ def _fuse(b: _Builder) -> None:
     gm, cfg = b.gm, b.cfg
     for node in list(gm.graph.nodes):
         layer = _module(gm, node)
-        if not isinstance(layer, (torch.nn.Conv1d, torch.nn.Conv2d, torch.nn.Linear)) or node.target in cfg.keep_float:
+        if not isinstance(layer, (torch.nn.Conv1d, torch.nn.Conv2d, torch.nn.Linear)):
             continue
         chain, bn, act = [node], None, None
         nxt = _sole_user(node)
@@ -163,7 +178,7 @@ def _fuse(b: _Builder) -> None:
             chain.append(nxt)
         fused = FusedLayer(layer, bn, act, weight_bits=cfg.for_layer(node.target, "weight_bits"),
                            quant_delay=cfg.quant_delay, freeze_bn_delay=cfg.freeze_bn_delay,
-                           per_channel=b.signed, signed=b.signed)
+                           weight_quant=node.target not in cfg.keep_float, per_channel=b.signed, signed=b.signed)
         name = b.add(fused, "fused_" + node.target.replace(".", "_"))
         with gm.graph.inserting_before(node):
             new = gm.graph.call_module(name, node.args, node.kwargs)
@@ -235,7 +250,11 @@ def _quantize_activations(b: _Builder) -> None:
             continue  # quantized after the (fused) activation
         kind = _fixed_kind(gm, node)
         fixed = (_FIXED16 if bits == 16 else _FIXED)[kind] if kind else None
-        aq = b.act_quant(bits, fixed)
+        stats = cfg.quantized_input_stats.get(node.name) if node.op == "placeholder" else None
+        if stats is not None:
+            aq = InputStatsQuant(float(stats[0]), float(stats[1]), b.signed, cfg.quant_delay)
+        else:
+            aq = b.act_quant(bits, fixed)
         q = b.insert_after(node, aq, "act_quant")
         b.range_of[node] = b.range_of[q] = aq
         _link_fused(b, node, aq)
@@ -260,6 +279,11 @@ def prepare(model: torch.nn.Module, example_inputs, config: QATConfig | None = N
     missing = sorted(({*config.layers} | {*config.keep_float}) - names)
     if missing:
         raise ValueError(f"config names module(s) the model does not have: {missing}")
+    modules = dict(model.named_modules())
+    not_layers = [n for n in config.keep_float if not isinstance(modules[n], (torch.nn.Conv1d, torch.nn.Conv2d,
+                                                                              torch.nn.Linear))]
+    if not_layers:
+        raise ValueError(f"keep_float names conv / linear modules; {not_layers} are not")
     was_training = model.training
     model = copy.deepcopy(model).eval()
     try:
@@ -270,6 +294,10 @@ def prepare(model: torch.nn.Module, example_inputs, config: QATConfig | None = N
     example_inputs = tuple(example_inputs) if isinstance(example_inputs, (tuple, list)) else (example_inputs,)
     with torch.no_grad():
         ShapeProp(gm).propagate(*example_inputs)
+    inputs = [n.name for n in gm.graph.nodes if n.op == "placeholder"]
+    unknown = sorted(set(config.quantized_input_stats) - set(inputs))
+    if unknown:
+        raise ValueError(f"quantized_input_stats names {unknown}, which are not inputs; the inputs are {inputs}")
     b = _Builder(gm, config)
     _fuse(b)
     _quantize_activations(b)
