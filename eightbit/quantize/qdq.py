@@ -22,6 +22,7 @@ import numpy as np
 
 from eightbit.ir import Model, Subgraph, Tensor
 from eightbit.kernels.registry import get_kernel, get_spec
+from eightbit.passes.fuse_activation import fuse_activations
 from eightbit.passes.graph import add_tensor, new_op, prune, replace_uses, sort_topologically
 from eightbit.quantize import params as P
 from eightbit.quantize.qdq_graph import (
@@ -56,6 +57,9 @@ def fold_qdq(model: Model, legacy_uint8: bool = False, keep_float_weights: bool 
     between its DEQUANTIZE / QUANTIZE (a layer trained in float) instead of being quantized."""
     sg = model.main
     notes: list = []
+    # An op quantized only after its RELU / RELU6 (QDQ around the pair, as torch's and TF's
+    # fake quantization place it) is TFLite's op with a fused activation: fuse before folding.
+    fuse_activations(model)
     propagate_integer_params(sg)
     floor_zero = normalize_types(sg, notes, keep_uint8=legacy_uint8)
     fold_constant_movement(sg)

@@ -71,3 +71,35 @@ def test_fake_quantize_with_tensor_qparams_imports_as_qdq():
     v = x.numpy() / np.float32(0.05)
     want = (np.clip(np.sign(v) * np.floor(np.abs(v) + 0.5) + 3, 0, 255) - 3) * np.float32(0.05)  # TFLite rounds away
     np.testing.assert_allclose(got, want, atol=1e-6)
+
+
+def test_qdq_around_conv_and_relu_folds_to_one_fused_conv():
+    """A conv quantized only after its ReLU (fake quantization as QAT places it) becomes one
+    integer CONV_2D with a fused RELU, equal to torch's fake-quantized forward within one step."""
+
+    class M(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            torch.manual_seed(0)
+            self.c = torch.nn.Conv2d(1, 4, 3)
+
+        def forward(self, x):
+            x = torch.fake_quantize_per_tensor_affine(x, 0.02, 0, -128, 127)
+            scale = self.c.weight.detach().abs().amax((1, 2, 3)) / 127
+            w = torch.fake_quantize_per_channel_affine(self.c.weight, scale, torch.zeros(4, dtype=torch.int32), 0,
+                                                       -127, 127)
+            y = torch.relu(torch.nn.functional.conv2d(x, w, self.c.bias))
+            return torch.fake_quantize_per_tensor_affine(y, 0.01, -128, -128, 127)
+
+    m = M().eval()
+    x = torch.rand(1, 1, 6, 6) * 2 - 1
+    data = eightbit.TFLiteConverter.from_torch(m, (x,)).convert()
+    sg = eightbit.load(data).main
+    kinds = [(op.op_type, sg.tensors[op.outputs[0]].type) for op in sg.operators]
+    assert kinds == [("QUANTIZE", "INT8"), ("CONV_2D", "INT8"), ("DEQUANTIZE", "FLOAT32")]
+    conv = sg.operators[1]
+    assert conv.options["fused_activation_function"] == 1
+    got = run_litert(data, [x.permute(0, 2, 3, 1).numpy()])[0]
+    with torch.no_grad():
+        want = m(x).permute(0, 2, 3, 1).numpy()
+    assert np.max(np.abs(got - want)) <= 0.01 + 1e-6
