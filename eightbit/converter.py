@@ -125,6 +125,60 @@ def _take_name(sg, old: int, new: int) -> None:
     sg.tensors[new].name = name
 
 
+def stats_params(mean: float, std: float, type_: str) -> tuple[float, int]:
+    """(scale, zero point) of an integer input described by mean / std (real = (q - mean) / std),
+    as TOCO derived them: the range [(qmin - mean) / std, (qmax - mean) / std] nudged so that 0
+    is exact, i.e. scale 1 / std and the zero point mean rounded half away from zero."""
+    if not std > 0:
+        raise ValueError(f"quantized_input_stats: std must be > 0, got {std}")
+    qmin, qmax = {"UINT8": (0, 255), "INT8": (-128, 127)}[type_]
+    zp = int(np.floor(float(mean) + 0.5))
+    if not qmin <= zp <= qmax:
+        raise ValueError(f"quantized_input_stats: mean {mean} is outside {type_.lower()}'s range {qmin}..{qmax}")
+    return float(np.float32(1.0 / std)), zp
+
+
+def pin_input_stats(data: bytes, stats: dict) -> bytes:
+    """Each integer input named in `stats` ({name: (mean, std)}) gets scale 1/std and zero point
+    mean; where the model was quantized for other parameters a QUANTIZE after the input
+    requantizes (TOCO's --mean_values / --std_dev_values)."""
+    from eightbit.ir import QuantParams, load
+    from eightbit.passes.graph import add_tensor, new_op
+
+    model = load(data)
+    sg = model.main
+    names = {sg.tensors[t].name: k for k, t in enumerate(sg.inputs)}
+    unknown = sorted(set(stats) - set(names))
+    if unknown:
+        raise ValueError(f"quantized_input_stats names {unknown}, which are not inputs; the inputs are {sorted(names)}")
+    for name, (mean, std) in stats.items():
+        k = names[name]
+        t = sg.inputs[k]
+        tensor = sg.tensors[t]
+        if tensor.type not in ("INT8", "UINT8"):
+            raise ValueError(f"quantized_input_stats: input {name!r} is {tensor.type}; mean/std describe an integer "
+                             "input (set inference_input_type to np.uint8 or np.int8)")
+        scale, zp = stats_params(mean, std, tensor.type)
+        qp = QuantParams(np.array([scale], np.float32), np.array([zp], np.int64))
+        if tensor.quantization == qp:
+            continue
+        readers = [op for op in sg.operators if t in op.inputs]
+        if readers and all(op.op_type == "QUANTIZE" for op in readers):
+            tensor.quantization = qp  # the QUANTIZE already after it requantizes
+            continue
+        new = add_tensor(sg, tensor.name + "/pinned", tensor.shape, tensor.type, qp, like=tensor)
+        sg.tensors[new].name, tensor.name = tensor.name, tensor.name + "/requantized"
+        sg.operators.insert(0, new_op("QUANTIZE", [new], [t]))
+        sg.inputs[k] = new
+        for sd in model.signature_defs:
+            for e in sd["inputs"]:
+                if e["tensor_index"] == t:
+                    e["tensor_index"] = new
+    update_versions(model)
+    set_min_runtime_version(model)
+    return model.to_bytes()
+
+
 class TFLiteConverter(_base.TFLiteConverter):
     """tf.lite.TFLiteConverter without TensorFlow: from_onnx, from_torch, from_keras_model(_file),
     from_tflite; convert() gives a float .tflite, or a quantized one as the attributes choose."""
@@ -136,12 +190,18 @@ class TFLiteConverter(_base.TFLiteConverter):
         self.quantized_import = bool(quantized_import)  # the source was already quantized (QDQ, QOperator)
         self.report = ImportReport(notes=list(self.import_notes))
         self.source_input_shapes = {}  # input name -> shape in the source's layout (before to_nhwc)
+        # TF1's quantized_input_stats / TOCO's --mean_values --std_dev_values: {input name: (mean, std)}
+        # for integer inputs, real = (q - mean) / std
+        self.quantized_input_stats = None
         self._settled = True
 
     # ---- construction ---------------------------------------------------------------------------
     @classmethod
-    def from_imported(cls, imported, io_layout: str = "NHWC") -> TFLiteConverter:
-        """From an ImportedGraph (what every importer returns); its model is used in place."""
+    def from_imported(cls, imported, io_layout: str = "NHWC", **fold_options) -> TFLiteConverter:
+        """From an ImportedGraph (what every importer returns); its model is used in place.
+        fold_options go to quantize.qdq.fold_qdq for a quantized import (legacy_uint8: keep uint8
+        activations and asymmetric uint8 weights, TOCO's legacy model; keep_float_weights: ops
+        whose weights the source left float stay float)."""
         if io_layout not in IO_LAYOUTS:
             raise ValueError(f"io_layout must be one of {IO_LAYOUTS}, got {io_layout!r}")
         model = imported.model
@@ -155,7 +215,7 @@ class TFLiteConverter(_base.TFLiteConverter):
         if imported.quantized:
             from eightbit.quantize.qdq import fold_qdq
 
-            notes.extend(fold_qdq(model))
+            notes.extend(fold_qdq(model, **fold_options))
         serving_signature(model)
         conv = cls(model, notes, imported.quantized)
         conv.source_input_shapes = source_shapes
@@ -223,6 +283,8 @@ class TFLiteConverter(_base.TFLiteConverter):
         base = self.report
         self.report = ImportReport(**{f.name: getattr(base, f.name) for f in fields(Report)},
                                    notes=list(self.import_notes))
+        if self.quantized_input_stats:
+            data = pin_input_stats(data, self.quantized_input_stats)
         if self.quantized_import and saved:
             self.report.warn("the model was already quantized: optimizations were ignored and its own "
                              "quantization parameters kept")

@@ -55,9 +55,9 @@ def add_parser(subparsers):
                    help="tflite_convert: INT8 / QUANTIZED_UINT8 mean full integer quantization (--quantize int8)")
     p.add_argument("--inference_input_type", type=str.upper, choices=sorted(TF_TYPES), help="tflite_convert: input type")
     p.add_argument("--inference_output_type", type=str.upper, choices=sorted(TF_TYPES), help="output type")
-    p.add_argument("--mean_values", metavar="M[,M...]", help="tflite_convert: an integer input's zero point (one per "
+    p.add_argument("--mean_values", "--mean_value", metavar="M[,M...]", help="tflite_convert: an integer input's zero point (one per "
                    "input; real = (q - mean) / std), with --std_dev_values")
-    p.add_argument("--std_dev_values", metavar="S[,S...]", help="tflite_convert: an integer input's 1 / scale")
+    p.add_argument("--std_dev_values", "--std_values", "--std_value", metavar="S[,S...]", help="tflite_convert: an integer input's 1 / scale")
     p.add_argument("--denylist", action="append", default=[], metavar="OP_OR_PATTERN",
                    help=f"keep in float: {DENYLIST_HELP}; repeatable or comma-separated")
     p.add_argument("--no-float-fallback", action="store_true",
@@ -218,41 +218,16 @@ def _floats(text, flag) -> list:
 
 
 def pin_input_quantization(data: bytes, means: list, stds: list) -> bytes:
-    """tflite_convert's --mean_values / --std_dev_values: each integer input gets scale 1/std and
-    zero point mean; a QUANTIZE after it requantizes to what the model was calibrated for."""
-    from eightbit.ir import QuantParams, load
-    from eightbit.passes.graph import add_tensor, new_op
-    from eightbit.quantize.versions import set_min_runtime_version, update_versions
+    """tflite_convert's --mean_values / --std_dev_values (one per input, in order): each integer
+    input gets scale 1/std and zero point mean (eightbit.converter.pin_input_stats)."""
+    from eightbit.converter import pin_input_stats
+    from eightbit.ir import load
 
-    model = load(data)
-    sg = model.main
+    sg = load(data).main
     if len(means) != len(sg.inputs) or len(stds) != len(sg.inputs):
         raise ValueError(f"--mean_values / --std_dev_values: give one value per input ({len(sg.inputs)})")
-    for k, t in enumerate(list(sg.inputs)):
-        tensor = sg.tensors[t]
-        if tensor.type not in ("INT8", "UINT8") or stds[k] <= 0:
-            raise ValueError(f"--mean_values / --std_dev_values: input {tensor.name!r} is {tensor.type}; they need an "
-                             "integer input (--inference_input_type INT8 or QUANTIZED_UINT8) and std > 0")
-        info = np.iinfo(tensor.dtype)
-        zp = int(round(means[k]))
-        if not info.min <= zp <= info.max:
-            raise ValueError(f"--mean_values {means[k]} is outside {tensor.type.lower()}'s range for {tensor.name!r}")
-        qp = QuantParams([1.0 / stds[k]], [zp])
-        readers = [op for op in sg.operators if t in op.inputs]
-        if readers and all(op.op_type == "QUANTIZE" for op in readers):
-            tensor.quantization = qp  # the QUANTIZE already after it requantizes
-            continue
-        new = add_tensor(sg, tensor.name + "/pinned", tensor.shape, tensor.type, qp, like=tensor)
-        sg.tensors[new].name, tensor.name = tensor.name, tensor.name + "/requantized"
-        sg.operators.insert(0, new_op("QUANTIZE", [new], [t]))
-        sg.inputs[k] = new
-        for sd in model.signature_defs:
-            for e in sd["inputs"]:
-                if e["tensor_index"] == t:
-                    e["tensor_index"] = new
-    update_versions(model)
-    set_min_runtime_version(model)
-    return model.to_bytes()
+    names = [sg.tensors[t].name for t in sg.inputs]
+    return pin_input_stats(data, {n: (m, s) for n, m, s in zip(names, means, stds)})
 
 
 def _human(n: int) -> str:

@@ -18,12 +18,15 @@ from eightbit.qat.modules import ActQuant
 from eightbit.qat.patterns import restore_hard_swish
 
 
-def convert(qat_model: torch.nn.Module, example_inputs, inference_input_type=np.float32,
-            inference_output_type=np.float32, scheme: str | None = None) -> bytes:
+def convert(qat_model: torch.nn.Module, example_inputs, inference_input_type=None,
+            inference_output_type=None, scheme: str | None = None) -> bytes:
     """The .tflite bytes of `qat_model` (from eightbit.qat.prepare), quantized with its trained
     ranges. `inference_input_type` / `inference_output_type`: np.float32 (QUANTIZE / DEQUANTIZE
-    at the edges), np.int8 / np.int16 (the integer tensors themselves), as in TFLiteConverter.
-    `scheme` defaults to the one the model was prepared with."""
+    at the edges), np.int8 / np.uint8 / np.int16 (the integer tensors themselves), as in
+    TFLiteConverter; the default is np.float32, and np.uint8 for scheme "tf1_uint8" (TOCO's legacy
+    uint8 model, inputs described by the config's quantized_input_stats).
+    `scheme` defaults to the one the model was prepared with. Layers in the config's keep_float
+    stay float operators between DEQUANTIZE / QUANTIZE."""
     from eightbit.converter import TFLiteConverter
     from eightbit.importers.torch import import_torch
     from eightbit.passes import fuse_activations
@@ -49,7 +52,11 @@ def convert(qat_model: torch.nn.Module, example_inputs, inference_input_type=np.
     # quantizes only after the activation, so the fusion must happen before the QDQ fold.
     restore_hard_swish(imported.model)
     fuse_activations(imported.model)
-    conv = TFLiteConverter.from_imported(imported)
-    conv.inference_input_type = inference_input_type
-    conv.inference_output_type = inference_output_type
+    legacy = scheme == "tf1_uint8"
+    edge = np.uint8 if legacy else np.float32
+    conv = TFLiteConverter.from_imported(imported, legacy_uint8=legacy, keep_float_weights=True)
+    conv.inference_input_type = edge if inference_input_type is None else inference_input_type
+    conv.inference_output_type = edge if inference_output_type is None else inference_output_type
+    if np.dtype(conv.inference_input_type) in (np.uint8, np.int8):
+        conv.quantized_input_stats = dict(config.quantized_input_stats) or None
     return conv.convert()

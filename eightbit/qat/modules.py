@@ -67,6 +67,29 @@ class ActQuant(FakeQuant):
         return (q - zp) * scale
 
 
+class InputStatsQuant(ActQuant):
+    """A model input described by mean / std (TF1's quantized_input_stats, TOCO's --mean_values /
+    --std_dev_values): real = (q - mean) / std on the 8-bit grid, fixed rather than learned, with
+    exactly the scale (float32(1 / std)) and zero point (mean rounded) the converter writes."""
+
+    def __init__(self, mean: float, std: float, signed: bool, quant_delay: int = 0):
+        from eightbit.converter import stats_params
+
+        scale, zp = stats_params(mean, std, "INT8" if signed else "UINT8")
+        offset = 128 if signed else 0
+        lo, hi = (0 - (zp + offset)) * scale, (255 - (zp + offset)) * scale
+        super().__init__(num_bits=8, signed=signed, mode="fixed", init_range=(lo, hi), quant_delay=quant_delay)
+        self.stats = (scale, zp)
+
+    def extra_repr(self) -> str:
+        return f"scale={self.stats[0]:.6g}, zero_point={self.stats[1]}, signed={self.signed}"
+
+    def qparams(self):
+        scale, zp = self.stats
+        qmin, qmax = (-128, 127) if self.signed else (0, 255)
+        return torch.tensor(scale, dtype=torch.float32), torch.tensor(zp, dtype=torch.int32), qmin, qmax
+
+
 class SharedQuant(torch.nn.Module):
     """Rounds onto another quantizer's grid (AVERAGE_POOL_2D / MEAN keep their input's parameters
     in TFLite, so their output is requantized to the input's scale and zero point)."""
@@ -108,24 +131,32 @@ class SharedQuant(torch.nn.Module):
         return self._tflite_average(x, scale, zp.to(torch.float32), qmin, qmax)
 
 
-def _multiply_by_quantized_multiplier(x: torch.Tensor, real: float) -> torch.Tensor:
-    """TFLite's MultiplyByQuantizedMultiplier(x, QuantizeMultiplier(real)) on int64 tensors:
-    a rounding doubling high multiply by a Q31 mantissa, then a rounding right shift."""
+def _quantized_multiplier(real: float) -> tuple[int, int]:
+    """TFLite's QuantizeMultiplier: a Q31 mantissa and a power-of-two exponent."""
     mantissa, exponent = math.frexp(real)
     m = round(mantissa * (1 << 31))
     if m == 1 << 31:
         m, exponent = m // 2, exponent + 1
-    x = x * (1 << max(exponent, 0))
-    prod = x * m
+    return m, exponent
+
+
+def _multiply_by_quantized_multiplier(x: torch.Tensor, real, shape=None) -> torch.Tensor:
+    """TFLite's MultiplyByQuantizedMultiplier(x, QuantizeMultiplier(real)) on int64 tensors: a
+    rounding doubling high multiply by a Q31 mantissa, then a rounding right shift (two
+    roundings). `real`: one float, or one per channel laid out as `shape` for broadcasting."""
+    reals = [real] if isinstance(real, float) else list(real)
+    pairs = [_quantized_multiplier(r) for r in reals]
+    shape = shape if shape is not None else ([] if isinstance(real, float) else [-1])
+    m = torch.tensor([p[0] for p in pairs], dtype=torch.int64).reshape(shape)
+    left = torch.tensor([max(p[1], 0) for p in pairs], dtype=torch.int64).reshape(shape)
+    right = torch.tensor([max(-p[1], 0) for p in pairs], dtype=torch.int64).reshape(shape)
+    prod = x * torch.bitwise_left_shift(torch.ones_like(left), left) * m
     nudge = torch.where(prod >= 0, torch.full_like(prod, 1 << 30), torch.full_like(prod, 1 - (1 << 30)))
     high = torch.div(prod + nudge, 1 << 31, rounding_mode="trunc")
-    shift = max(-exponent, 0)
-    if shift == 0:
-        return high
-    mask = (1 << shift) - 1
+    mask = torch.bitwise_left_shift(torch.ones_like(right), right) - 1
     remainder = high & mask
     threshold = (mask >> 1) + (high < 0).to(torch.int64)
-    return (high >> shift) + (remainder > threshold).to(torch.int64)
+    return torch.bitwise_right_shift(high, right) + (remainder > threshold).to(torch.int64)
 
 
 def _reduced_multiplier(real: float) -> float:
@@ -180,7 +211,7 @@ class FusedLayer(torch.nn.Module):
         if not self.weight_quant or (self.training and int(self.step) <= self.quant_delay):
             return w
         lo, hi = self._weight_range(w)
-        narrow = self.per_channel  # symmetric int8 weights use [-127, 127]; TF1's uint8 weights 0..255
+        narrow = True  # symmetric int8 weights use [-127, 127]; TF1's per-tensor weights 1..255 (narrow_range=True)
         if self.training:
             return fake_quant(w, lo if self.per_channel else lo.reshape(()), hi if self.per_channel else hi.reshape(()),
                               self.weight_bits, narrow, axis=0 if self.per_channel else None)
@@ -208,12 +239,15 @@ class FusedLayer(torch.nn.Module):
             self.step += 1
         w, bias = self.layer.weight, self.layer.bias
         if self.bn is None:
-            y = self._linear(x, self.quantize_weight(w), bias)
+            y = self._linear(x, self.quantize_weight(w), self._integer_bias(bias, w))
         else:
             y = self._bn_forward(x, w, bias)
-        if (not self.training and self.io_quant is not None and self.io_quant[1].num_bits == 16
-                and self.io_quant[1].frozen is None):  # simulated only: the exported kernel does it itself
+        simulate = (not self.training and self.weight_quant and self.io_quant is not None
+                    and self.io_quant[1].frozen is None)  # simulated only: the exported kernel does it itself
+        if simulate and self.io_quant[1].num_bits == 16:
             y = y * self._channel(self._int16_multiplier_error(w), y)
+        elif simulate:
+            y = self._requantized(y, w)
         if self.activation == "relu":
             y = F.relu(y)
         elif self.activation == "relu6":
@@ -227,11 +261,47 @@ class FusedLayer(torch.nn.Module):
         gamma = bn.weight if bn.affine else torch.ones_like(bn.running_var)
         return w * (gamma / torch.sqrt(bn.running_var + bn.eps)).reshape([-1] + [1] * (w.dim() - 1))
 
+    def _integer_bias(self, bias, folded_w):
+        """Eval only: the bias as the exported kernel adds it, rounded (half away from zero) onto
+        its int32 / int64 grid input_scale * weight_scale. Near an output rounding tie this
+        decides the integer result, most visibly with per-tensor (tf1_uint8) weight scales. Not
+        applied while exporting (frozen quantizers): the converter does the same rounding."""
+        if (self.training or bias is None or not self.weight_quant or self.io_quant is None
+                or self.io_quant[0].frozen is not None):
+            return bias
+        lo, hi = self._weight_range(folded_w.detach())
+        w_scale = torch_qparams(lo, hi, self.weight_bits, True, self.signed)[0].reshape(-1)
+        step = (self.io_quant[0].qparams()[0].double() * w_scale.double()).to(bias.dtype)
+        v = bias / step
+        return torch.sign(v) * torch.floor(torch.abs(v) + 0.5) * step
+
+    def _requantized(self, y, w):
+        """The 8-bit kernels' output stage: the integer accumulator (y on the grid input_scale *
+        weight_scale) times the quantized multiplier input_scale * weight_scale / output_scale
+        with MultiplyByQuantizedMultiplier's two roundings, which near a tie can give the other
+        integer than rounding y / output_scale once. Returns that integer times output_scale."""
+        lo, hi = self._weight_range(self.folded_weight(w).detach())
+        w_scale = torch_qparams(lo, hi, self.weight_bits, True, self.signed)[0].reshape(-1)
+        s_in, s_out = self.io_quant[0].qparams()[0], self.io_quant[1].qparams()[0]
+        if self.signed:  # int8 kernels: the product and the ratio in double
+            product = s_in.double() * w_scale.double()
+            reals = (product / s_out.double()).tolist()
+        else:  # legacy uint8 (GetQuantizedConvolutionMultipler): the product in float32
+            product = (s_in * w_scale).double()
+            reals = (product / s_out.double()).tolist()
+        step = self._channel(product, y)
+        acc = torch.round(y.double() / step).to(torch.int64)
+        shape = [1] * y.dim()
+        shape[self._axis()] = -1
+        out = _multiply_by_quantized_multiplier(acc, reals if len(reals) > 1 else reals[0],
+                                                shape if len(reals) > 1 else None)
+        return (out.double() * s_out.double()).to(y.dtype)
+
     def _int16_multiplier_error(self, w):
         """int16x8 kernels requantize with TFLite's 64-bit MultiplyByQuantizedMultiplier, which
         first rounds the Q31 multiplier to 16 bits: the output is scaled by reduced / exact."""
         lo, hi = self._weight_range(self.folded_weight(w).detach())
-        w_scale = torch_qparams(lo, hi, self.weight_bits, self.per_channel, self.signed)[0]
+        w_scale = torch_qparams(lo, hi, self.weight_bits, True, self.signed)[0]
         s_in, s_out = self.io_quant[0].qparams()[0], self.io_quant[1].qparams()[0]
         exact = (s_in.double() * w_scale.double() / s_out.double()).tolist()
         return torch.tensor([_reduced_multiplier(r) / r if r > 0 else 1.0 for r in exact], dtype=torch.float32)
@@ -245,7 +315,8 @@ class FusedLayer(torch.nn.Module):
         wq = self.quantize_weight(w * factor.reshape([-1] + [1] * (w.dim() - 1)))
         conv_bias = bias if bias is not None else torch.zeros_like(running_std)
         if not self.training or (self.freeze_bn_delay is not None and int(self.step) > self.freeze_bn_delay):
-            return self._linear(x, wq, beta + (conv_bias - bn.running_mean) * factor)
+            folded = w * factor.reshape([-1] + [1] * (w.dim() - 1))
+            return self._linear(x, wq, self._integer_bias(beta + (conv_bias - bn.running_mean) * factor, folded))
         # batch statistics of the unfolded output (the quantized-weight conv divided by the factor)
         y = self._linear(x, wq)
         y = y / self._channel(factor, y)

@@ -1,6 +1,9 @@
 """`prepare`: a float nn.Module -> a QAT training graph that simulates what TFLite will compute.
 
-The module is traced (torch.fx); then
+The module is exported with torch.export (the graph `from_torch` imports; Python control flow is
+resolved for the example inputs, the batch dimension stays dynamic), and the exported ATen graph
+(ExportedProgram.module()) is rewritten; each call is matched to its source module through the
+export's nn_module_stack, so `QATConfig` names modules as `named_modules` does. Then
 - conv / linear followed by BatchNorm and/or ReLU / ReLU6 become one FusedLayer (TFLite's
   CONV_2D / FULLY_CONNECTED with folded BatchNorm and fused activation), weights fake-quantized
   per channel, symmetric, narrow range;
@@ -9,22 +12,34 @@ The module is traced (torch.fx); then
   only by ReLU / ReLU6 is quantized after the activation (TFLite fuses it);
 - SIGMOID / TANH / SOFTMAX outputs get TFLite's fixed ranges (1/256, 1/128 and 1/32768 scales);
 - max pooling, reshapes, transposes, dropout add nothing (they keep their input's parameters);
-  average pooling / mean round onto their input's grid (TFLite keeps the input's parameters).
+  average pooling / mean round onto their input's grid (TFLite keeps the input's parameters);
+- BatchNorm not fused into a layer and dropout call their modules again (export froze them in
+  eval form), so `model.train()` trains them.
 """
 
 from __future__ import annotations
 
 import copy
-import math
-import operator
 from dataclasses import dataclass, field
 
 import torch
-import torch.nn.functional as F
 from torch import fx
 from torch.fx.passes.shape_prop import ShapeProp
 
-from eightbit.qat.modules import ActQuant, FusedLayer, SharedQuant
+from eightbit.qat.graph import (
+    AVERAGES,
+    SAME_RANGE,
+    aten_name,
+    average_rounding,
+    averaged_count,
+    export_module,
+    fixed_kind,
+    is_float_tensor,
+    module_path,
+    relu_kind,
+    sole_user,
+)
+from eightbit.qat.modules import ActQuant, FusedLayer, InputStatsQuant, SharedQuant
 
 SCHEMES = ("tflite_int8", "tf1_uint8")
 
@@ -32,7 +47,14 @@ SCHEMES = ("tflite_int8", "tf1_uint8")
 @dataclass
 class QATConfig:
     """What `prepare` simulates. `layers` maps a module name (as in named_modules) to overrides:
-    {"weight_bits": 2..8, "activation_bits": 8 | 16}; `keep_float` names modules left in float."""
+    {"weight_bits": 2..8, "activation_bits": 8 | 16}; `keep_float` names conv / linear modules
+    left in float (float weights, quantized input and output).
+
+    scheme "tflite_int8": TFLite's int8 scheme (per-channel symmetric int8 weights, int8 or int16
+    activations). "tf1_uint8": TF1 contrib quantize + TOCO's legacy uint8 model (per-tensor
+    asymmetric weights on 1..255 as create_training_graph's narrow_range, uint8 activations).
+    `quantized_input_stats` {input name: (mean, std)} fixes an input's quantization to
+    real = (q - mean) / std (TF1's converter attribute); other inputs learn their range."""
 
     weight_bits: int = 8
     activation_bits: int = 8
@@ -42,15 +64,23 @@ class QATConfig:
     scheme: str = "tflite_int8"
     layers: dict = field(default_factory=dict)
     keep_float: tuple = ()
+    quantized_input_stats: dict = field(default_factory=dict)
 
     def __post_init__(self):
         if self.scheme not in SCHEMES:
             raise ValueError(f"scheme must be one of {SCHEMES}, got {self.scheme!r}")
         if self.activation_bits not in (8, 16):
             raise ValueError(f"activation_bits must be 8 or 16 (TFLite int8 / int16x8), got {self.activation_bits}")
-        if self.scheme == "tf1_uint8":
-            raise NotImplementedError("scheme 'tf1_uint8' (legacy uint8 models) is not implemented yet; "
-                                      "use the default 'tflite_int8'")
+        if self.scheme == "tf1_uint8" and (self.activation_bits != 8 or any(
+                over.get("activation_bits", 8) != 8 for over in self.layers.values())):
+            raise ValueError("scheme 'tf1_uint8' has 8-bit (uint8) activations only")
+        for name, stats in (self.quantized_input_stats or {}).items():
+            if not (isinstance(stats, (tuple, list)) and len(stats) == 2 and float(stats[1]) > 0):
+                raise ValueError(f"quantized_input_stats[{name!r}] must be (mean, std) with std > 0, got {stats!r}")
+            if self.activation_bits != 8:
+                raise ValueError("quantized_input_stats describe 8-bit inputs; activation_bits is "
+                                 f"{self.activation_bits}")
+        self.keep_float = tuple(self.keep_float)
         for name, over in self.layers.items():
             unknown = set(over) - {"weight_bits", "activation_bits"}
             if unknown:
@@ -61,66 +91,15 @@ class QATConfig:
         return self.layers.get(name, {}).get(key, getattr(self, key))
 
 
-_RELU_MODULES = (torch.nn.ReLU, torch.nn.ReLU6)
-_RELU_FUNCS = {F.relu: "relu", torch.relu: "relu", F.relu6: "relu6"}
-_SAME_MODULES = (torch.nn.MaxPool1d, torch.nn.MaxPool2d, torch.nn.AdaptiveMaxPool2d, torch.nn.Flatten,
-                 torch.nn.Dropout, torch.nn.Identity, torch.nn.Unflatten)
-_SAME_FUNCS = {F.max_pool2d, F.max_pool1d, torch.flatten, torch.reshape, F.dropout, torch.squeeze, torch.unsqueeze,
-               torch.transpose, torch.permute, operator.getitem, torch.chunk, torch.split, F.adaptive_max_pool2d}
-_SAME_METHODS = {"view", "reshape", "flatten", "permute", "transpose", "squeeze", "unsqueeze", "contiguous",
-                 "chunk", "split", "size", "dim"}
-_AVG_MODULES = (torch.nn.AvgPool2d, torch.nn.AdaptiveAvgPool2d, torch.nn.AvgPool1d)
-_AVG_FUNCS = {F.avg_pool2d, F.adaptive_avg_pool2d, torch.mean}
 _FIXED = {"sigmoid": (0.0, 255 / 256), "softmax": (0.0, 255 / 256), "tanh": (-1.0, 127 / 128)}
 _FIXED16 = {"sigmoid": (-1.0, 32767 / 32768), "softmax": (-1.0, 32767 / 32768), "tanh": (-1.0, 32767 / 32768)}
-
-
-def _module(gm, node):
-    return gm.get_submodule(node.target) if node.op == "call_module" else None
-
-
-def _relu_kind(gm, node) -> str | None:
-    m = _module(gm, node)
-    if isinstance(m, torch.nn.ReLU6):
-        return "relu6"
-    if isinstance(m, torch.nn.ReLU):
-        return "relu"
-    if node.op == "call_function" and node.target in _RELU_FUNCS:
-        return _RELU_FUNCS[node.target]
-    if node.op == "call_function" and node.target is F.hardtanh and tuple(node.args[1:3]) == (0.0, 6.0):
-        return "relu6"
-    if node.op == "call_method" and node.target == "relu":
-        return "relu"
-    return None
-
-
-def _fixed_kind(gm, node) -> str | None:
-    m = _module(gm, node)
-    for kind, cls in (("sigmoid", torch.nn.Sigmoid), ("tanh", torch.nn.Tanh), ("softmax", torch.nn.Softmax)):
-        if isinstance(m, cls):
-            return kind
-    funcs = {torch.sigmoid: "sigmoid", F.sigmoid: "sigmoid", torch.tanh: "tanh", F.tanh: "tanh",
-             F.softmax: "softmax", torch.softmax: "softmax"}
-    if node.op == "call_function" and node.target in funcs:
-        return funcs[node.target]
-    if node.op == "call_method" and node.target in ("sigmoid", "tanh", "softmax"):
-        return node.target
-    return None
-
-
-def _sole_user(node):
-    users = list(node.users)
-    return users[0] if len(users) == 1 else None
-
-
-def _is_float_tensor(node) -> bool:
-    meta = node.meta.get("tensor_meta")
-    return meta is not None and hasattr(meta, "dtype") and meta.dtype.is_floating_point
+_LAYERS = (torch.nn.Conv1d, torch.nn.Conv2d, torch.nn.Linear)
+_BATCH_NORMS = (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d)
 
 
 class _Builder:
-    def __init__(self, gm: fx.GraphModule, config: QATConfig):
-        self.gm, self.cfg, self.count = gm, config, 0
+    def __init__(self, gm: fx.GraphModule, model: torch.nn.Module, config: QATConfig):
+        self.gm, self.model, self.cfg, self.count = gm, model, config, 0
         self.signed = config.scheme != "tf1_uint8"
         self.range_of: dict = {}  # node -> the ActQuant whose grid its value lies on
 
@@ -144,78 +123,86 @@ class _Builder:
         node.replace_all_uses_with(q, delete_user_cb=lambda u: u is not q)
         return q
 
+    def source_module(self, node, kinds):
+        """The model's module of type `kinds` that this exported call belongs to (nn_module_stack),
+        when its parameters are the ones the call reads; else None."""
+        path = module_path(node)
+        if path is None:
+            return None
+        try:
+            m = self.model.get_submodule(path)
+        except AttributeError:
+            return None
+        if not isinstance(m, kinds):
+            return None
+        w = node.args[1] if len(node.args) > 1 else None
+        if m.weight is not None and not (isinstance(w, fx.Node) and w.op == "get_attr" and w.target == f"{path}.weight"):
+            return None
+        return path, m
+
+    def replace(self, chain: list, module, name: str, args: tuple):
+        """One call_module `name` for the chain of nodes (its last node's value)."""
+        with self.gm.graph.inserting_before(chain[0]):
+            new = self.gm.graph.call_module(name, args)
+        new.meta = dict(chain[-1].meta)
+        chain[-1].replace_all_uses_with(new)
+        for n in reversed(chain):
+            self.gm.graph.erase_node(n)
+        return new
+
 
 def _fuse(b: _Builder) -> None:
     """conv/linear [+ BatchNorm] [+ ReLU/ReLU6] -> one FusedLayer call."""
-    gm, cfg = b.gm, b.cfg
-    for node in list(gm.graph.nodes):
-        layer = _module(gm, node)
-        if not isinstance(layer, (torch.nn.Conv1d, torch.nn.Conv2d, torch.nn.Linear)) or node.target in cfg.keep_float:
+    cfg = b.cfg
+    for node in list(b.gm.graph.nodes):
+        found = b.source_module(node, _LAYERS) if aten_name(node) in ("conv1d", "conv2d", "linear") else None
+        if found is None:
             continue
+        path, layer = found
         chain, bn, act = [node], None, None
-        nxt = _sole_user(node)
-        if nxt is not None and isinstance(_module(gm, nxt), (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d)):
-            bn = _module(gm, nxt)
+        nxt = sole_user(node)
+        if nxt is not None and aten_name(nxt) == "batch_norm" and nxt.args[0] is node:
+            hit = b.source_module(nxt, _BATCH_NORMS)
+            if hit is not None:
+                bn = hit[1]
+                chain.append(nxt)
+                nxt = sole_user(nxt)
+        if nxt is not None and relu_kind(nxt):
+            act = relu_kind(nxt)
             chain.append(nxt)
-            nxt = _sole_user(nxt)
-        if nxt is not None and _relu_kind(gm, nxt):
-            act = _relu_kind(gm, nxt)
-            chain.append(nxt)
-        fused = FusedLayer(layer, bn, act, weight_bits=cfg.for_layer(node.target, "weight_bits"),
+        fused = FusedLayer(layer, bn, act, weight_bits=cfg.for_layer(path, "weight_bits"),
                            quant_delay=cfg.quant_delay, freeze_bn_delay=cfg.freeze_bn_delay,
-                           per_channel=b.signed, signed=b.signed)
-        name = b.add(fused, "fused_" + node.target.replace(".", "_"))
-        with gm.graph.inserting_before(node):
-            new = gm.graph.call_module(name, node.args, node.kwargs)
-        new.meta = dict(chain[-1].meta)
-        new.meta["qat_layer"] = node.target
-        chain[-1].replace_all_uses_with(new)
-        for n in reversed(chain):
-            gm.graph.erase_node(n)
+                           weight_quant=path not in cfg.keep_float, per_channel=b.signed, signed=b.signed)
+        new = b.replace(chain, fused, b.add(fused, "fused_" + path.replace(".", "_")), (node.args[0],))
+        new.meta["qat_layer"] = path
+
+
+def _restore_train_modules(b: _Builder) -> None:
+    """torch.export froze BatchNorm (not fused into a layer) and dropout in their eval form: call
+    the modules again so that model.train() trains them."""
+    for node in list(b.gm.graph.nodes):
+        kind = aten_name(node)
+        if kind == "batch_norm":
+            found = b.source_module(node, _BATCH_NORMS)
+            if found is not None:
+                b.replace([node], found[1], b.add(found[1], "bn_" + found[0].replace(".", "_")), (node.args[0],))
+        elif kind == "dropout":
+            m = torch.nn.Dropout(float(node.args[1]))
+            b.replace([node], m, b.add(m, "dropout"), (node.args[0],))
 
 
 def _passes_range(gm, node) -> bool:
-    m = _module(gm, node)
-    if m is not None:
-        return isinstance(m, _SAME_MODULES)
-    if node.op == "call_function":
-        return node.target in _SAME_FUNCS
-    return node.op == "call_method" and node.target in _SAME_METHODS
-
-
-def _averages(gm, node) -> bool:
-    m = _module(gm, node)
-    return (isinstance(m, _AVG_MODULES) or (node.op == "call_function" and node.target in _AVG_FUNCS)
-            or (node.op == "call_method" and node.target == "mean"))
-
-
-def _averaged_count(src, node) -> int:
-    """Input elements per output element of an average (from the traced shapes)."""
-    a, b = src.meta.get("tensor_meta"), node.meta.get("tensor_meta")
-    if a is None or b is None:
-        return 1
-    n_in, n_out = math.prod(a.shape), math.prod(b.shape)
-    return max(1, n_in // n_out) if n_out else 1
-
-
-def _average_rounding(gm, node) -> str:
-    """'centered' where TFLite computes MEAN (global / 1x1 adaptive pooling, torch.mean),
-    'raw' where it computes AVERAGE_POOL_2D."""
-    m = _module(gm, node)
-    if isinstance(m, torch.nn.AdaptiveAvgPool2d):
-        size = m.output_size if isinstance(m.output_size, tuple) else (m.output_size,) * 2
-        return "centered" if tuple(size) == (1, 1) else "raw"
-    if node.op == "call_function" and node.target is F.adaptive_avg_pool2d:
-        return "centered" if tuple(node.args[1]) in ((1, 1), (1,)) or node.args[1] == 1 else "raw"
-    return "centered" if node.target in (torch.mean, "mean") else "raw"
+    if node.op == "call_module":
+        return isinstance(gm.get_submodule(node.target), torch.nn.Dropout)
+    return aten_name(node) in SAME_RANGE
 
 
 def _quantize_activations(b: _Builder) -> None:
     gm, cfg = b.gm, b.cfg
     for node in list(gm.graph.nodes):
-        if node.op in ("output", "get_attr") or not _is_float_tensor(node):
+        if node.op in ("output", "get_attr") or not is_float_tensor(node):
             continue
-        layer = node.meta.get("qat_layer", node.target if node.op == "call_module" else None)
+        layer = node.meta.get("qat_layer") or module_path(node)
         if layer in cfg.keep_float:
             bits = cfg.activation_bits
         else:
@@ -225,17 +212,21 @@ def _quantize_activations(b: _Builder) -> None:
             if src in b.range_of:
                 b.range_of[node] = b.range_of[src]
                 continue
-        elif node.op != "placeholder" and _averages(gm, node) and src in b.range_of:
-            shared = SharedQuant(b.range_of[src], _average_rounding(gm, node), _averaged_count(src, node))
+        elif node.op != "placeholder" and aten_name(node) in AVERAGES and src in b.range_of:
+            shared = SharedQuant(b.range_of[src], average_rounding(node), averaged_count(src, node))
             q = b.insert_after(node, shared, "shared_quant")
             b.range_of[node] = b.range_of[q] = b.range_of[src]
             continue
-        user = _sole_user(node)
-        if user is not None and _relu_kind(gm, user) and node.op != "placeholder":
+        user = sole_user(node)
+        if user is not None and relu_kind(user) and node.op != "placeholder":
             continue  # quantized after the (fused) activation
-        kind = _fixed_kind(gm, node)
+        kind = fixed_kind(node)
         fixed = (_FIXED16 if bits == 16 else _FIXED)[kind] if kind else None
-        aq = b.act_quant(bits, fixed)
+        stats = cfg.quantized_input_stats.get(node.name) if node.op == "placeholder" else None
+        if stats is not None:
+            aq = InputStatsQuant(float(stats[0]), float(stats[1]), b.signed, cfg.quant_delay)
+        else:
+            aq = b.act_quant(bits, fixed)
         q = b.insert_after(node, aq, "act_quant")
         b.range_of[node] = b.range_of[q] = aq
         _link_fused(b, node, aq)
@@ -260,19 +251,26 @@ def prepare(model: torch.nn.Module, example_inputs, config: QATConfig | None = N
     missing = sorted(({*config.layers} | {*config.keep_float}) - names)
     if missing:
         raise ValueError(f"config names module(s) the model does not have: {missing}")
+    modules = dict(model.named_modules())
+    not_layers = [n for n in config.keep_float if not isinstance(modules[n], (torch.nn.Conv1d, torch.nn.Conv2d,
+                                                                              torch.nn.Linear))]
+    if not_layers:
+        raise ValueError(f"keep_float names conv / linear modules; {not_layers} are not")
     was_training = model.training
     model = copy.deepcopy(model).eval()
-    try:
-        gm = fx.symbolic_trace(model)
-    except Exception as e:  # noqa: BLE001 - tracing errors are many types; say what failed
-        raise ValueError(f"prepare could not trace the model with torch.fx ({type(e).__name__}: {e}); "
-                         "data-dependent control flow must be removed from forward") from None
     example_inputs = tuple(example_inputs) if isinstance(example_inputs, (tuple, list)) else (example_inputs,)
+    gm = export_module(model, example_inputs)
     with torch.no_grad():
         ShapeProp(gm).propagate(*example_inputs)
-    b = _Builder(gm, config)
+    inputs = [n.name for n in gm.graph.nodes if n.op == "placeholder"]
+    unknown = sorted(set(config.quantized_input_stats) - set(inputs))
+    if unknown:
+        raise ValueError(f"quantized_input_stats names {unknown}, which are not inputs; the inputs are {inputs}")
+    b = _Builder(gm, model, config)
     _fuse(b)
+    _restore_train_modules(b)
     _quantize_activations(b)
+    gm.graph.eliminate_dead_code()  # the fused layers' parameter reads
     gm.graph.lint()
     gm.delete_all_unused_submodules()  # the fused conv / BN / ReLU live on inside their FusedLayer
     gm.recompile()

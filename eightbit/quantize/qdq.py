@@ -22,6 +22,7 @@ import numpy as np
 
 from eightbit.ir import Model, Subgraph, Tensor
 from eightbit.kernels.registry import get_kernel, get_spec
+from eightbit.passes.fuse_activation import fuse_activations
 from eightbit.passes.graph import add_tensor, new_op, prune, replace_uses, sort_topologically
 from eightbit.quantize import params as P
 from eightbit.quantize.qdq_graph import (
@@ -46,17 +47,26 @@ ACT_TYPES = ("INT8", "INT16")
 BIAS_SCALE_RTOL = 1e-6
 
 
-def fold_qdq(model: Model) -> list[str]:
+def fold_qdq(model: Model, legacy_uint8: bool = False, keep_float_weights: bool = False) -> list[str]:
     """Rewrite subgraph 0 of `model` in place; return one line per tensor whose parameters were
-    changed (old -> new) and per operator left float (with the reason)."""
+    changed (old -> new) and per operator left float (with the reason).
+
+    legacy_uint8: keep uint8 activations and asymmetric per-tensor uint8 weights as they are
+    (TF1 / TOCO's legacy uint8 model) instead of moving them to int8 and symmetric weights.
+    keep_float_weights: an op whose weights are float constants (no DEQUANTIZE) stays float
+    between its DEQUANTIZE / QUANTIZE (a layer trained in float) instead of being quantized."""
     sg = model.main
     notes: list = []
+    # An op quantized only after its RELU / RELU6 (QDQ around the pair, as torch's and TF's
+    # fake quantization place it) is TFLite's op with a fused activation: fuse before folding.
+    fuse_activations(model)
     propagate_integer_params(sg)
-    floor_zero = normalize_types(sg, notes)
+    floor_zero = normalize_types(sg, notes, keep_uint8=legacy_uint8)
     fold_constant_movement(sg)
     hoist_quantize(sg)
     st = _State.of(sg)
     st.floor_zero = floor_zero
+    st.legacy_uint8, st.keep_float_weights = legacy_uint8, keep_float_weights
     reasons = {}
     for op in list(sg.operators):
         if op.op_type in ("QUANTIZE", "DEQUANTIZE"):
@@ -93,6 +103,8 @@ class _State:
     after: dict = field(default_factory=dict)  # id(op) -> ops to run after it
     dead: set = field(default_factory=set)  # id(op) of removed operators
     floor_zero: set = field(default_factory=set)  # int16 tensors whose source range started at 0
+    legacy_uint8: bool = False  # uint8 activations and asymmetric uint8 weights are kept (fold_qdq)
+    keep_float_weights: bool = False  # ops with float constant weights stay float (fold_qdq)
 
     @staticmethod
     def of(sg: Subgraph) -> _State:
@@ -133,6 +145,9 @@ def _fold_op(sg: Subgraph, op, st: _State, notes: list) -> str | None:
     if not spec.quantizable:
         return "TFLite has no integer kernel"
     weights = [p for p in float_in if p in spec.weight_inputs]
+    if st.keep_float_weights and any(op.inputs[p] not in st.dq_src and sg.tensors[op.inputs[p]].is_constant
+                                     for p in weights):
+        return "float weights: kept float"
     srcs = {}
     for p in float_in:
         t = op.inputs[p]
@@ -149,7 +164,7 @@ def _fold_op(sg: Subgraph, op, st: _State, notes: list) -> str | None:
     dq_acts = [p for p in acts if p in srcs]
     first = sg.tensors[srcs[dq_acts[0]]] if dq_acts else sg.tensors[st.q_readers[op.outputs[float_out[0]]][0].outputs[0]]
     act = first.type
-    if act not in ACT_TYPES:
+    if act not in ACT_TYPES and not (st.legacy_uint8 and act == "UINT8"):
         return f"{act} activations"
     if act == "INT16" and not spec.int16:
         return "TFLite has no int16x8 kernel"
@@ -157,7 +172,7 @@ def _fold_op(sg: Subgraph, op, st: _State, notes: list) -> str | None:
         _fold_output(sg, op, p, spec, act, st, notes)
     for p in float_in:
         if p in weights and sg.tensors[srcs.get(p, op.inputs[p])].is_constant:
-            op.inputs[p] = _weight(sg, op, p, srcs.get(p), spec, notes)
+            op.inputs[p] = _weight(sg, op, p, srcs.get(p), spec, notes, act)
         elif p != spec.bias_input:
             op.inputs[p] = srcs[p] if p in srcs else _float_constant(sg, op.inputs[p], act, notes)
     if spec.bias_input is not None and spec.bias_input in float_in:
@@ -217,9 +232,12 @@ def _fold_output(sg: Subgraph, op, p: int, spec, act: str, st: _State, notes: li
         st.dq_src[y] = q_out
 
 
-def _weight(sg: Subgraph, op, p: int, src: int | None, spec, notes: list) -> int:
+def _weight(sg: Subgraph, op, p: int, src: int | None, spec, notes: list, act: str = "INT8") -> int:
     """The constant weight as TFLite's kernel takes it: int8, zero point 0 where the op has a
-    bias (conv / fully connected), per channel only on the spec's axis."""
+    bias (conv / fully connected), per channel only on the spec's axis; with (legacy) uint8
+    activations uint8 per tensor, any zero point."""
+    if act == "UINT8":
+        return _uint8_weight(sg, op, p, src, notes)
     if src is None:  # a float weight without QDQ: quantized by the spec's rule
         w = sg.tensors[op.inputs[p]]
         return _requantize_weight(sg, w, w.data.astype(np.float32), spec, notes, "float weight without QDQ")
@@ -249,6 +267,20 @@ def _requantize_weight(sg: Subgraph, w: Tensor, real: np.ndarray, spec, notes: l
     i = new_const(sg, w, q, "INT8", qparams(ws, np.zeros(ws.size), axis or 0))
     old = w.quantization if w.quantized else None
     note_changed(notes, sg.tensors[i], old, w.type, f"{why}: requantized to symmetric int8")
+    return i
+
+
+def _uint8_weight(sg: Subgraph, op, p: int, src: int | None, notes: list) -> int:
+    """A legacy uint8 kernel's weight: uint8, one scale and zero point for the tensor (kept as
+    given when it already is; otherwise requantized over its range including 0, and listed)."""
+    w = sg.tensors[src if src is not None else op.inputs[p]]
+    if src is not None and w.type == "UINT8" and not w.quantization.per_channel:
+        return src
+    real = real_values(w) if src is not None else w.data.astype(np.float32)
+    params = P.activation_params(float(min(real.min(), 0.0)), float(max(real.max(), 0.0)), "UINT8")
+    i = new_const(sg, w, P.quantize_values(real, params), "UINT8", qparams(params.scale, params.zero_point))
+    note_changed(notes, sg.tensors[i], w.quantization if src is not None else None, w.type,
+                 "legacy uint8 kernels take per-tensor uint8 weights: requantized")
     return i
 
 

@@ -63,7 +63,7 @@ def new_const(sg: Subgraph, like: Tensor, data: np.ndarray, type_: str, qp: Quan
     return i
 
 
-def normalize_types(sg: Subgraph, notes: list) -> set:
+def normalize_types(sg: Subgraph, notes: list, keep_uint8: bool = False) -> set:
     """uint8 -> int8 and uint16 -> int16 with the same real values (zero point shifted); int16
     with a zero point != 0 -> symmetric int16 (TFLite's int16x8 kernels need zero point 0).
     Returns the activations whose old range started at exactly 0: quantizing clamped them at 0
@@ -74,7 +74,7 @@ def normalize_types(sg: Subgraph, notes: list) -> set:
     for i, t in enumerate(sg.tensors):
         if not t.quantized or i in edge:
             continue
-        if t.type in ("UINT8", "UINT16"):
+        if t.type == "UINT16" or (t.type == "UINT8" and not keep_uint8):
             signed, offset = ("INT8", 128) if t.type == "UINT8" else ("INT16", 32768)
             if t.is_constant:
                 t.set_data((t.data.astype(np.int64) - offset).astype(np.dtype(signed.lower())), keep_type=False)

@@ -130,3 +130,23 @@ def test_integer_model_edges():
         it.invoke()
         got.append((it.get_tensor(out["index"]).astype(np.float32) - z_out) * s_out)
     np.testing.assert_array_equal(np.concatenate(got), litert_batch(floats, x))
+
+
+def test_keep_float_layer_stays_float():
+    """A keep_float conv trains with float weights and exports as a FLOAT32 CONV_2D between
+    DEQUANTIZE / QUANTIZE; the rest stays integer and exact."""
+    q, xte = train_qat(models.DigitsCNN, steps=20, config=QATConfig(keep_float=("features.2.0",)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        data = convert(q, (xte[:1],))
+    sg = eightbit.load(data).main
+    kinds = [(op.op_type, sg.tensors[op.outputs[0]].type) for op in sg.operators]
+    assert kinds.count(("CONV_2D", "FLOAT32")) == 1 and kinds.count(("CONV_2D", "INT8")) == 1
+    floats = [k for k, t in kinds if t == "FLOAT32" and k != "DEQUANTIZE"]
+    assert floats == ["CONV_2D"]
+    conv = next(op for op in sg.operators if op.op_type == "CONV_2D" and sg.tensors[op.outputs[0]].type == "FLOAT32")
+    assert sg.tensors[conv.inputs[1]].type == "FLOAT32"  # the trained float weights, not quantized by the export
+    top1, within, _, _ = agreement(q, xte, data)
+    assert top1 >= 0.995 and within >= 0.99, (top1, within)
+    with pytest.raises(ValueError, match="conv / linear"):
+        prepare(models.DigitsCNN(), (xte[:1],), QATConfig(keep_float=("features.1",)))

@@ -92,3 +92,43 @@ def test_per_layer_bits_and_errors():
         QATConfig(activation_bits=12)
     with pytest.raises(ValueError, match="scheme"):
         QATConfig(scheme="uint8")
+
+
+class ShapeBranch(nn.Module):
+    """Python control flow on a shape: torch.fx cannot trace it, torch.export resolves it."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU())
+        self.fc = nn.Linear(8 * 16, 10)
+
+    def forward(self, x):
+        y = self.conv(x)
+        if y.shape[-1] > 4:
+            y = nn.functional.max_pool2d(y, 2)
+        return self.fc(y.flatten(1))
+
+
+def test_prepare_exports_control_flow_fx_cannot_trace():
+    from tests.qat.test_export import assert_exact_export, train_qat
+
+    with pytest.raises(Exception):  # noqa: B017 - fx's error type varies; the point is that it fails
+        torch.fx.symbolic_trace(ShapeBranch())
+    q, xte = train_qat(ShapeBranch, steps=20)
+    assert sum(isinstance(m, FusedLayer) for m in q.modules()) == 2
+    assert_exact_export(q, xte)
+
+
+def test_unfused_batchnorm_and_dropout_train():
+    """torch.export freezes BatchNorm and dropout in eval form; prepare calls the modules again."""
+    m = nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(), nn.BatchNorm2d(4), nn.Dropout(0.5), nn.Flatten(), nn.Linear(4 * 36, 3))
+    q = prepare(m, (torch.randn(1, 1, 8, 8),))
+    bn = next(x for x in q.modules() if isinstance(x, nn.BatchNorm2d))
+    before = bn.running_mean.clone()
+    q.train()
+    x = torch.randn(16, 1, 8, 8)
+    a, b = q(x), q(x)
+    assert not torch.equal(bn.running_mean, before)  # batch statistics in training
+    assert not torch.equal(a, b)  # dropout active
+    q.eval()
+    torch.testing.assert_close(q(x), q(x))

@@ -18,7 +18,8 @@ INT64_MAX = (1 << 63) - 1
 # Ops never folded at import time (their quantization must stay visible; random ops).
 NO_FOLD = frozenset({"aten.fake_quantize_per_tensor_affine", "aten.fake_quantize_per_channel_affine",
                      "aten.fake_quantize_per_tensor_affine_cachemask",
-                     "aten.fake_quantize_per_channel_affine_cachemask", "aten.rand", "aten.randn",
+                     "aten.fake_quantize_per_channel_affine_cachemask",
+                     "aten._fake_quantize_per_tensor_affine_cachemask_tensor_qparams", "aten.rand", "aten.randn",
                      "aten.bernoulli", "aten.native_dropout"})
 
 RULES: dict = {}
@@ -580,11 +581,16 @@ def _onnx_type(dtype) -> int:
 
 # ---- fake quantization (QAT export): QuantizeLinear / DequantizeLinear with the given parameters --------
 @aten("fake_quantize_per_tensor_affine", "fake_quantize_per_tensor_affine_cachemask",
-      "fake_quantize_per_channel_affine", "fake_quantize_per_channel_affine_cachemask")
+      "fake_quantize_per_channel_affine", "fake_quantize_per_channel_affine_cachemask",
+      "_fake_quantize_per_tensor_affine_cachemask_tensor_qparams")
 def fake_quantize(low, node):
     per_channel = "per_channel" in packet(node.target)
     if per_channel:
         x, scale, zp, axis, qmin, qmax = node.args[:6]
+    elif "tensor_qparams" in packet(node.target):  # scale / zero point as tensors, plus an enable flag
+        (x, scale, zp, enabled, qmin, qmax), axis = node.args[:6], None
+        if not np.all(np.asarray(low.value(enabled) if not isinstance(enabled, (int, float)) else enabled)):
+            raise _unsupported("fake quantization switched off by its fake_quant_enabled tensor")
     else:
         (x, scale, zp, qmin, qmax), axis = node.args[:5], None
     qmin, qmax = int(qmin), int(qmax)
