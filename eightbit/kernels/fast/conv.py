@@ -14,7 +14,7 @@ below 2^24 and in float64 when below 2^53.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -51,6 +51,15 @@ def _gemm_plan(k: int, xmax: int, wmax: int):
     if k * xmax * wmax < ic.F64_EXACT:
         return np.float64, ((0, k),)
     return None
+
+
+def float_matmul(a, wmat, out, blas: bool):
+    """a @ wmat in float32 into out: by BLAS, or summed in TFLite's reference order."""
+    if blas:
+        np.matmul(a.astype(F32, copy=False), wmat, out=out)
+    else:
+        matmul_sequential(a, wmat, out)
+    return out
 
 
 def exact_matmul(a, wmat, chunks):
@@ -108,6 +117,7 @@ class FastConvParams:
     bias: np.ndarray  # (OC,) int64: bias - in_zp * sum(w); float32 bias of a float layer
     requant: Requant | None  # None: float32 layer
     clamp: tuple = (0.0, 0.0)  # float32 layer's activation range
+    blas: bool = False  # float32 layer summed by BLAS (fastpath.choose_kernels: no float is quantized later)
 
 
 _NO_BIAS = np.zeros(0, F32)
@@ -168,14 +178,14 @@ class FastConv2D(Conv2D):
 
         def rows(r0, r1):  # int8 rows -> GEMM dtype, GEMM, requantize (or bias + clamp), per row block
             ar = a[r0:r1] if a.dtype == dt else a[r0:r1].astype(dt)
-            if p.requant is None:  # TFLite's summation order: the reference kernel's bits
-                matmul_sequential(ar, p.wmat, out[r0:r1])
+            if p.requant is None:  # BLAS, or TFLite's summation order (the reference kernel's bits)
+                float_matmul(ar, p.wmat, out[r0:r1], p.blas)
                 _float_epilogue(out[r0:r1], p.bias, p.clamp)
             else:
                 p.requant.rows(exact_matmul(ar, p.wmat, p.chunks), p.bias, out[r0:r1])
 
-        # Float GEMMs sum every output in the reference order, so any row split gives the same
-        # bits; integer GEMMs are exact.
+        # Ordered float GEMMs sum every output in the reference order, so any row split gives the
+        # same bits; integer GEMMs are exact. (A BLAS GEMM's bits may depend on the split.)
         if p.requant is None:
             parallel(rows, row_ranges(m, a.shape[1] * oc, FLOAT_MIN_ROWS))
         else:  # blocks of rows: the float accumulator of a block stays small
@@ -294,6 +304,7 @@ class FastFCParams:
     hi: int
     dtype: np.dtype
     clamp: tuple = (0.0, 0.0)  # float32 layer's activation range
+    blas: bool = False  # float32 layer summed by BLAS (see FastConvParams)
 
 
 class FastFullyConnected(FullyConnected):
@@ -334,12 +345,42 @@ class FastFullyConnected(FullyConnected):
         out = np.empty((rows, units), p.dtype)
 
         def block(r0, r1):
-            if p.scale is None:  # TFLite's summation order: the reference kernel's bits
-                acc = matmul_sequential(x2[r0:r1], p.wmat)
-                out[r0:r1] = _float_epilogue(acc, p.bias, p.clamp)
+            if p.scale is None:  # BLAS, or TFLite's summation order (the reference kernel's bits)
+                float_matmul(x2[r0:r1], p.wmat, out[r0:r1], p.blas)
+                _float_epilogue(out[r0:r1], p.bias, p.clamp)
                 return
             acc = exact_matmul(x2[r0:r1].astype(p.wmat.dtype, copy=False), p.wmat, p.chunks)
             rq.requant_double_rows.run()(acc, p.bias, p.scale, p.out_zp, p.lo, p.hi, out[r0:r1])
 
-        parallel(block, blocks(rows, units * p.wmat.itemsize + depth * 4))
+        if p.scale is None:
+            parallel(block, row_ranges(rows, depth * units, 1))
+        else:
+            parallel(block, blocks(rows, units * p.wmat.itemsize + depth * 4))
         return out.reshape(out_shape)
+
+
+def _with_blas(params):
+    """The params of a float32 layer switched to BLAS summation (others unchanged)."""
+    if isinstance(params, FastConvParams) and params.requant is None:
+        return replace(params, blas=True)
+    if isinstance(params, FastFCParams) and params.scale is None:
+        return replace(params, blas=True)
+    return params
+
+
+class FastConv2DBlas(FastConv2D):
+    """FastConv2D whose float32 layers sum through BLAS: chosen by fastpath.choose_kernels only
+    for models in which no float value is quantized at run time (the last-bit differences from
+    the reference order then stay last-bit differences)."""
+
+    @staticmethod
+    def prepare(op):
+        return _with_blas(FastConv2D.prepare(op))
+
+
+class FastFullyConnectedBlas(FastFullyConnected):
+    """FastFullyConnected with BLAS float32 layers (see FastConv2DBlas)."""
+
+    @staticmethod
+    def prepare(op):
+        return _with_blas(FastFullyConnected.prepare(op))
