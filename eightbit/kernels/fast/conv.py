@@ -165,14 +165,11 @@ class FastConv2D(Conv2D):
         n, c = x.shape[0], x.shape[3]
         m = n * oh * ow
         dt = p.wmat.dtype
-        if kh == 1 and kw == 1 and ph == 0 and pw == 0 and _pointwise_fits(x, sh, sw, oh, ow):
-            # 1x1: the (strided) input itself is the GEMM operand, no im2col copy
-            src = x if sh == 1 and sw == 1 else x[:, : (oh - 1) * sh + 1: sh, : (ow - 1) * sw + 1: sw, :]
-            a = src.reshape(m, c) if src.flags.c_contiguous else np.ascontiguousarray(src).reshape(m, c)
-        elif p.requant is not None:
-            return _int_windows_conv(p, x, geo)
-        else:
-            a = ic.window_patches(x, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow, 0, dt).reshape(m, kh * kw * c)
+        if not (kh == 1 and kw == 1 and ph == 0 and pw == 0 and _pointwise_fits(x, sh, sw, oh, ow)):
+            return _windows_conv(p, x, geo)
+        # 1x1: the (strided) input itself is the GEMM operand, no im2col copy
+        src = x if sh == 1 and sw == 1 else x[:, : (oh - 1) * sh + 1: sh, : (ow - 1) * sw + 1: sw, :]
+        a = src.reshape(m, c) if src.flags.c_contiguous else np.ascontiguousarray(src).reshape(m, c)
         oc = p.wmat.shape[1]
         out = np.empty((m, oc), F32 if p.requant is None else p.requant.dtype)
 
@@ -193,15 +190,17 @@ class FastConv2D(Conv2D):
         return out.reshape(n, oh, ow, oc)
 
 
-def _int_windows_conv(p, x, geo):
-    """Integer KxK convolution: the windows of the input (padded with its zero point, in its own
-    dtype) copied to the GEMM dtype one block of output rows at a time, so no whole im2col matrix
-    is ever held (a batch-32 first layer's would be about 40 MB)."""
+def _windows_conv(p, x, geo):
+    """KxK convolution: the windows of the input (padded with its zero point, or 0.0 for floats)
+    copied to the GEMM dtype one block of output rows at a time, in parallel, so no whole im2col
+    matrix is ever held (a batch-32 first layer's would be about 40 MB) or copied on one thread."""
     kh, kw, sh, sw, dh, dw, ph, pw, oh, ow = geo
     n, c = x.shape[0], x.shape[3]
     k, oc = kh * kw * c, p.wmat.shape[1]
-    view = ic.window_patches(x, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow, p.ref.in_zp, x.dtype)
-    out = np.empty((n * oh * ow, oc), p.requant.dtype)
+    floats = p.requant is None
+    view = ic.window_patches(x, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow, 0 if floats else p.ref.in_zp,
+                             F32 if floats else x.dtype)
+    out = np.empty((n * oh * ow, oc), F32 if floats else p.requant.dtype)
     rows = max(1, (1 << 20) // max(ow * (k + oc) * 4, 1))  # output rows per block
     jobs = [(b, min(b + rows, oh)) for b in range(0, oh, rows)]
     ranges = [(i * len(jobs) + j, i * len(jobs) + j + 1) for i in range(n) for j in range(len(jobs))]
@@ -211,7 +210,11 @@ def _int_windows_conv(p, x, geo):
         a = np.empty(((y1 - y0) * ow, k), p.wmat.dtype)
         np.copyto(a.reshape(y1 - y0, ow, kh, kw, c), view[img, y0:y1], casting="unsafe")
         start = (img * oh + y0) * ow
-        p.requant.rows(exact_matmul(a, p.wmat, p.chunks), p.bias, out[start:start + (y1 - y0) * ow])
+        dst = out[start:start + (y1 - y0) * ow]
+        if floats:  # BLAS, or TFLite's summation order (any block split gives the same bits)
+            _float_epilogue(float_matmul(a, p.wmat, dst, p.blas), p.bias, p.clamp)
+        else:
+            p.requant.rows(exact_matmul(a, p.wmat, p.chunks), p.bias, dst)
 
     parallel(block, ranges)
     return out.reshape(n, oh, ow, oc)
