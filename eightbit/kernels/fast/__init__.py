@@ -28,6 +28,8 @@ _FAST = {
     "LOGISTIC": "FastLogistic",
     "TANH": "FastTanh",
     "BATCH_MATMUL": "FastBatchMatMul",
+    "PRELU": "FastPrelu",
+    "RESIZE_BILINEAR": "FastResizeBilinear",
 }
 
 # Float32 GEMMs summed by BLAS (last-bit differences from the reference order): only for models
@@ -54,6 +56,10 @@ def _fast_class(op_type: str, float_blas: bool = False):
         from eightbit.kernels.fast import reduce as module
     elif op_type == "SOFTMAX":
         from eightbit.kernels.fast import softmax as module
+    elif op_type == "PRELU":
+        from eightbit.kernels.fast import prelu as module
+    elif op_type == "RESIZE_BILINEAR":
+        from eightbit.kernels.fast import resize as module
     elif op_type in ("HARD_SWISH", "LOGISTIC", "TANH"):
         from eightbit.kernels.fast import lut as module
     elif op_type in ("AVERAGE_POOL_2D", "MAX_POOL_2D"):
