@@ -112,3 +112,52 @@ def test_fast_against_reference_on_every_tensor(tail):
                 assert identical(fast[i], ref[i]), f"input {k}, tensor {i}"
     if tail is None:
         assert differ > 0
+
+
+def _float16_weights_net(tail: str | None, seed=1):
+    """float16 weights DEQUANTIZEd at run time (MediaPipe's models) into CONV_2D, DEPTHWISE_CONV_2D
+    and FULLY_CONNECTED: the fast kernels take the filters from their inputs at eval."""
+    rng = np.random.default_rng(seed)
+    b = ModelBuilder()
+
+    def runtime(name, value):
+        half = b.const(name + "16", value.astype(np.float16))
+        full = b.tensor(name, value.shape)
+        b.op("DEQUANTIZE", [half], [full])
+        return full
+
+    x = b.tensor("x", (2, 7, 7, 4))
+    h1 = b.tensor("h1", (2, 7, 7, 6))
+    b.op("CONV_2D", [x, runtime("w1", rng.normal(0, 0.3, (6, 3, 3, 4))), runtime("b1", rng.normal(0, 0.1, 6))],
+         [h1], CONV, options_type="Conv2DOptions")
+    h2 = b.tensor("h2", (2, 7, 7, 6))
+    b.op("DEPTHWISE_CONV_2D", [h1, runtime("w2", rng.normal(0, 0.3, (1, 3, 3, 6))), runtime("b2", rng.normal(0, .1, 6))],
+         [h2], {**CONV, "depth_multiplier": 1, "fused_activation_function": 3}, options_type="DepthwiseConv2DOptions")
+    flat = b.tensor("flat", (2, 294))
+    b.op("RESHAPE", [h2, b.const("shape", np.array([2, 294], np.int32))], [flat], options_type="ReshapeOptions")
+    y = b.tensor("y", (2, 10))
+    b.op("FULLY_CONNECTED", [flat, runtime("wf", rng.normal(0, 0.05, (10, 294)))], [y],
+         {"fused_activation_function": 0}, options_type="FullyConnectedOptions")
+    outs = [y]
+    if tail == "quantize":
+        q = b.tensor("q", (2, 10), np.int8, scale=0.05, zero_point=3)
+        b.op("QUANTIZE", [y], [q])
+        outs = [q]
+    return b.inputs(x).outputs(*outs).build()
+
+
+@pytest.mark.skipif(not HAVE_NUMBA, reason="without numba the fast kernels are the reference ones")
+@pytest.mark.parametrize("tail", [None, "quantize"])
+def test_weights_computed_at_run_time(tail):
+    model = _float16_weights_net(tail)
+    params = eightbit.Interpreter(model_content=model.to_bytes())
+    params.allocate_tensors()
+    names = {type(p).__name__ for p in params.get_subgraph_runner().params}
+    assert {"FastConvParams", "FastDepthwiseParams", "FastFCParams"} <= names
+    rng = np.random.default_rng(2)
+    for k in range(3):
+        x = (rng.normal(size=(2, 7, 7, 4)) * [1.0, 20.0, 1e-3][k]).astype(np.float32)
+        fast, ref = _every_tensor(model.to_bytes(), x, "fast"), _every_tensor(model.to_bytes(), x, "reference")
+        for i in ref:
+            ok = close(fast[i], ref[i]) if tail is None else identical(fast[i], ref[i])
+            assert ok, f"input {k}, tensor {i}"

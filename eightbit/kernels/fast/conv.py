@@ -135,11 +135,14 @@ class FastConv2D(Conv2D):
         p = Conv2D.prepare(op)
         x, w, b = op.inputs[0], op.inputs[1], op.inputs[2] if len(op.inputs) > 2 else None
         oc, kh, kw, fin = (int(d) for d in w.shape)
-        if (HAVE_NUMBA and p.kind == "float" and w.data is not None and int(x.shape[3]) == fin
-                and (b is None or b.data is not None)):
+        if HAVE_NUMBA and p.kind == "float" and int(x.shape[3]) == fin:
+            # A filter or bias computed at run time (DEQUANTIZE of float16 weights, DENSIFY) is
+            # laid out at every eval (wmat / bias None: _runtime_weights).
             k = kh * kw * fin
-            bias = None if b is None else np.asarray(b.data, F32)
-            return FastConvParams(p, tuple(x.shape), _geometry(p, tuple(x.shape), kh, kw), p.wmat[0], ((0, k),),
+            const_bias = b is None or b.data is not None
+            bias = None if b is None or not const_bias else np.asarray(b.data, F32)
+            wmat = p.wmat[0] if w.data is not None and const_bias else None
+            return FastConvParams(p, tuple(x.shape), _geometry(p, tuple(x.shape), kh, kw), wmat, ((0, k),),
                                   bias, None, p.clamp)
         if (not HAVE_NUMBA or p.kind not in ("int8", "uint8") or w.data is None or int(x.shape[3]) != fin
                 or (b is not None and b.data is None) or not rq.fits(p.mult, p.shift)):
@@ -159,7 +162,7 @@ class FastConv2D(Conv2D):
     def eval(params, x, w, bias=None):
         if type(params) is Fallback:
             return Conv2D.eval(params.params, x, w, bias)
-        p = params
+        p = params if params.wmat is not None else _runtime_weights(params, w, bias)
         geo = p.geo if x.shape == p.x_shape else _geometry(p.ref, x.shape, p.geo[0], p.geo[1])
         kh, kw, sh, sw, dh, dw, ph, pw, oh, ow = geo
         n, c = x.shape[0], x.shape[3]
@@ -188,6 +191,13 @@ class FastConv2D(Conv2D):
         else:  # blocks of rows: the float accumulator of a block stays small
             parallel(rows, blocks(m, oc * p.wmat.itemsize + a.shape[1] * 4))
         return out.reshape(n, oh, ow, oc)
+
+
+def _runtime_weights(p, w, bias):
+    """The params of a float layer whose filter or bias arrives at eval (OHWI -> (K, OC))."""
+    oc = w.shape[0]
+    wmat = np.ascontiguousarray(np.asarray(w, F32).reshape(oc, -1).T)
+    return replace(p, wmat=wmat, bias=None if bias is None else np.asarray(bias, F32))
 
 
 def _windows_conv(p, x, geo):
@@ -250,10 +260,13 @@ class FastDepthwiseConv2D(DepthwiseConv2D):
         b = op.inputs[2] if len(op.inputs) > 2 else None
         _, kh, kw, oc = (int(d) for d in w.shape)
         c = int(x.shape[3])
-        if (not HAVE_NUMBA or p.kind not in ("int8", "uint8", "float") or w.data is None
-                or (b is not None and b.data is None) or c == 0 or oc % c):
+        runtime = w.data is None or (b is not None and b.data is None)
+        if (not HAVE_NUMBA or p.kind not in ("int8", "uint8", "float") or (runtime and p.kind != "float")
+                or c == 0 or oc % c):
             return Fallback(p)
         geo, out_hw = _dw_geometry(p, tuple(x.shape), kh, kw)
+        if p.kind == "float" and runtime:  # filter / bias computed at run time: taken at eval
+            return FastDepthwiseParams(p, tuple(x.shape), geo, out_hw, None, None, b is not None, None)
         if p.kind == "float":
             bias = np.zeros(oc, F32) if b is None else np.asarray(b.data, F32)
             return FastDepthwiseParams(p, tuple(x.shape), geo, out_hw, np.ascontiguousarray(
@@ -274,6 +287,10 @@ class FastDepthwiseConv2D(DepthwiseConv2D):
         if type(params) is Fallback:
             return DepthwiseConv2D.eval(params.params, x, w, bias)
         p = params
+        if p.w is None:
+            oc_ = w.shape[3]
+            p = replace(p, w=np.ascontiguousarray(np.asarray(w, F32).reshape(w.shape[1], w.shape[2], oc_)),
+                        bias=np.zeros(oc_, F32) if bias is None else np.asarray(bias, F32))
         kh, kw, oc = p.w.shape
         geo, (oh, ow) = (p.geo, p.out_hw) if x.shape == p.x_shape else _dw_geometry(p.ref, x.shape, kh, kw)
         if x.shape[3] == 0 or oc % x.shape[3]:
@@ -316,9 +333,12 @@ class FastFullyConnected(FullyConnected):
         p = FullyConnected.prepare(op)
         w = op.inputs[1]
         b = op.inputs[2] if len(op.inputs) > 2 else None
-        if HAVE_NUMBA and p.kind == "float" and p.wt is not None and (b is None or b.data is not None):
-            bias = None if b is None else np.asarray(b.data, F32)
-            return FastFCParams(p, p.wt, ((0, p.wt.shape[0]),), bias, None, 0, 0, 0, np.dtype(F32), p.clamp)
+        if HAVE_NUMBA and p.kind == "float" and len(w.shape) == 2:
+            # Weights or bias computed at run time: laid out at every eval (wmat None).
+            const = p.wt is not None and (b is None or b.data is not None)
+            bias = None if b is None or not const else np.asarray(b.data, F32)
+            return FastFCParams(p, p.wt if const else None, ((0, int(w.shape[1])),), bias, None, 0, 0, 0,
+                                np.dtype(F32), p.clamp)
         if (not HAVE_NUMBA or p.kind not in ("int8", "uint8") or p.int64_acc or w.data is None
                 or (b is not None and b.data is None)):
             return Fallback(p)
@@ -341,6 +361,9 @@ class FastFullyConnected(FullyConnected):
         if type(params) is Fallback:
             return FullyConnected.eval(params.params, x, w, bias)
         p = params
+        if p.wmat is None:
+            p = replace(p, wmat=np.ascontiguousarray(np.asarray(w, F32).T),
+                        bias=None if bias is None else np.asarray(bias, F32))
         depth, units = p.wmat.shape
         rows = x.size // depth if depth else int(np.prod(x.shape[:-1]))
         out_shape = (*x.shape[:-1], units) if p.ref.keep_num_dims else (rows, units)
