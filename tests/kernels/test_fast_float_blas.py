@@ -161,3 +161,22 @@ def test_weights_computed_at_run_time(tail):
         for i in ref:
             ok = close(fast[i], ref[i]) if tail is None else identical(fast[i], ref[i])
             assert ok, f"input {k}, tensor {i}"
+
+
+@pytest.mark.skipif(not HAVE_NUMBA, reason="without numba the fast kernels are the reference ones")
+def test_run_time_weights_reused_across_invokes():
+    """The DEQUANTIZEd constants come back as the same read-only arrays, and the layers keep their
+    layout of them: invoke after invoke, the same results as fresh reference runs."""
+    data = _float16_weights_net("quantize").to_bytes()
+    it = eightbit.Interpreter(model_content=data)
+    it.allocate_tensors()
+    rng = np.random.default_rng(4)
+    for k in range(3):
+        x = rng.normal(size=(2, 7, 7, 4)).astype(np.float32)
+        it.set_tensor(it.get_input_details()[0]["index"], x)
+        it.invoke()
+        got = it.get_tensor(it.get_output_details()[0]["index"])
+        ref = _every_tensor(data, x, "reference")
+        assert identical(got, ref[it.get_output_details()[0]["index"]]), f"invoke {k}"
+    memos = [p.memo for p in it.get_subgraph_runner().params if hasattr(p, "memo")]
+    assert len(memos) == 3 and all("params" in m for m in memos)

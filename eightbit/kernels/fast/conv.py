@@ -14,7 +14,7 @@ below 2^24 and in float64 when below 2^53.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -118,6 +118,7 @@ class FastConvParams:
     requant: Requant | None  # None: float32 layer
     clamp: tuple = (0.0, 0.0)  # float32 layer's activation range
     blas: bool = False  # float32 layer summed by BLAS (fastpath.choose_kernels: no float is quantized later)
+    memo: dict = field(default_factory=dict, compare=False)  # _runtime_weights' last layout
 
 
 _NO_BIAS = np.zeros(0, F32)
@@ -193,11 +194,26 @@ class FastConv2D(Conv2D):
         return out.reshape(n, oh, ow, oc)
 
 
+def _memoized(p, w, bias, make):
+    """make() (params with the layout of a filter / bias that arrived at eval), kept while the same
+    read-only arrays come again (a constant DEQUANTIZEd once: fast/dequantize.py); arrays that
+    could change in place are laid out at every eval."""
+    fixed = not w.flags.writeable and (bias is None or not bias.flags.writeable)
+    if fixed and p.memo.get("w") is w and p.memo.get("bias") is bias:
+        return p.memo["params"]
+    made = make()
+    if fixed:
+        p.memo.update(w=w, bias=bias, params=made)
+    return made
+
+
 def _runtime_weights(p, w, bias):
     """The params of a float layer whose filter or bias arrives at eval (OHWI -> (K, OC))."""
-    oc = w.shape[0]
-    wmat = np.ascontiguousarray(np.asarray(w, F32).reshape(oc, -1).T)
-    return replace(p, wmat=wmat, bias=None if bias is None else np.asarray(bias, F32))
+    def make():
+        wmat = np.ascontiguousarray(np.asarray(w, F32).reshape(w.shape[0], -1).T)
+        return replace(p, wmat=wmat, bias=None if bias is None else np.asarray(bias, F32))
+
+    return _memoized(p, w, bias, make)
 
 
 def _windows_conv(p, x, geo):
@@ -244,6 +260,7 @@ class FastDepthwiseParams:
     bias: np.ndarray  # (OC,) int32, or float32
     has_bias: bool
     requant: Requant | None
+    memo: dict = field(default_factory=dict, compare=False)  # _memoized's last layout
 
 
 def _dw_geometry(p, x_shape, kh, kw):
@@ -288,9 +305,9 @@ class FastDepthwiseConv2D(DepthwiseConv2D):
             return DepthwiseConv2D.eval(params.params, x, w, bias)
         p = params
         if p.w is None:
-            oc_ = w.shape[3]
-            p = replace(p, w=np.ascontiguousarray(np.asarray(w, F32).reshape(w.shape[1], w.shape[2], oc_)),
-                        bias=np.zeros(oc_, F32) if bias is None else np.asarray(bias, F32))
+            p = _memoized(p, w, bias, lambda: replace(
+                p, w=np.ascontiguousarray(np.asarray(w, F32).reshape(w.shape[1:])),
+                bias=np.zeros(w.shape[3], F32) if bias is None else np.asarray(bias, F32)))
         kh, kw, oc = p.w.shape
         geo, (oh, ow) = (p.geo, p.out_hw) if x.shape == p.x_shape else _dw_geometry(p.ref, x.shape, kh, kw)
         if x.shape[3] == 0 or oc % x.shape[3]:
@@ -325,6 +342,7 @@ class FastFCParams:
     dtype: np.dtype
     clamp: tuple = (0.0, 0.0)  # float32 layer's activation range
     blas: bool = False  # float32 layer summed by BLAS (see FastConvParams)
+    memo: dict = field(default_factory=dict, compare=False)  # _memoized's last layout
 
 
 class FastFullyConnected(FullyConnected):
@@ -362,8 +380,8 @@ class FastFullyConnected(FullyConnected):
             return FullyConnected.eval(params.params, x, w, bias)
         p = params
         if p.wmat is None:
-            p = replace(p, wmat=np.ascontiguousarray(np.asarray(w, F32).T),
-                        bias=None if bias is None else np.asarray(bias, F32))
+            p = _memoized(p, w, bias, lambda: replace(p, wmat=np.ascontiguousarray(np.asarray(w, F32).T),
+                                                      bias=None if bias is None else np.asarray(bias, F32)))
         depth, units = p.wmat.shape
         rows = x.size // depth if depth else int(np.prod(x.shape[:-1]))
         out_shape = (*x.shape[:-1], units) if p.ref.keep_num_dims else (rows, units)
