@@ -31,6 +31,7 @@ _FAST = {
     "PRELU": "FastPrelu",
     "RESIZE_BILINEAR": "FastResizeBilinear",
     "DEQUANTIZE": "FastDequantize",
+    "DENSIFY": "FastDensify",
 }
 
 # Float32 GEMMs summed by BLAS (last-bit differences from the reference order): only for models
@@ -57,8 +58,8 @@ def _fast_class(op_type: str, float_blas: bool = False):
         from eightbit.kernels.fast import reduce as module
     elif op_type == "SOFTMAX":
         from eightbit.kernels.fast import softmax as module
-    elif op_type == "DEQUANTIZE":
-        from eightbit.kernels.fast import dequantize as module
+    elif op_type in ("DEQUANTIZE", "DENSIFY"):
+        from eightbit.kernels.fast import constant as module
     elif op_type == "PRELU":
         from eightbit.kernels.fast import prelu as module
     elif op_type == "RESIZE_BILINEAR":
