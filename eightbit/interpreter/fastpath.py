@@ -34,17 +34,27 @@ def _has_float_gemm(model) -> bool:
                for sg in model.subgraphs for op in sg.operators)
 
 
+def _float_custom(code) -> bool:
+    """MediaPipe's float transposed convolution, as shipped (not a kernel a user registered in its
+    place): float in, float out, no quantization inside."""
+    from eightbit.kernels.custom import get_custom_kernel
+    from eightbit.kernels.mediapipe import Convolution2DTransposeBias
+
+    return code == "Convolution2DTransposeBias" and get_custom_kernel(code) is Convolution2DTransposeBias
+
+
 def floats_stay_float(model) -> bool:
     """True when no operator of the model (any subgraph) may quantize a float value at run time.
 
     Conservative: any operator reading a float tensor and touching an integer type that floats
     are quantized to (QUANTIZE float -> int8, hybrid CONV_2D / FULLY_CONNECTED / LSTM / ... with
-    int8 or int4 weights, a CAST to int8), and any CUSTOM operator (its arithmetic is unknown),
-    rules BLAS out for the whole model, wherever the float value comes from."""
+    int8 or int4 weights, a CAST to int8), and any CUSTOM operator (its arithmetic is unknown)
+    but the float ones shipped with eightbit (_float_custom), rules BLAS out for the whole model,
+    wherever the float value comes from."""
     for sg in model.subgraphs:
         tensors = sg.tensors
         for op in sg.operators:
-            if op.op_type == "CUSTOM":
+            if op.op_type == "CUSTOM" and not _float_custom(op.custom_code):
                 return False
             types_in = {tensors[i].type for i in op.inputs if i >= 0}
             if not types_in & set(_FLOATS):

@@ -49,9 +49,9 @@ def _float_net(tail: str | None = None, seed=0):
                      zero_point=0)
         b.op("FULLY_CONNECTED", [y, w], [z], {"fused_activation_function": 0}, options_type="FullyConnectedOptions")
         outs = [z]
-    elif tail == "custom":
+    elif tail in ("custom", "mediapipe"):
         z = b.tensor("z", (2, 10))
-        b.op("CUSTOM", [y], [z], custom_code="Whatever")
+        b.op("CUSTOM", [y], [z], custom_code="Whatever" if tail == "custom" else "Convolution2DTransposeBias")
         outs = [z]
     elif tail == "cast":
         z = b.tensor("z", (2, 10), np.int8)
@@ -61,7 +61,7 @@ def _float_net(tail: str | None = None, seed=0):
 
 
 @pytest.mark.parametrize("tail, blas", [(None, True), ("quantize", False), ("hybrid", False), ("custom", False),
-                                        ("cast", False)])
+                                        ("cast", False), ("mediapipe", True)])
 def test_floats_stay_float(tail, blas):
     assert fastpath.floats_stay_float(_float_net(tail)) is blas
 
