@@ -35,3 +35,26 @@ def test_int8_batch_matmul(ls, rs, adj_x, adj_y, scales, zps):
                             [dict(shape=out, dtype=np.int8, scale=scales[2], zero_point=zps[2])],
                             {"adj_x": adj_x, "adj_y": adj_y})
     _check(model, [a, b], "FastBatchMatMulParams")
+
+
+INT16_CASES = [  # rhs dtype, lhs shape, rhs shape, adj_y, scales (l, r, out)
+    (np.int16, (2, 5, 16), (2, 16, 7), False, (1e-3, 2e-3, 5e-3)),
+    (np.int16, (3, 1, 4, 33), (2, 9, 33), True, (1e-4, 1e-4, 1e-6)),
+    (np.int8, (2, 6, 20), (20, 4), False, (1e-3, 0.02, 0.01)),  # int16 x int8
+    (np.int16, (1, 3, 8), (8, 5), False, (0.5, 0.5, 1e-9)),  # a huge multiplier: x86's shift masks
+]
+
+
+@pytest.mark.parametrize("rdtype, ls, rs, adj_y, scales", INT16_CASES)
+def test_int16_batch_matmul(rdtype, ls, rs, adj_y, scales):
+    rng = np.random.default_rng(ls[-1] * 3 + rs[-1])
+    a = rng.integers(-32768, 32768, ls).astype(np.int16)
+    info = np.iinfo(rdtype)
+    b = rng.integers(info.min, info.max + 1, rs).astype(rdtype)
+    bm = np.swapaxes(b, -1, -2) if adj_y else b
+    out = np.matmul(a.astype(np.int64), bm.astype(np.int64)).shape
+    model = single_op_model("BATCH_MATMUL", [dict(shape=ls, dtype=np.int16, scale=scales[0], zero_point=0),
+                                             dict(shape=rs, dtype=rdtype, scale=scales[1], zero_point=0)],
+                            [dict(shape=out, dtype=np.int16, scale=scales[2], zero_point=0)],
+                            {"adj_x": False, "adj_y": adj_y})
+    _check(model, [a, b], "FastInt16Params")
