@@ -32,6 +32,7 @@ _FAST = {
     "RESIZE_BILINEAR": "FastResizeBilinear",
     "DEQUANTIZE": "FastDequantize",
     "DENSIFY": "FastDensify",
+    "TRANSPOSE_CONV": "FastTransposeConv",
 }
 
 # Float32 GEMMs summed by BLAS (last-bit differences from the reference order): only for models
@@ -58,6 +59,8 @@ def _fast_class(op_type: str, float_blas: bool = False):
         from eightbit.kernels.fast import reduce as module
     elif op_type == "SOFTMAX":
         from eightbit.kernels.fast import softmax as module
+    elif op_type == "TRANSPOSE_CONV":
+        from eightbit.kernels.fast import transpose_conv as module
     elif op_type in ("DEQUANTIZE", "DENSIFY"):
         from eightbit.kernels.fast import constant as module
     elif op_type == "PRELU":
