@@ -181,3 +181,30 @@ def test_run_time_weights_reused_across_invokes():
     layers = ("FastConvParams", "FastDepthwiseParams", "FastFCParams")
     memos = [p.memo for p in it.get_subgraph_runner().params if type(p).__name__ in layers]
     assert len(memos) == 3 and all("params" in m for m in memos)
+
+
+@pytest.mark.skipif(not HAVE_NUMBA, reason="without numba the fast kernels are the reference ones")
+@pytest.mark.parametrize("tail", [None, "quantize"])
+def test_thread_count_changes_no_bit(tail, monkeypatch):
+    """Every layer split over 2 threads (even the small ones): the same bits as 1 thread, BLAS
+    GEMMs included (their row blocks do not depend on the thread count)."""
+    from eightbit.kernels.fast import jit
+
+    monkeypatch.setattr(jit, "MIN_PARALLEL_WORK", 1)
+    monkeypatch.setattr(fastpath_conv(), "FLOAT_BLOCK_ROWS", 16)  # several BLAS blocks per layer
+    data = _float_net(tail).to_bytes()
+    x = np.random.default_rng(9).normal(size=(2, 8, 8, 5)).astype(np.float32)
+    outs = []
+    for threads in (1, 2):
+        it = eightbit.Interpreter(model_content=data, num_threads=threads)
+        it.allocate_tensors()
+        it.set_tensor(it.get_input_details()[0]["index"], x)
+        it.invoke()
+        outs.append(it.get_tensor(it.get_output_details()[0]["index"]))
+    assert identical(outs[0], outs[1])
+
+
+def fastpath_conv():
+    from eightbit.kernels.fast import conv
+
+    return conv

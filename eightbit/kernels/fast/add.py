@@ -15,7 +15,7 @@ import numpy as np
 from eightbit.kernels import fixedpoint as fp
 from eightbit.kernels.add import Add
 from eightbit.kernels.fast.conv import Fallback
-from eightbit.kernels.fast.jit import HAVE_NUMBA, njit, parallel, row_ranges
+from eightbit.kernels.fast.jit import HAVE_NUMBA, njit, parallel, work_ranges
 from eightbit.kernels.opdata import Plain
 
 LEFT_SHIFT = 20
@@ -112,7 +112,7 @@ class FastAdd(Add):
         out = np.empty(x1.shape, params.dtype)
         a, b, o = np.ascontiguousarray(x1).reshape(-1), np.ascontiguousarray(x2).reshape(-1), out.reshape(-1)
         fn = add_int.run()
-        parallel(lambda s, e: fn(a[s:e], b[s:e], params.packed, o[s:e]), row_ranges(a.size, 4))
+        parallel(lambda s, e: fn(a[s:e], b[s:e], params.packed, o[s:e]), work_ranges(a.size, 4))
         return out
 
 
@@ -122,5 +122,5 @@ def _eval_float(p, x1, x2):
     out = np.empty(x1.shape, np.float32)
     a, b, o = np.ascontiguousarray(x1).reshape(-1), np.ascontiguousarray(x2).reshape(-1), out.reshape(-1)
     fn = add_float.run()
-    parallel(lambda s, e: fn(a[s:e], b[s:e], p.lo, p.hi, o[s:e]), row_ranges(a.size, 4))
+    parallel(lambda s, e: fn(a[s:e], b[s:e], p.lo, p.hi, o[s:e]), work_ranges(a.size, 4))
     return out

@@ -23,13 +23,13 @@ from eightbit.kernels.conv import Conv2D, ConvParams
 from eightbit.kernels.depthwise_conv import DepthwiseConv2D, DepthwiseConvParams
 from eightbit.kernels.fast import depthwise as dwk
 from eightbit.kernels.fast import requant as rq
-from eightbit.kernels.fast.jit import HAVE_NUMBA, blocks, parallel, row_ranges
+from eightbit.kernels.fast.jit import HAVE_NUMBA, blocks, fixed_ranges, parallel, work_ranges
 from eightbit.kernels.float_sequential import matmul_sequential
 from eightbit.kernels.fully_connected import FullyConnected, FullyConnectedParams
 from eightbit.kernels.padding import compute_padding_height_width
 
 F32 = np.float32
-FLOAT_MIN_ROWS = 256  # smallest row block of a split float GEMM
+FLOAT_BLOCK_ROWS = 1024  # rows per block of a float GEMM (the same blocks for any thread count)
 
 
 class Fallback:
@@ -185,10 +185,10 @@ class FastConv2D(Conv2D):
             else:
                 p.requant.rows(exact_matmul(ar, p.wmat, p.chunks), p.bias, out[r0:r1])
 
-        # Ordered float GEMMs sum every output in the reference order, so any row split gives the
-        # same bits; integer GEMMs are exact. (A BLAS GEMM's bits may depend on the split.)
+        # Float GEMMs in blocks of a fixed number of rows (a BLAS GEMM's last bits may depend on
+        # the split: the same blocks for every thread count); integer GEMMs are exact.
         if p.requant is None:
-            parallel(rows, row_ranges(m, a.shape[1] * oc, FLOAT_MIN_ROWS))
+            parallel(rows, fixed_ranges(m, FLOAT_BLOCK_ROWS))
         else:  # blocks of rows: the float accumulator of a block stays small
             parallel(rows, blocks(m, oc * p.wmat.itemsize + a.shape[1] * 4))
         return out.reshape(n, oh, ow, oc)
@@ -313,7 +313,7 @@ class FastDepthwiseConv2D(DepthwiseConv2D):
         if x.shape[3] == 0 or oc % x.shape[3]:
             raise ValueError(f"filter depth {oc} is not a multiple of the input depth {x.shape[3]}")
         dm = oc // x.shape[3]
-        jobs = row_ranges(x.shape[0] * oh, ow * oc * kh * kw)
+        jobs = work_ranges(x.shape[0] * oh, ow * oc * kh * kw)
         if p.requant is None:
             out = np.empty((x.shape[0], oh, ow, oc), F32)
             lo, hi = p.ref.clamp
@@ -397,7 +397,7 @@ class FastFullyConnected(FullyConnected):
             rq.requant_double_rows.run()(acc, p.bias, p.scale, p.out_zp, p.lo, p.hi, out[r0:r1])
 
         if p.scale is None:
-            parallel(block, row_ranges(rows, depth * units, 1))
+            parallel(block, fixed_ranges(rows, FLOAT_BLOCK_ROWS))
         else:
             parallel(block, blocks(rows, units * p.wmat.itemsize + depth * 4))
         return out.reshape(out_shape)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from eightbit.kernels.fast import requant as rq
-from eightbit.kernels.fast.jit import HAVE_NUMBA, njit, parallel, row_ranges
+from eightbit.kernels.fast.jit import HAVE_NUMBA, njit, parallel, work_ranges
 from eightbit.kernels.mul import Mul, MulQuant
 
 
@@ -65,5 +65,5 @@ class FastMul(Mul):
         b = np.ascontiguousarray(np.broadcast_to(x2, shape)).reshape(-1)
         out = np.empty(shape, params.ref.out.dtype)
         o, fn = out.reshape(-1), mul_int.run()
-        parallel(lambda s, e: fn(a[s:e], b[s:e], params.packed, o[s:e]), row_ranges(a.size, 4))
+        parallel(lambda s, e: fn(a[s:e], b[s:e], params.packed, o[s:e]), work_ranges(a.size, 4))
         return out

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from eightbit.kernels.activations import Prelu
-from eightbit.kernels.fast.jit import HAVE_NUMBA, njit, parallel, row_ranges
+from eightbit.kernels.fast.jit import HAVE_NUMBA, njit, parallel, work_ranges
 from eightbit.kernels.opdata import Plain
 
 F32 = np.float32
@@ -36,5 +36,5 @@ class FastPrelu(Prelu):
         a = np.ascontiguousarray(alpha).reshape(-1)
         out = np.empty(rows.shape, F32)
         fn = prelu.run()
-        parallel(lambda r0, r1: fn(rows, a, out, r0, r1), row_ranges(rows.shape[0], channels))
+        parallel(lambda r0, r1: fn(rows, a, out, r0, r1), work_ranges(rows.shape[0], channels))
         return out.reshape(x.shape)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from eightbit.kernels.fast.jit import HAVE_NUMBA, njit, parallel, row_ranges
+from eightbit.kernels.fast.jit import HAVE_NUMBA, njit, parallel, work_ranges
 from eightbit.kernels.fixedpoint import multiply_by_quantized_multiplier, wrap_int32
 from eightbit.kernels.reduce import Mean, _axes, _out_shape
 
@@ -67,7 +67,7 @@ class FastMean(Mean):
         outer, n, inner = block
         view = np.ascontiguousarray(x).reshape(outer, n, inner)
         out_shape = _out_shape(x.shape, axes, p.keep_dims)
-        jobs = row_ranges(outer, n * inner)
+        jobs = work_ranges(outer, n * inner)
         if p.type == "FLOAT32":
             total = np.empty((outer, inner), F32)
             fn = sum_middle_f32.run()

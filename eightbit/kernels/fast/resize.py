@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from eightbit.kernels.fast.jit import HAVE_NUMBA, njit, parallel, row_ranges
+from eightbit.kernels.fast.jit import HAVE_NUMBA, njit, parallel, work_ranges
 from eightbit.kernels.resize_bilinear import ResizeBilinear, _float_coords
 
 F32 = np.float32
@@ -56,5 +56,5 @@ class FastResizeBilinear(ResizeBilinear):
         _, x0, x1, dx = _float_coords(w, out_w, *flags)
         out = np.empty((n, out_h, out_w, c), F32)
         xc, fn = np.ascontiguousarray(x), resize.run()
-        parallel(lambda j0, j1: fn(xc, y0, y1, dy, x0, x1, dx, out, j0, j1), row_ranges(n * out_h, out_w * c * 4))
+        parallel(lambda j0, j1: fn(xc, y0, y1, dy, x0, x1, dx, out, j0, j1), work_ranges(n * out_h, out_w * c * 4))
         return out

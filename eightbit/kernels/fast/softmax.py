@@ -17,7 +17,7 @@ import numpy as np
 
 from eightbit.kernels import gemmlowp as gl
 from eightbit.kernels.activations import Softmax, SoftmaxQ8
-from eightbit.kernels.fast.jit import HAVE_NUMBA, njit, parallel, row_ranges
+from eightbit.kernels.fast.jit import HAVE_NUMBA, njit, parallel, work_ranges
 from eightbit.kernels.fixedpoint import wrap_int32
 
 
@@ -94,7 +94,7 @@ class FastSoftmax(Softmax):
         rows = np.ascontiguousarray(x).reshape(-1, depth)
         n = rows.shape[0]
         maxes, sums = np.empty(n, np.int64), np.empty(n, np.int64)
-        jobs = row_ranges(n, depth)
+        jobs = work_ranges(n, depth)
         fn = row_sums.run()
         parallel(lambda r0, r1: fn(rows, p.terms, maxes, sums, r0, r1), jobs)
         scale, bits_over_unit = gl.get_reciprocal(sums, 12)
