@@ -1,7 +1,11 @@
 """The fast kernels: bit-identical to the reference kernels, faster (integer GEMMs through BLAS where exact,
-float GEMMs in the reference summation order, vectorized,
-numba-compiled loops, prepare-time re-layout). `kernel_for(op_type, reference_kernel)` picks the
-fast kernel of an operator type, or the reference one where there is none.
+float GEMMs in the reference summation order, vectorized, numba-compiled loops, prepare-time
+re-layout, 8-bit tables made by the reference eval). `kernel_for(op_type, reference_kernel)` picks
+the fast kernel of an operator type, or the reference one where there is none.
+
+The one exception to bit-identity: with float_blas (interpreter/fastpath.py decides it per model:
+no float value is quantized at run time), float32 CONV_2D / FULLY_CONNECTED / BATCH_MATMUL sum
+through BLAS and differ from the reference order in the last bits.
 
 Interpreter(..., kernels="reference") runs the reference kernels only; "fast" (the default)
 these, which fall back to the reference arithmetic for every layer they do not cover and when
