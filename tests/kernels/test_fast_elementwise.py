@@ -153,3 +153,36 @@ def test_float_add(act):
     a.reshape(-1)[:64] = np.repeat(specials, 8)
     b.reshape(-1)[:64] = np.tile(specials, 8)
     _check(model, [a, b], "FastAddFloatParams")
+
+
+def _specials_f32(rng, shape, scale=4.0):
+    x = (rng.normal(size=shape) * scale).astype(np.float32)
+    specials = np.array([np.nan, np.inf, -np.inf, -0.0, 0.0, 3.4e38, -3.4e38, 6.0, -3.0, 3.0], np.float32)
+    k = min(x.size, specials.size)
+    x.reshape(-1)[:k] = specials[:k]
+    return x
+
+
+@pytest.mark.parametrize("s1, s2, act", [((2, 6, 6, 5), (2, 6, 6, 5), 0), ((2, 6, 6, 5), (1, 1, 1, 5), 1),
+                                         ((3, 7), (1,), 3), ((4, 1, 3), (5, 1), 2)])
+def test_float_mul(s1, s2, act):
+    rng = np.random.default_rng(len(s1) + act)
+    out = np.broadcast_shapes(s1, s2)
+    model = single_op_model("MUL", [dict(shape=s1), dict(shape=s2)], [dict(shape=out)],
+                            {"fused_activation_function": act})
+    a, b = _specials_f32(rng, s1), _specials_f32(rng, s2)
+    got, _ = _run(model, [a, b], "fast")
+    want, _ = _run(model, [a, b], "reference")
+    assert identical(got, want), f"{int(np.sum(got != want))} of {want.size} differ"
+
+
+def test_float_hard_swish():
+    rng = np.random.default_rng(11)
+    shape = (2, 9, 9, 7)
+    model = single_op_model("HARD_SWISH", [dict(shape=shape)], [dict(shape=shape)])
+    x = _specials_f32(rng, shape)
+    x.reshape(-1)[10:20] = np.array([-3.0000002, -2.9999998, 2.9999998, 3.0000002, -1e-45, 1e-45, -6, 7, 1e-30,
+                                     -1e30], np.float32)
+    got, _ = _run(model, [x], "fast")
+    want, _ = _run(model, [x], "reference")
+    assert identical(got, want), f"{int(np.sum(got != want))} of {want.size} differ"
