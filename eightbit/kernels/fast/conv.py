@@ -187,10 +187,11 @@ class FastConv2D(Conv2D):
 
         # Float GEMMs in blocks of a fixed number of rows (a BLAS GEMM's last bits may depend on
         # the split: the same blocks for every thread count); integer GEMMs are exact.
+        work = m * a.shape[1] * oc
         if p.requant is None:
-            parallel(rows, fixed_ranges(m, FLOAT_BLOCK_ROWS))
+            parallel(rows, fixed_ranges(m, FLOAT_BLOCK_ROWS), work)
         else:  # blocks of rows: the float accumulator of a block stays small
-            parallel(rows, blocks(m, oc * p.wmat.itemsize + a.shape[1] * 4))
+            parallel(rows, blocks(m, oc * p.wmat.itemsize + a.shape[1] * 4), work)
         return out.reshape(n, oh, ow, oc)
 
 
@@ -242,7 +243,7 @@ def _windows_conv(p, x, geo):
         else:
             p.requant.rows(exact_matmul(a, p.wmat, p.chunks), p.bias, dst)
 
-    parallel(block, ranges)
+    parallel(block, ranges, n * oh * ow * k * oc)
     return out.reshape(n, oh, ow, oc)
 
 
@@ -397,9 +398,9 @@ class FastFullyConnected(FullyConnected):
             rq.requant_double_rows.run()(acc, p.bias, p.scale, p.out_zp, p.lo, p.hi, out[r0:r1])
 
         if p.scale is None:
-            parallel(block, fixed_ranges(rows, FLOAT_BLOCK_ROWS))
+            parallel(block, fixed_ranges(rows, FLOAT_BLOCK_ROWS), rows * depth * units)
         else:
-            parallel(block, blocks(rows, units * p.wmat.itemsize + depth * 4))
+            parallel(block, blocks(rows, units * p.wmat.itemsize + depth * 4), rows * depth * units)
         return out.reshape(out_shape)
 
 

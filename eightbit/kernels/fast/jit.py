@@ -82,7 +82,7 @@ class _State(threading.local):
 
 
 STATE = _State()
-MIN_PARALLEL_WORK = 1 << 18  # multiply-adds (or elements) below which one thread is faster
+MIN_PARALLEL_WORK = 1 << 21  # multiply-adds (or elements) below which one thread is faster
 _POOL: list = []
 _POOL_LOCK = threading.Lock()
 
@@ -123,11 +123,15 @@ def blocks(rows: int, row_bytes: int, max_bytes: int = 1 << 20) -> list:
     return [(s, min(rows, s + step)) for s in range(0, rows, step)] or [(0, 0)]
 
 
-def parallel(fn, ranges) -> None:
+def parallel(fn, ranges, work: int | None = None) -> None:
     """fn(start, stop) for every range: spread over STATE.threads threads (this one and the
     pool's), each taking the next range not yet taken (a shared iterator: a thread that gets
-    less CPU on a busy machine takes fewer); in order on this thread when there is one."""
+    less CPU on a busy machine takes fewer); in order on this thread when there is one, or when
+    `work` (multiply-adds of the whole call) is below MIN_PARALLEL_WORK (waking the pool costs
+    more than it saves; the ranges, and so the results, stay the same)."""
     t = min(STATE.threads, len(ranges))
+    if work is not None and work < MIN_PARALLEL_WORK:
+        t = 1
     if t <= 1:
         for a, b in ranges:
             fn(a, b)
