@@ -64,7 +64,8 @@ class SubgraphRunner:
         # session; a graph holding one is prepared operator by operator at invoke (subgraphs.py).
         self.session = session if session is not None else Session(model, kernels)
         self.kernel_mode = kernels  # "fast" or "reference" (fastpath.py picks each operator's kernel)
-        chosen = fastpath.choose_kernels(self.sg.operators, [kernel_for(op) for op in self.sg.operators], kernels)
+        chosen = fastpath.choose_kernels(self.sg.operators, [kernel_for(op) for op in self.sg.operators], kernels,
+                                        model=model)
         self.kernels = [bind_kernel(k, self.session) for k in chosen]
         self.lazy = lazy or any(is_stateful(k) for k in self.kernels)
         self.shapes = [tuple(int(d) for d in t.shape) for t in self.sg.tensors]

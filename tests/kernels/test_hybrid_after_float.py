@@ -77,6 +77,10 @@ def test_float_conv_sums_in_reference_order():
     ("BATCH_MATMUL", [(3, 1, 16, 64), (5, 64, 8)]),  # broadcast batch dimensions
 ])
 def test_float_matrix_products_are_bit_exact(op, shapes):
+    """The reference kernels bit for bit; the fast path of an all-float model (no value quantized
+    at run time) sums through BLAS: within the fast-vs-reference float tolerance."""
+    import eightbit
+    from tests.fuzz.fast_vs_reference import close
     from tests.oracle import single_op_model
 
     rng = np.random.default_rng(len(shapes[0]))
@@ -91,7 +95,17 @@ def test_float_matrix_products_are_bit_exact(op, shapes):
         model = single_op_model(op, [dict(shape=a.shape), dict(shape=b.shape)], [dict(shape=out)],
                                 {"adj_x": False, "adj_y": False})
         inputs = [a, b]
-    np.testing.assert_array_equal(run_eightbit(model, inputs)[0], run_litert(model, inputs)[0])
+    want = run_litert(model, inputs)[0]
+    got = {}
+    for kernels in ("reference", "fast"):
+        it = eightbit.Interpreter(model_content=model, kernels=kernels)
+        it.allocate_tensors()
+        for det, x in zip(it.get_input_details(), inputs):
+            it.set_tensor(det["index"], x)
+        it.invoke()
+        got[kernels] = it.get_tensor(it.get_output_details()[0]["index"])
+    np.testing.assert_array_equal(got["reference"], want)
+    assert close(got["fast"], want)
 
 
 BENCH = Path(__file__).resolve().parents[3] / "shared" / "bench" / "mobilenetv2_1.0_224_float32.tflite"

@@ -10,7 +10,7 @@ import eightbit
 from eightbit.kernels.fast import jit
 from eightbit.quantize.calibration import calibrate, ranges
 from tests.corpus import case, case_data, model_bytes
-from tests.fuzz.fast_vs_reference import identical
+from tests.fuzz.fast_vs_reference import same
 
 CASES = ["dwsep__int8", "dwsep__uint8io", "dwsep__float32", "opmix_act__int8", "opmix_act__float32", "mlp__int8",
          "mlp__float32"]
@@ -46,7 +46,8 @@ def test_two_threads_equal_the_reference_kernels(name, split_everything):
     except (RuntimeError, ValueError) as e:
         pytest.skip(f"does not run at batch 3: {e}")
     got = _run(name, 2, "fast")
-    assert all(identical(g, w) for g, w in zip(got, want))
+    # identical, except the floats of an all-float model (BLAS GEMMs: within a tolerance)
+    assert all(same(model_bytes(case(name)), g, w) for g, w in zip(got, want))
 
 
 def test_calibration_threads_give_the_same_ranges(split_everything):

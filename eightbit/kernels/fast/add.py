@@ -1,8 +1,9 @@
-"""Fast int8 / uint8 ADD of two same-shape tensors (TFLite's general quantized ADD, add.cc):
+"""Fast ADD of two same-shape tensors. int8 / uint8 (TFLite's general quantized ADD, add.cc):
 both inputs rescaled to 2 * max(s1, s2) / 2^20, summed in int32, requantized to the output,
 one compiled pass instead of about a dozen whole-array numpy passes. The multipliers are
 computed here from the scales, as add.cc's Prepare does; the reference prepare still runs first
-(its checks, and the params of every case this path does not take: broadcasting, int16, float).
+(its checks, and the params of every case this path does not take: broadcasting, int16).
+float32: the sum and the activation clamp in one compiled pass (split over the threads).
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ import numpy as np
 from eightbit.kernels import fixedpoint as fp
 from eightbit.kernels.add import Add
 from eightbit.kernels.fast.conv import Fallback
-from eightbit.kernels.fast.jit import HAVE_NUMBA, njit, parallel, row_ranges
+from eightbit.kernels.fast.jit import HAVE_NUMBA, njit, parallel, work_ranges
+from eightbit.kernels.opdata import Plain
 
 LEFT_SHIFT = 20
 
@@ -45,6 +47,29 @@ def _add_int(x1, x2, p, out):
 add_int = njit(_add_int)
 
 
+def _add_float(x1, x2, lo, hi, out):
+    """float32 x1 + x2, then the reference clamp np.minimum(np.maximum(v, lo), hi) as numpy
+    computes it: NaN stays NaN, and where v equals a bound numpy returns the bound (so -0.0 + -0.0
+    under RELU gives +0.0)."""
+    for i in range(x1.size):
+        v = x1[i] + x2[i]
+        if not (v > lo or v != v):
+            v = lo
+        if not (v < hi or v != v):
+            v = hi
+        out[i] = v
+
+
+add_float = njit(_add_float)
+
+
+@dataclass(frozen=True)
+class FastAddFloatParams:
+    shape: tuple
+    lo: np.float32
+    hi: np.float32
+
+
 @dataclass(frozen=True)
 class FastAddParams:
     shape: tuple
@@ -57,6 +82,9 @@ class FastAdd(Add):
     def prepare(op):
         ref = Add.prepare(op)
         in1, in2, out = op.inputs[0], op.inputs[1], op.outputs[0]
+        if (HAVE_NUMBA and in1.type == in2.type == out.type == "FLOAT32" and tuple(in1.shape) == tuple(in2.shape)
+                and isinstance(ref, Plain) and ref.clamp is not None):
+            return FastAddFloatParams(tuple(in1.shape), np.float32(ref.clamp[0]), np.float32(ref.clamp[1]))
         if (not HAVE_NUMBA or in1.type not in ("INT8", "UINT8") or in2.type != in1.type
                 or tuple(in1.shape) != tuple(in2.shape) or not (in1.quantized and in2.quantized and out.quantized)):
             return Fallback(ref)
@@ -77,10 +105,22 @@ class FastAdd(Add):
     def eval(params, x1, x2):
         if type(params) is Fallback:
             return Add.eval(params.params, x1, x2)
+        if type(params) is FastAddFloatParams:
+            return _eval_float(params, x1, x2)
         if x1.shape != x2.shape:
             raise ValueError(f"ADD inputs changed shape after prepare: {x1.shape} and {x2.shape}")
         out = np.empty(x1.shape, params.dtype)
         a, b, o = np.ascontiguousarray(x1).reshape(-1), np.ascontiguousarray(x2).reshape(-1), out.reshape(-1)
         fn = add_int.run()
-        parallel(lambda s, e: fn(a[s:e], b[s:e], params.packed, o[s:e]), row_ranges(a.size, 4))
+        parallel(lambda s, e: fn(a[s:e], b[s:e], params.packed, o[s:e]), work_ranges(a.size, 4))
         return out
+
+
+def _eval_float(p, x1, x2):
+    if x1.shape != x2.shape or x1.dtype != np.float32 or x2.dtype != np.float32:
+        return Add.eval(Plain((float(p.lo), float(p.hi))), x1, x2)
+    out = np.empty(x1.shape, np.float32)
+    a, b, o = np.ascontiguousarray(x1).reshape(-1), np.ascontiguousarray(x2).reshape(-1), out.reshape(-1)
+    fn = add_float.run()
+    parallel(lambda s, e: fn(a[s:e], b[s:e], p.lo, p.hi, o[s:e]), work_ranges(a.size, 4))
+    return out

@@ -14,7 +14,7 @@ below 2^24 and in float64 when below 2^53.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -23,13 +23,13 @@ from eightbit.kernels.conv import Conv2D, ConvParams
 from eightbit.kernels.depthwise_conv import DepthwiseConv2D, DepthwiseConvParams
 from eightbit.kernels.fast import depthwise as dwk
 from eightbit.kernels.fast import requant as rq
-from eightbit.kernels.fast.jit import HAVE_NUMBA, blocks, parallel, row_ranges
+from eightbit.kernels.fast.jit import HAVE_NUMBA, blocks, fixed_ranges, parallel, work_ranges
 from eightbit.kernels.float_sequential import matmul_sequential
 from eightbit.kernels.fully_connected import FullyConnected, FullyConnectedParams
 from eightbit.kernels.padding import compute_padding_height_width
 
 F32 = np.float32
-FLOAT_MIN_ROWS = 256  # smallest row block of a split float GEMM
+FLOAT_BLOCK_ROWS = 1024  # rows per block of a float GEMM (the same blocks for any thread count)
 
 
 class Fallback:
@@ -51,6 +51,15 @@ def _gemm_plan(k: int, xmax: int, wmax: int):
     if k * xmax * wmax < ic.F64_EXACT:
         return np.float64, ((0, k),)
     return None
+
+
+def float_matmul(a, wmat, out, blas: bool):
+    """a @ wmat in float32 into out: by BLAS, or summed in TFLite's reference order."""
+    if blas:
+        np.matmul(a.astype(F32, copy=False), wmat, out=out)
+    else:
+        matmul_sequential(a, wmat, out)
+    return out
 
 
 def exact_matmul(a, wmat, chunks):
@@ -108,6 +117,8 @@ class FastConvParams:
     bias: np.ndarray  # (OC,) int64: bias - in_zp * sum(w); float32 bias of a float layer
     requant: Requant | None  # None: float32 layer
     clamp: tuple = (0.0, 0.0)  # float32 layer's activation range
+    blas: bool = False  # float32 layer summed by BLAS (fastpath.choose_kernels: no float is quantized later)
+    memo: dict = field(default_factory=dict, compare=False)  # _runtime_weights' last layout
 
 
 _NO_BIAS = np.zeros(0, F32)
@@ -125,11 +136,14 @@ class FastConv2D(Conv2D):
         p = Conv2D.prepare(op)
         x, w, b = op.inputs[0], op.inputs[1], op.inputs[2] if len(op.inputs) > 2 else None
         oc, kh, kw, fin = (int(d) for d in w.shape)
-        if (HAVE_NUMBA and p.kind == "float" and w.data is not None and int(x.shape[3]) == fin
-                and (b is None or b.data is not None)):
+        if HAVE_NUMBA and p.kind == "float" and int(x.shape[3]) == fin:
+            # A filter or bias computed at run time (DEQUANTIZE of float16 weights, DENSIFY) is
+            # laid out at every eval (wmat / bias None: _runtime_weights).
             k = kh * kw * fin
-            bias = None if b is None else np.asarray(b.data, F32)
-            return FastConvParams(p, tuple(x.shape), _geometry(p, tuple(x.shape), kh, kw), p.wmat[0], ((0, k),),
+            const_bias = b is None or b.data is not None
+            bias = None if b is None or not const_bias else np.asarray(b.data, F32)
+            wmat = p.wmat[0] if w.data is not None and const_bias else None
+            return FastConvParams(p, tuple(x.shape), _geometry(p, tuple(x.shape), kh, kw), wmat, ((0, k),),
                                   bias, None, p.clamp)
         if (not HAVE_NUMBA or p.kind not in ("int8", "uint8") or w.data is None or int(x.shape[3]) != fin
                 or (b is not None and b.data is None) or not rq.fits(p.mult, p.shift)):
@@ -149,49 +163,71 @@ class FastConv2D(Conv2D):
     def eval(params, x, w, bias=None):
         if type(params) is Fallback:
             return Conv2D.eval(params.params, x, w, bias)
-        p = params
+        p = params if params.wmat is not None else _runtime_weights(params, w, bias)
         geo = p.geo if x.shape == p.x_shape else _geometry(p.ref, x.shape, p.geo[0], p.geo[1])
         kh, kw, sh, sw, dh, dw, ph, pw, oh, ow = geo
         n, c = x.shape[0], x.shape[3]
         m = n * oh * ow
         dt = p.wmat.dtype
-        if kh == 1 and kw == 1 and ph == 0 and pw == 0 and _pointwise_fits(x, sh, sw, oh, ow):
-            # 1x1: the (strided) input itself is the GEMM operand, no im2col copy
-            src = x if sh == 1 and sw == 1 else x[:, : (oh - 1) * sh + 1: sh, : (ow - 1) * sw + 1: sw, :]
-            a = src.reshape(m, c) if src.flags.c_contiguous else np.ascontiguousarray(src).reshape(m, c)
-        elif p.requant is not None:
-            return _int_windows_conv(p, x, geo)
-        else:
-            a = ic.window_patches(x, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow, 0, dt).reshape(m, kh * kw * c)
+        if not (kh == 1 and kw == 1 and ph == 0 and pw == 0 and _pointwise_fits(x, sh, sw, oh, ow)):
+            return _windows_conv(p, x, geo)
+        # 1x1: the (strided) input itself is the GEMM operand, no im2col copy
+        src = x if sh == 1 and sw == 1 else x[:, : (oh - 1) * sh + 1: sh, : (ow - 1) * sw + 1: sw, :]
+        a = src.reshape(m, c) if src.flags.c_contiguous else np.ascontiguousarray(src).reshape(m, c)
         oc = p.wmat.shape[1]
         out = np.empty((m, oc), F32 if p.requant is None else p.requant.dtype)
 
         def rows(r0, r1):  # int8 rows -> GEMM dtype, GEMM, requantize (or bias + clamp), per row block
             ar = a[r0:r1] if a.dtype == dt else a[r0:r1].astype(dt)
-            if p.requant is None:  # TFLite's summation order: the reference kernel's bits
-                matmul_sequential(ar, p.wmat, out[r0:r1])
+            if p.requant is None:  # BLAS, or TFLite's summation order (the reference kernel's bits)
+                float_matmul(ar, p.wmat, out[r0:r1], p.blas)
                 _float_epilogue(out[r0:r1], p.bias, p.clamp)
             else:
                 p.requant.rows(exact_matmul(ar, p.wmat, p.chunks), p.bias, out[r0:r1])
 
-        # Float GEMMs sum every output in the reference order, so any row split gives the same
-        # bits; integer GEMMs are exact.
+        # Float GEMMs in blocks of a fixed number of rows (a BLAS GEMM's last bits may depend on
+        # the split: the same blocks for every thread count); integer GEMMs are exact.
+        work = m * a.shape[1] * oc
         if p.requant is None:
-            parallel(rows, row_ranges(m, a.shape[1] * oc, FLOAT_MIN_ROWS))
+            parallel(rows, fixed_ranges(m, FLOAT_BLOCK_ROWS), work)
         else:  # blocks of rows: the float accumulator of a block stays small
-            parallel(rows, blocks(m, oc * p.wmat.itemsize + a.shape[1] * 4))
+            parallel(rows, blocks(m, oc * p.wmat.itemsize + a.shape[1] * 4), work)
         return out.reshape(n, oh, ow, oc)
 
 
-def _int_windows_conv(p, x, geo):
-    """Integer KxK convolution: the windows of the input (padded with its zero point, in its own
-    dtype) copied to the GEMM dtype one block of output rows at a time, so no whole im2col matrix
-    is ever held (a batch-32 first layer's would be about 40 MB)."""
+def _memoized(p, w, bias, make):
+    """make() (params with the layout of a filter / bias that arrived at eval), kept while the same
+    read-only arrays come again (a constant DEQUANTIZEd once: fast/dequantize.py); arrays that
+    could change in place are laid out at every eval."""
+    fixed = not w.flags.writeable and (bias is None or not bias.flags.writeable)
+    if fixed and p.memo.get("w") is w and p.memo.get("bias") is bias:
+        return p.memo["params"]
+    made = make()
+    if fixed:
+        p.memo.update(w=w, bias=bias, params=made)
+    return made
+
+
+def _runtime_weights(p, w, bias):
+    """The params of a float layer whose filter or bias arrives at eval (OHWI -> (K, OC))."""
+    def make():
+        wmat = np.ascontiguousarray(np.asarray(w, F32).reshape(w.shape[0], -1).T)
+        return replace(p, wmat=wmat, bias=None if bias is None else np.asarray(bias, F32))
+
+    return _memoized(p, w, bias, make)
+
+
+def _windows_conv(p, x, geo):
+    """KxK convolution: the windows of the input (padded with its zero point, or 0.0 for floats)
+    copied to the GEMM dtype one block of output rows at a time, in parallel, so no whole im2col
+    matrix is ever held (a batch-32 first layer's would be about 40 MB) or copied on one thread."""
     kh, kw, sh, sw, dh, dw, ph, pw, oh, ow = geo
     n, c = x.shape[0], x.shape[3]
     k, oc = kh * kw * c, p.wmat.shape[1]
-    view = ic.window_patches(x, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow, p.ref.in_zp, x.dtype)
-    out = np.empty((n * oh * ow, oc), p.requant.dtype)
+    floats = p.requant is None
+    view = ic.window_patches(x, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow, 0 if floats else p.ref.in_zp,
+                             F32 if floats else x.dtype)
+    out = np.empty((n * oh * ow, oc), F32 if floats else p.requant.dtype)
     rows = max(1, (1 << 20) // max(ow * (k + oc) * 4, 1))  # output rows per block
     jobs = [(b, min(b + rows, oh)) for b in range(0, oh, rows)]
     ranges = [(i * len(jobs) + j, i * len(jobs) + j + 1) for i in range(n) for j in range(len(jobs))]
@@ -201,9 +237,13 @@ def _int_windows_conv(p, x, geo):
         a = np.empty(((y1 - y0) * ow, k), p.wmat.dtype)
         np.copyto(a.reshape(y1 - y0, ow, kh, kw, c), view[img, y0:y1], casting="unsafe")
         start = (img * oh + y0) * ow
-        p.requant.rows(exact_matmul(a, p.wmat, p.chunks), p.bias, out[start:start + (y1 - y0) * ow])
+        dst = out[start:start + (y1 - y0) * ow]
+        if floats:  # BLAS, or TFLite's summation order (any block split gives the same bits)
+            _float_epilogue(float_matmul(a, p.wmat, dst, p.blas), p.bias, p.clamp)
+        else:
+            p.requant.rows(exact_matmul(a, p.wmat, p.chunks), p.bias, dst)
 
-    parallel(block, ranges)
+    parallel(block, ranges, n * oh * ow * k * oc)
     return out.reshape(n, oh, ow, oc)
 
 
@@ -221,6 +261,7 @@ class FastDepthwiseParams:
     bias: np.ndarray  # (OC,) int32, or float32
     has_bias: bool
     requant: Requant | None
+    memo: dict = field(default_factory=dict, compare=False)  # _memoized's last layout
 
 
 def _dw_geometry(p, x_shape, kh, kw):
@@ -237,10 +278,13 @@ class FastDepthwiseConv2D(DepthwiseConv2D):
         b = op.inputs[2] if len(op.inputs) > 2 else None
         _, kh, kw, oc = (int(d) for d in w.shape)
         c = int(x.shape[3])
-        if (not HAVE_NUMBA or p.kind not in ("int8", "uint8", "float") or w.data is None
-                or (b is not None and b.data is None) or c == 0 or oc % c):
+        runtime = w.data is None or (b is not None and b.data is None)
+        if (not HAVE_NUMBA or p.kind not in ("int8", "uint8", "float") or (runtime and p.kind != "float")
+                or c == 0 or oc % c):
             return Fallback(p)
         geo, out_hw = _dw_geometry(p, tuple(x.shape), kh, kw)
+        if p.kind == "float" and runtime:  # filter / bias computed at run time: taken at eval
+            return FastDepthwiseParams(p, tuple(x.shape), geo, out_hw, None, None, b is not None, None)
         if p.kind == "float":
             bias = np.zeros(oc, F32) if b is None else np.asarray(b.data, F32)
             return FastDepthwiseParams(p, tuple(x.shape), geo, out_hw, np.ascontiguousarray(
@@ -261,12 +305,16 @@ class FastDepthwiseConv2D(DepthwiseConv2D):
         if type(params) is Fallback:
             return DepthwiseConv2D.eval(params.params, x, w, bias)
         p = params
+        if p.w is None:
+            p = _memoized(p, w, bias, lambda: replace(
+                p, w=np.ascontiguousarray(np.asarray(w, F32).reshape(w.shape[1:])),
+                bias=np.zeros(w.shape[3], F32) if bias is None else np.asarray(bias, F32)))
         kh, kw, oc = p.w.shape
         geo, (oh, ow) = (p.geo, p.out_hw) if x.shape == p.x_shape else _dw_geometry(p.ref, x.shape, kh, kw)
         if x.shape[3] == 0 or oc % x.shape[3]:
             raise ValueError(f"filter depth {oc} is not a multiple of the input depth {x.shape[3]}")
         dm = oc // x.shape[3]
-        jobs = row_ranges(x.shape[0] * oh, ow * oc * kh * kw)
+        jobs = work_ranges(x.shape[0] * oh, ow * oc * kh * kw)
         if p.requant is None:
             out = np.empty((x.shape[0], oh, ow, oc), F32)
             lo, hi = p.ref.clamp
@@ -294,6 +342,8 @@ class FastFCParams:
     hi: int
     dtype: np.dtype
     clamp: tuple = (0.0, 0.0)  # float32 layer's activation range
+    blas: bool = False  # float32 layer summed by BLAS (see FastConvParams)
+    memo: dict = field(default_factory=dict, compare=False)  # _memoized's last layout
 
 
 class FastFullyConnected(FullyConnected):
@@ -302,9 +352,12 @@ class FastFullyConnected(FullyConnected):
         p = FullyConnected.prepare(op)
         w = op.inputs[1]
         b = op.inputs[2] if len(op.inputs) > 2 else None
-        if HAVE_NUMBA and p.kind == "float" and p.wt is not None and (b is None or b.data is not None):
-            bias = None if b is None else np.asarray(b.data, F32)
-            return FastFCParams(p, p.wt, ((0, p.wt.shape[0]),), bias, None, 0, 0, 0, np.dtype(F32), p.clamp)
+        if HAVE_NUMBA and p.kind == "float" and len(w.shape) == 2:
+            # Weights or bias computed at run time: laid out at every eval (wmat None).
+            const = p.wt is not None and (b is None or b.data is not None)
+            bias = None if b is None or not const else np.asarray(b.data, F32)
+            return FastFCParams(p, p.wt if const else None, ((0, int(w.shape[1])),), bias, None, 0, 0, 0,
+                                np.dtype(F32), p.clamp)
         if (not HAVE_NUMBA or p.kind not in ("int8", "uint8") or p.int64_acc or w.data is None
                 or (b is not None and b.data is None)):
             return Fallback(p)
@@ -327,6 +380,9 @@ class FastFullyConnected(FullyConnected):
         if type(params) is Fallback:
             return FullyConnected.eval(params.params, x, w, bias)
         p = params
+        if p.wmat is None:
+            p = _memoized(p, w, bias, lambda: replace(p, wmat=np.ascontiguousarray(np.asarray(w, F32).T),
+                                                      bias=None if bias is None else np.asarray(bias, F32)))
         depth, units = p.wmat.shape
         rows = x.size // depth if depth else int(np.prod(x.shape[:-1]))
         out_shape = (*x.shape[:-1], units) if p.ref.keep_num_dims else (rows, units)
@@ -334,12 +390,42 @@ class FastFullyConnected(FullyConnected):
         out = np.empty((rows, units), p.dtype)
 
         def block(r0, r1):
-            if p.scale is None:  # TFLite's summation order: the reference kernel's bits
-                acc = matmul_sequential(x2[r0:r1], p.wmat)
-                out[r0:r1] = _float_epilogue(acc, p.bias, p.clamp)
+            if p.scale is None:  # BLAS, or TFLite's summation order (the reference kernel's bits)
+                float_matmul(x2[r0:r1], p.wmat, out[r0:r1], p.blas)
+                _float_epilogue(out[r0:r1], p.bias, p.clamp)
                 return
             acc = exact_matmul(x2[r0:r1].astype(p.wmat.dtype, copy=False), p.wmat, p.chunks)
             rq.requant_double_rows.run()(acc, p.bias, p.scale, p.out_zp, p.lo, p.hi, out[r0:r1])
 
-        parallel(block, blocks(rows, units * p.wmat.itemsize + depth * 4))
+        if p.scale is None:
+            parallel(block, fixed_ranges(rows, FLOAT_BLOCK_ROWS), rows * depth * units)
+        else:
+            parallel(block, blocks(rows, units * p.wmat.itemsize + depth * 4), rows * depth * units)
         return out.reshape(out_shape)
+
+
+def _with_blas(params):
+    """The params of a float32 layer switched to BLAS summation (others unchanged)."""
+    if isinstance(params, FastConvParams) and params.requant is None:
+        return replace(params, blas=True)
+    if isinstance(params, FastFCParams) and params.scale is None:
+        return replace(params, blas=True)
+    return params
+
+
+class FastConv2DBlas(FastConv2D):
+    """FastConv2D whose float32 layers sum through BLAS: chosen by fastpath.choose_kernels only
+    for models in which no float value is quantized at run time (the last-bit differences from
+    the reference order then stay last-bit differences)."""
+
+    @staticmethod
+    def prepare(op):
+        return _with_blas(FastConv2D.prepare(op))
+
+
+class FastFullyConnectedBlas(FastFullyConnected):
+    """FastFullyConnected with BLAS float32 layers (see FastConv2DBlas)."""
+
+    @staticmethod
+    def prepare(op):
+        return _with_blas(FastFullyConnected.prepare(op))

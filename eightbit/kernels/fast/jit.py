@@ -82,19 +82,38 @@ class _State(threading.local):
 
 
 STATE = _State()
-MIN_PARALLEL_WORK = 1 << 18  # multiply-adds (or elements) below which one thread is faster
+MIN_PARALLEL_WORK = 1 << 21  # multiply-adds (or elements) below which one thread is faster
 _POOL: list = []
 _POOL_LOCK = threading.Lock()
 
 
-def row_ranges(rows: int, work_per_row: int = 1, min_rows: int = 1) -> list:
-    """[(start, stop)] splitting `rows` over the interpreter's threads (one range when the work
-    is too small to be worth handing out, or when a range would have fewer than min_rows)."""
-    t = min(STATE.threads, rows // max(min_rows, 1))
+RANGES_PER_THREAD = 4  # several ranges per thread: a thread the OS holds back takes fewer of them
+
+
+def row_ranges(rows: int, work_per_row: int = 1, min_rows: int = 1, per_thread: int = 1) -> list:
+    """[(start, stop)] splitting `rows` over the interpreter's threads, per_thread ranges each
+    (one range when the work is too small to be worth handing out, or when a range would have
+    fewer than min_rows). Only for work whose results do not depend on the split (integer, or
+    sums in a fixed order)."""
+    t = STATE.threads
     if t <= 1 or rows < 2 or rows * max(work_per_row, 1) < MIN_PARALLEL_WORK:
         return [(0, rows)]
-    step = -(-rows // t)
+    parts = min(t * max(per_thread, 1), rows // max(min_rows, 1))
+    if parts <= 1:
+        return [(0, rows)]
+    step = -(-rows // parts)
     return [(s, min(rows, s + step)) for s in range(0, rows, step)]
+
+
+def work_ranges(rows: int, work_per_row: int = 1) -> list:
+    """row_ranges with RANGES_PER_THREAD ranges per thread, for parallel's shared queue."""
+    return row_ranges(rows, work_per_row, 1, RANGES_PER_THREAD)
+
+
+def fixed_ranges(rows: int, size: int) -> list:
+    """[(start, stop)] of `size` rows each, whatever the thread count: for BLAS GEMMs, whose last
+    bits may depend on how the rows are split, so that 1 and N threads give the same results."""
+    return [(s, min(rows, s + size)) for s in range(0, rows, size)] or [(0, 0)]
 
 
 def blocks(rows: int, row_bytes: int, max_bytes: int = 1 << 20) -> list:
@@ -104,10 +123,15 @@ def blocks(rows: int, row_bytes: int, max_bytes: int = 1 << 20) -> list:
     return [(s, min(rows, s + step)) for s in range(0, rows, step)] or [(0, 0)]
 
 
-def parallel(fn, ranges) -> None:
+def parallel(fn, ranges, work: int | None = None) -> None:
     """fn(start, stop) for every range: spread over STATE.threads threads (this one and the
-    pool's), each taking every t-th range; in order on this thread when there is one."""
+    pool's), each taking the next range not yet taken (a shared iterator: a thread that gets
+    less CPU on a busy machine takes fewer); in order on this thread when there is one, or when
+    `work` (multiply-adds of the whole call) is below MIN_PARALLEL_WORK (waking the pool costs
+    more than it saves; the ranges, and so the results, stay the same)."""
     t = min(STATE.threads, len(ranges))
+    if work is not None and work < MIN_PARALLEL_WORK:
+        t = 1
     if t <= 1:
         for a, b in ranges:
             fn(a, b)
@@ -116,13 +140,14 @@ def parallel(fn, ranges) -> None:
         if not _POOL or _POOL[0]._max_workers < t - 1:
             _POOL[:] = [ThreadPoolExecutor(max_workers=t - 1, thread_name_prefix="eightbit")]
         pool = _POOL[0]
+    todo = iter(ranges)  # next() on a list iterator is atomic under the GIL
 
-    def share(k):
-        for a, b in ranges[k::t]:
+    def share():
+        for a, b in todo:
             fn(a, b)
 
-    futures = [pool.submit(share, k) for k in range(1, t)]
-    share(0)
+    futures = [pool.submit(share) for _ in range(1, t)]
+    share()
     for f in futures:
         f.result()
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from eightbit.kernels.fast.conv import Fallback
-from eightbit.kernels.fast.jit import HAVE_NUMBA, njit, parallel, row_ranges
+from eightbit.kernels.fast.jit import HAVE_NUMBA, njit, parallel, work_ranges
 from eightbit.kernels.padding import compute_padding_height_width
 from eightbit.kernels.pooling import AveragePool2D, MaxPool2D, PoolParams
 
@@ -116,7 +116,7 @@ def _eval(params, x, is_max):
     def rows(j0, j1):
         oks.append(fn(x, geo, is_max, p.float, p.unsigned, lowest, float(lo), float(hi), out, j0, j1))
 
-    parallel(rows, row_ranges(x.shape[0] * oh, ow * x.shape[3] * int(geo[2] * geo[3])))
+    parallel(rows, work_ranges(x.shape[0] * oh, ow * x.shape[3] * int(geo[2] * geo[3])))
     if not all(oks) and x.size:
         raise ValueError("AVERAGE_POOL_2D: a pooling window covers no input element")
     return out
