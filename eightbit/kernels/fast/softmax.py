@@ -5,7 +5,8 @@ Every element's exponential depends only on d = row max - x, an integer in 0..25
 runs the reference's own fixed-point functions once on the 256 possible values (a table of the
 exps, of their Rescale<12> terms of the row sum, and of the diff_min mask). A compiled pass then
 sums each row's table entries (int64, wrapped to int32 as the reference does), the reference's
-GetReciprocal runs on the row sums (vectorized over rows), and a second compiled pass writes
+GetReciprocal runs on the row sums (compiled, one scalar Newton-Raphson per row: the numpy one
+costs ~30 whole-array calls, which dominated a one-row SOFTMAX), and a second compiled pass writes
 SaturatingRoundingDoublingHighMul(reciprocal, exp) / 2^exponent + out_min per element.
 """
 
@@ -56,7 +57,48 @@ def _outputs(rows, exps, valid, maxes, scale, exponent, out_min, out_max, out, r
             out[r, j] = min(max(y, out_min), out_max)
 
 
+def _reciprocals(sums, digits, scale, bits):
+    """gemmlowp.get_reciprocal(sums, digits) one row sum at a time, the same steps on scalars
+    (numba inlines the inner functions: the compiled kernels take no module-level helpers)."""
+    int32_min, int32_max = -2147483648, 2147483647
+
+    def wrap(v):
+        return ((v + 2147483648) & 4294967295) - 2147483648
+
+    def srdhm(a, b):  # SaturatingRoundingDoublingHighMul
+        if a == b and a == int32_min:
+            return int32_max
+        s = a * b
+        s += 1073741824 if s >= 0 else 1 - 1073741824
+        return s >> 31 if s >= 0 else -((-s) >> 31)
+
+    def saturating_shl(v, e):  # SaturatingRoundingMultiplyByPOT<e>, e > 0
+        threshold = (1 << (31 - e)) - 1
+        if v > threshold:
+            return int32_max
+        if v < -threshold:
+            return int32_min
+        return wrap(v << e)
+
+    for r in range(sums.shape[0]):
+        u = sums[r] & 4294967295
+        clz = 32
+        while clz > 0 and (u >> (32 - clz)) != 0:
+            clz -= 1
+        bits[r] = digits - clz
+        a = wrap(((u << clz) & 4294967295) - 2147483648)
+        t = a + int32_max  # rounding_half_sum(a, One<0>)
+        t += 1 if t >= 0 else -1
+        half = t // 2 if t >= 0 else -((-t) // 2)
+        x = wrap(1515870810 + srdhm(half, -1010580540))
+        for _ in range(3):
+            one_minus = wrap((1 << 29) - srdhm(half, x))
+            x = wrap(x + saturating_shl(srdhm(x, one_minus), 2))
+        scale[r] = saturating_shl(x, 1)
+
+
 row_sums = njit(_row_sums)
+reciprocals = njit(_reciprocals)
 outputs = njit(_outputs)
 
 
@@ -97,13 +139,13 @@ class FastSoftmax(Softmax):
         jobs = work_ranges(n, depth)
         fn = row_sums.run()
         parallel(lambda r0, r1: fn(rows, p.terms, maxes, sums, r0, r1), jobs)
-        scale, bits_over_unit = gl.get_reciprocal(sums, 12)
+        scale, bits_over_unit = np.empty(n, np.int64), np.empty(n, np.int64)
+        reciprocals.run()(sums, np.int64(12), scale, bits_over_unit)
         info = np.iinfo(p.ref.out_dtype)
-        exponent = np.asarray(bits_over_unit + 31 - info.bits, np.int64)
+        exponent = bits_over_unit + (31 - info.bits)
         if np.any((exponent < 0) | (exponent > 31)):
             raise ValueError("SOFTMAX: sum of exponentials out of TFLite's supported range")
         out = np.empty(rows.shape, p.ref.out_dtype)
-        scale = np.asarray(scale, np.int64)
         fn2 = outputs.run()
         parallel(lambda r0, r1: fn2(rows, p.exps, p.valid, maxes, scale, exponent, int(info.min), int(info.max),
                                     out, r0, r1), jobs)
