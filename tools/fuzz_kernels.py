@@ -38,7 +38,7 @@ def main(argv=None) -> int:
                     "and ones both reject")
     ap.add_argument("--avoid-known", action="store_true", help="steer around the outstanding mismatches of "
                     "tests/fuzz/known.py, as the CI test does")
-    ap.add_argument("--exact-floats", action="store_true", help="require float outputs bit-identical too")
+    ap.add_argument("--exact-floats", action="store_true", help="require float outputs bit-identical too (runs eightbit's reference kernels)")
     ap.add_argument("--repro", help="run one case OP:kind:seed and print its outcome")
     ap.add_argument("--save", help="with --repro: write the model to this .tflite path")
     args = ap.parse_args(argv)
