@@ -278,6 +278,20 @@ def variable_tensor_model(dtype=np.int8, zero_point=3, in_branch=False) -> bytes
     return Model(subgraphs=[main.sg, b.sg, other.sg]).to_bytes()
 
 
+def _relu_fc_loop(n: int, steps: int, seed: int) -> tuple:
+    """The cond and body builders of a counted WHILE: (i, h) -> (i + 1, relu(FC(h))) while i < steps."""
+    cond = ModelBuilder("cond")
+    ci, ch, keep = cond.tensor("i", (1,), np.int32), cond.tensor("h", (1, n)), cond.tensor("keep", (1,), np.bool_)
+    cond.op("LESS", [ci, cond.const("limit", np.array([steps], np.int32))], [keep], options_type="LessOptions")
+    cond.inputs(ci, ch).outputs(keep)
+    body = ModelBuilder("body")
+    bi, bh, ni = body.tensor("i", (1,), np.int32), body.tensor("h", (1, n)), body.tensor("i_next", (1,), np.int32)
+    body.op("ADD", [bi, body.const("one", np.ones(1, np.int32))], [ni], {"fused_activation_function": 0},
+            options_type="AddOptions")
+    body.inputs(bi, bh).outputs(ni, _fc(body, "h_next", bh, n, n, seed=seed, act=1))
+    return cond, body
+
+
 def nested_model(n=4, steps=3) -> bytes:
     """IF whose then-branch runs a WHILE (h <- relu(FC(h)), `steps` times); the else-branch negates.
     Subgraphs: 0 main, 1 then (holds the WHILE), 2 else, 3 cond, 4 body."""
@@ -295,15 +309,7 @@ def nested_model(n=4, steps=3) -> bytes:
     ex, ey = other.tensor("x", (1, n)), other.tensor("y", (1, n))
     other.op("NEG", [ex], [ey])
     other.inputs(ex).outputs(ey)
-    cond = ModelBuilder("cond")
-    ci, ch, keep = cond.tensor("i", (1,), np.int32), cond.tensor("h", (1, n)), cond.tensor("keep", (1,), np.bool_)
-    cond.op("LESS", [ci, cond.const("limit", np.array([steps], np.int32))], [keep], options_type="LessOptions")
-    cond.inputs(ci, ch).outputs(keep)
-    body = ModelBuilder("body")
-    bi, bh, ni = body.tensor("i", (1,), np.int32), body.tensor("h", (1, n)), body.tensor("i_next", (1,), np.int32)
-    body.op("ADD", [bi, body.const("one", np.ones(1, np.int32))], [ni], {"fused_activation_function": 0},
-            options_type="AddOptions")
-    body.inputs(bi, bh).outputs(ni, _fc(body, "h_next", bh, n, n, seed=8, act=1))
+    cond, body = _relu_fc_loop(n, steps, seed=8)
     return Model(subgraphs=[main.sg, then.sg, other.sg, cond.sg, body.sg]).to_bytes()
 
 
@@ -318,13 +324,5 @@ def shared_body_model(n=4, steps=3) -> bytes:
     for ins, outs in (([i0, x], [i1, h1]), ([i0, h1], [i2, h2])):
         main.op("WHILE", ins, outs, {"cond_subgraph_index": 1, "body_subgraph_index": 2}, options_type="WhileOptions")
     main.inputs(x).outputs(h2)
-    cond = ModelBuilder("cond")
-    ci, ch, keep = cond.tensor("i", (1,), np.int32), cond.tensor("h", (1, n)), cond.tensor("keep", (1,), np.bool_)
-    cond.op("LESS", [ci, cond.const("limit", np.array([steps], np.int32))], [keep], options_type="LessOptions")
-    cond.inputs(ci, ch).outputs(keep)
-    body = ModelBuilder("body")
-    bi, bh, ni = body.tensor("i", (1,), np.int32), body.tensor("h", (1, n)), body.tensor("i_next", (1,), np.int32)
-    body.op("ADD", [bi, body.const("one", np.ones(1, np.int32))], [ni], {"fused_activation_function": 0},
-            options_type="AddOptions")
-    body.inputs(bi, bh).outputs(ni, _fc(body, "h_next", bh, n, n, seed=11, act=1))
+    cond, body = _relu_fc_loop(n, steps, seed=11)
     return Model(subgraphs=[main.sg, cond.sg, body.sg]).to_bytes()
