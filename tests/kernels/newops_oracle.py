@@ -63,6 +63,13 @@ def both_refuse(model: bytes, inputs, litert_match: str, ours_match: str, refere
 TANH = 4
 
 
+def symmetric_int8_tensor(b: ModelBuilder, name: str, v: np.ndarray) -> int:
+    """A hybrid op's int8 weight tensor: `v` quantized symmetric, one scale (max|v| / 127)."""
+    s = float(np.float32(max(float(np.abs(v).max()), 1e-6) / 127))
+    q = np.clip(np.round(v / s), -127, 127).astype(np.int8)
+    return b.tensor(name, v.shape, np.int8, data=q, scale=s, zero_point=0)
+
+
 def lstm_model(n_batch, n_time, n_input, n_cell, n_output=None, cifg=False, peephole=False, projection=False,
                proj_bias=True, layer_norm=False, time_major=True, activation=TANH, cell_clip=0.0, proj_clip=0.0,
                seed=0, hybrid=False, asymmetric=False) -> bytes:
@@ -77,9 +84,7 @@ def lstm_model(n_batch, n_time, n_input, n_cell, n_output=None, cifg=False, peep
         v = rng.normal(0, scale, shape).astype(np.float32)
         if not (hybrid and weight):
             return b.tensor(name, shape, np.float32, data=v)
-        s = float(np.float32(max(float(np.abs(v).max()), 1e-6) / 127))
-        q = np.clip(np.round(v / s), -127, 127).astype(np.int8)
-        return b.tensor(name, shape, np.int8, data=q, scale=s, zero_point=0)
+        return symmetric_int8_tensor(b, name, v)
 
     shape_in = (n_time, n_batch, n_input) if time_major else (n_batch, n_time, n_input)
     x = b.tensor("x", shape_in, np.float32)

@@ -9,6 +9,7 @@ import numpy as np
 import eightbit
 from eightbit.ir.builder import ModelBuilder
 from tests.fuzz.harness import compare
+from tests.kernels.newops_oracle import symmetric_int8_tensor
 
 
 def run_steps(interp, feeds):
@@ -141,11 +142,7 @@ def svdf_model(kind="float32", n_batch=2, n_input=3, num_units=4, rank=1, memory
     else:
         x = b.tensor("x", (n_batch, n_input), np.float32)
         if kind == "hybrid":
-            def q8(v, name):
-                s = float(np.float32(max(float(np.abs(v).max()), 1e-6) / 127))
-                return b.tensor(name, v.shape, np.int8, data=np.clip(np.round(v / s), -127, 127).astype(np.int8),
-                                scale=s, zero_point=0)
-            wf, wt = q8(wf_f, "w_feature"), q8(wt_f, "w_time")
+            wf, wt = symmetric_int8_tensor(b, "w_feature", wf_f), symmetric_int8_tensor(b, "w_time", wt_f)
         else:
             wf = b.tensor("w_feature", wf_f.shape, np.float32, data=wf_f)
             wt = b.tensor("w_time", wt_f.shape, np.float32, data=wt_f)
@@ -167,9 +164,7 @@ def _rnn_cell(b: ModelBuilder, rng, prefix, n_input, units, hybrid, n_batch, sca
         v = rng.normal(0, scale, shape).astype(np.float32)
         if not hybrid:
             return b.tensor(name, shape, np.float32, data=v)
-        s = float(np.float32(max(float(np.abs(v).max()), 1e-6) / 127))
-        return b.tensor(name, shape, np.int8, data=np.clip(np.round(v / s), -127, 127).astype(np.int8), scale=s,
-                        zero_point=0)
+        return symmetric_int8_tensor(b, name, v)
     return [w(f"{prefix}w", (units, n_input)), w(f"{prefix}r", (units, units)),
             b.tensor(f"{prefix}b", (units,), np.float32, data=rng.normal(0, 0.2, units).astype(np.float32)),
             _variable(b, f"{prefix}h", (n_batch, units), np.float32)]
@@ -255,9 +250,7 @@ def bidirectional_lstm_model(n_batch=2, n_time=3, n_input=3, n_cell=4, n_output=
         v = rng.normal(0, scale, shape).astype(np.float32)
         if not (hybrid and weight):
             return b.tensor(name, shape, np.float32, data=v)
-        s = float(np.float32(max(float(np.abs(v).max()), 1e-6) / 127))
-        return b.tensor(name, shape, np.int8, data=np.clip(np.round(v / s), -127, 127).astype(np.int8), scale=s,
-                        zero_point=0)
+        return symmetric_int8_tensor(b, name, v)
 
     def cell(p):
         ins = [-1 if (cifg and g == "i") else w(f"{p}w_{g}", (n_cell, n_input)) for g in "ifco"]
