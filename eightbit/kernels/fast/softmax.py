@@ -108,6 +108,9 @@ class FastSoftmaxParams:
     exps: np.ndarray  # int64 (256,): the Q0.31 exp of diff = -d
     terms: np.ndarray  # int64 (256,): Rescale<12>(exp), 0 where diff < diff_min
     valid: np.ndarray  # bool (256,): diff >= diff_min
+    out_bits: int  # the output type's width, minimum and maximum
+    out_min: int
+    out_max: int
 
 
 def _tables(p: SoftmaxQ8):
@@ -125,7 +128,8 @@ class FastSoftmax(Softmax):
         ref = Softmax.prepare(op)
         if not HAVE_NUMBA or not isinstance(ref, SoftmaxQ8) or op.inputs[0].type not in ("INT8", "UINT8"):
             return ref
-        return FastSoftmaxParams(ref, *_tables(ref))
+        info = np.iinfo(ref.out_dtype)
+        return FastSoftmaxParams(ref, *_tables(ref), info.bits, int(info.min), int(info.max))
 
     @staticmethod
     def eval(params, x):
@@ -141,12 +145,11 @@ class FastSoftmax(Softmax):
         parallel(lambda r0, r1: fn(rows, p.terms, maxes, sums, r0, r1), jobs)
         scale, bits_over_unit = np.empty(n, np.int64), np.empty(n, np.int64)
         reciprocals.run()(sums, np.int64(12), scale, bits_over_unit)
-        info = np.iinfo(p.ref.out_dtype)
-        exponent = bits_over_unit + (31 - info.bits)
+        exponent = bits_over_unit + (31 - p.out_bits)
         if np.any((exponent < 0) | (exponent > 31)):
             raise ValueError("SOFTMAX: sum of exponentials out of TFLite's supported range")
         out = np.empty(rows.shape, p.ref.out_dtype)
         fn2 = outputs.run()
-        parallel(lambda r0, r1: fn2(rows, p.exps, p.valid, maxes, scale, exponent, int(info.min), int(info.max),
-                                    out, r0, r1), jobs)
+        parallel(lambda r0, r1: fn2(rows, p.exps, p.valid, maxes, scale, exponent, p.out_min, p.out_max, out,
+                                    r0, r1), jobs)
         return out.reshape(x.shape)
