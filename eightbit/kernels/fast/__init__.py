@@ -73,6 +73,8 @@ def _fast_class(op_type: str, float_blas: bool = False):
         from eightbit.kernels.fast import resize as module
     elif op_type in ("HARD_SWISH", "LOGISTIC", "TANH"):
         from eightbit.kernels.fast import lut as module
+    elif op_type == "DEPTHWISE_CONV_2D":
+        from eightbit.kernels.fast import depthwise_conv as module
     elif op_type in ("AVERAGE_POOL_2D", "MAX_POOL_2D"):
         from eightbit.kernels.fast import pooling as module
     else:

@@ -161,3 +161,118 @@ def _depthwise_float(x, w, bias, has_bias, geo, dm, lo, hi, out, j0, j1):
 
 
 depthwise_float = njit(_depthwise_float)
+
+
+
+def _depthwise_quant(x, wt, chan, nowrap, in_zp, geo, out_zp, lo, hi, rows, keys, acc, out, j0, j1):
+    """Output rows j0..j1 of the N * OH (batch, row) pairs of an 8-bit depthwise layer, requantized
+    in the same pass; out viewed as (N * OH, OW * OC).
+
+    x (N,H,W,C) int8/uint8; geo int64 (SH, SW, DH, DW, pad top, pad left, KW, OC, OH, ring). The output columns go in tiles of T = wt.shape[1] // OC: wt
+    (KH*KW, T*OC) float32 is the filter minus its zero point (tap fy*KW+fx) repeated T times,
+    chan (5, T*OC) int32 the per-channel (bias, multiplier, left shift, right shift,
+    2^right - 1) repeated the same way, so the inner loops run over a tile's T*OC outputs as one
+    contiguous vector loop. rows (S, SW, WQ*OC) float32, zero on entry; keys (S,) int64 and acc
+    (T*OC,) float32 scratch.
+
+    Each input row a window needs is converted once to float32 x - in_zp, expanded to the output
+    channels (c * dm + m), zero-padded (what TFLite's skipped taps contribute) and split by column
+    phase (padded column ix at [ix % SW, (ix // SW) * OC]: a tap reads output column ox from
+    [fx*DW % SW, (ox + fx*DW // SW) * OC], contiguous over the tile for any stride), into slot iy mod
+    S (S = (KH-1)*DH + 1: a window's rows never share a slot, and the next output row finds most of
+    its rows there already; without `ring`, S = KH and tap row fy's slot is fy: a huge dilation
+    would make the ring too big). The caller checked that KH*KW*max|x - zp|*max|w| < 2^24: the float32
+    sums are exact integers in any order. The requantization is TFLite's
+    MultiplyByQuantizedMultiplier (double-rounding build) with int32 wraps."""
+    n_, h_, w_, c_ = x.shape
+    taps, tile = wt.shape
+    kw, oc_, oh_, ring = geo[6], geo[7], geo[8], geo[9]
+    kh = taps // kw
+    dm = oc_ // c_
+    sh, sw, dh, dw, pt, pl = geo[0], geo[1], geo[2], geo[3], geo[4], geo[5]
+    ow_ = out.shape[1] // oc_
+    span = rows.shape[0]
+
+    def slot(iy, fy):  # ring: iy mod S, shared by the next output rows; else the tap row's own
+        return iy % span if ring else fy
+    zf = np.float32(in_zp)
+    for s in range(span):
+        keys[s] = -1
+
+    def requant_wrapping(v, c):  # exact integer sum (float32) -> clamped output; rows as requant.table
+        a = np.int32(np.int64(np.int32(v)) + chan[0, c])
+        a = np.int32(np.int64(a) << chan[2, c])
+        hm = (np.int64(a) * np.int64(np.int32(chan[1, c])) + 1073741824) >> 31
+        y = np.int32(((hm + chan[5, c] + ((hm >> 63) & chan[4, c])) >> chan[3, c]) + out_zp)
+        return min(max(np.int64(y), lo), hi)
+
+    def requant_no_wrap(v, c):  # prepare proved: acc + bias and q + zp inside int32, no left shift
+        a = np.int64(np.int32(np.int64(np.int32(v)) + chan[0, c]))
+        hm = (a * np.int64(np.int32(chan[1, c])) + 1073741824) >> 31
+        return min(max((hm + chan[6, c] + ((hm >> 63) & chan[4, c])) >> chan[3, c], lo), hi)
+
+    for job in range(j0, j1):
+        n = job // oh_
+        oy = job - n * oh_
+        for fy in range(kh):  # the window's input rows, converted unless a slot holds them already
+            iy = oy * sh - pt + fy * dh
+            s = slot(iy, fy)
+            key = n * 4294967296 + iy + 2147483648
+            if keys[s] == key:
+                continue
+            keys[s] = key
+            inside = 0 <= iy < h_
+            for ix in range(w_):
+                col = pl + ix
+                o = (col // sw) * oc_
+                dst = rows[s, col % sw, o:o + oc_]  # indexed by c alone (see below)
+                if not inside:
+                    for c in range(oc_):
+                        dst[c] = 0.0
+                elif dm == 1:
+                    src = x[n, iy, ix]
+                    for c in range(c_):
+                        dst[c] = np.float32(src[c]) - zf
+                else:
+                    src = x[n, iy, ix]
+                    for c in range(c_):
+                        v = np.float32(src[c]) - zf
+                        for m in range(dm):
+                            dst[c * dm + m] = v
+        base = oy * sh - pt
+        for t0 in range(0, ow_ * oc_, tile):
+            size = min(tile, ow_ * oc_ - t0)
+            dst = out[job, t0:t0 + size]
+            if kh == 3 and kw == 3:  # the common case: 9 taps summed in registers
+                # (every array indexed by the loop counter alone: numba's negative-index
+                # wraparound would otherwise turn the loads into gathers)
+                a0, a1, a2 = rows[slot(base, 0)], rows[slot(base + dh, 1)], rows[slot(base + 2 * dh, 2)]
+                o1, o2 = t0 + (dw // sw) * oc_, t0 + ((2 * dw) // sw) * oc_
+                p1, p2 = dw % sw, (2 * dw) % sw
+                r00, r01, r02 = a0[0, t0:], a0[p1, o1:], a0[p2, o2:]
+                r10, r11, r12 = a1[0, t0:], a1[p1, o1:], a1[p2, o2:]
+                r20, r21, r22 = a2[0, t0:], a2[p1, o1:], a2[p2, o2:]
+                w0, w1, w2, w3, w4, w5, w6, w7, w8 = wt[0], wt[1], wt[2], wt[3], wt[4], wt[5], wt[6], wt[7], wt[8]
+                for i in range(size):
+                    acc[i] = (r00[i] * w0[i] + r01[i] * w1[i] + r02[i] * w2[i] + r10[i] * w3[i]
+                              + r11[i] * w4[i] + r12[i] * w5[i] + r20[i] * w6[i] + r21[i] * w7[i]
+                              + r22[i] * w8[i])
+            else:
+                for i in range(size):
+                    acc[i] = 0.0
+                for fy in range(kh):
+                    a = rows[slot(base + fy * dh, fy)]
+                    for fx in range(kw):
+                        src = a[(fx * dw) % sw, t0 + ((fx * dw) // sw) * oc_:]
+                        wk = wt[fy * kw + fx]
+                        for i in range(size):
+                            acc[i] += src[i] * wk[i]
+            if nowrap:  # two loops, each vectorized on its own
+                for i in range(size):
+                    dst[i] = requant_no_wrap(acc[i], i)
+            else:
+                for i in range(size):
+                    dst[i] = requant_wrapping(acc[i], i)
+
+
+depthwise_quant = njit(_depthwise_quant)

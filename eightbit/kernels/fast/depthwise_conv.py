@@ -1,0 +1,159 @@
+"""Fast DEPTHWISE_CONV_2D, bit-identical to the reference kernel (kernels/depthwise_conv.py).
+
+int8 / uint8 layers run fast/depthwise.py's depthwise_quant: each input row converted once to
+float32 (x - zero point), zero-padded, the taps summed exactly in float32 over contiguous tiles
+of output columns x channels, and requantized in the same pass (requant.table; the no-wrap
+variant when requant.no_wrap proves it for the layer's accumulator bound). A layer whose sums
+could leave float32's exact integers (more than 258 taps) runs the int32 loop (depthwise_int), and
+one whose windows are so far apart that the converted rows would pass MAX_SCRATCH the loop that
+skips outside taps (depthwise_int_f32); float32 layers depthwise_float (taps in the reference's
+(fy, fx) order). Layers this does not cover (int16, hybrid, a filter or bias of an integer layer
+computed at run time, multipliers outside requant.fits) keep the reference eval.
+(Moved here from fast/conv.py, whose FastDepthwiseConv2D kernel_for no longer picks.)"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from eightbit.kernels import im2col as ic
+from eightbit.kernels.depthwise_conv import DepthwiseConv2D, DepthwiseConvParams
+from eightbit.kernels.fast import depthwise as dwk
+from eightbit.kernels.fast import requant as rq
+from eightbit.kernels.fast.conv import Fallback, Requant, _geometry, _memoized
+from eightbit.kernels.fast.jit import HAVE_NUMBA, parallel, work_ranges
+
+F32 = np.float32
+
+
+@dataclass(frozen=True)
+class FastDepthwiseParams:
+    ref: DepthwiseConvParams
+    x_shape: tuple
+    geo: np.ndarray  # int64 (sh, sw, dh, dw, pad_top, pad_left)
+    out_hw: tuple
+    w: np.ndarray  # (KH, KW, OC): filter minus its zero point, float32 when exact (else int32); float filter
+    bias: np.ndarray  # (OC,) int32 (int64 for depthwise_int_f32's callers), or float32
+    has_bias: bool
+    requant: Requant | None
+    tiles: tuple | None = None  # depthwise_quant's (filter tile, requant.table tile, no_wrap) (None: depthwise_int)
+    memo: dict = field(default_factory=dict, compare=False)  # _memoized's last layout
+
+
+def _dw_geometry(p, x_shape, kh, kw):
+    g = _geometry(p, x_shape, kh, kw)
+    kh, kw, sh, sw, dh, dw, ph, pw, oh, ow = g
+    return np.array([sh, sw, dh, dw, ph, pw], np.int64), (oh, ow)
+
+
+def _input_range(kind: str, zp: int) -> int:
+    """max |x - zp| over the input type's values."""
+    lo, hi = (0, 255) if kind == "uint8" else (-128, 127)
+    return max(zp - lo, hi - zp)
+
+
+class FastDepthwiseConv2D(DepthwiseConv2D):
+    @staticmethod
+    def prepare(op):
+        p = DepthwiseConv2D.prepare(op)
+        x, w = op.inputs[0], op.inputs[1]
+        b = op.inputs[2] if len(op.inputs) > 2 else None
+        _, kh, kw, oc = (int(d) for d in w.shape)
+        c = int(x.shape[3])
+        runtime = w.data is None or (b is not None and b.data is None)
+        if (not HAVE_NUMBA or p.kind not in ("int8", "uint8", "float") or (runtime and p.kind != "float")
+                or c == 0 or oc % c):
+            return Fallback(p)
+        geo, out_hw = _dw_geometry(p, tuple(x.shape), kh, kw)
+        if p.kind == "float" and runtime:  # filter / bias computed at run time: taken at eval
+            return FastDepthwiseParams(p, tuple(x.shape), geo, out_hw, None, None, b is not None, None)
+        if p.kind == "float":
+            bias = np.zeros(oc, F32) if b is None else np.asarray(b.data, F32)
+            return FastDepthwiseParams(p, tuple(x.shape), geo, out_hw, np.ascontiguousarray(
+                np.asarray(w.data, F32).reshape(kh, kw, oc)), bias, b is not None, None)
+        if not rq.fits(p.mult, p.shift):
+            return Fallback(p)
+        wi = np.asarray(w.data).astype(np.int32).reshape(kh, kw, oc) - np.int32(p.wzp)
+        bias = np.zeros(oc, np.int32) if b is None else np.asarray(b.data).astype(np.int32)
+        requant = Requant.of(p, oc)
+        bound = kh * kw * _input_range(p.kind, int(p.in_zp)) * ic.max_abs(wi)  # of |acc|
+        if bound < ic.F32_EXACT:
+            tiles = _tiles(wi, rq.table(bias, p.mult, p.shift, p.out_zp)) + (rq.no_wrap(bound, bias, p.shift, p.out_zp),)
+            return FastDepthwiseParams(p, tuple(x.shape), geo, out_hw, np.ascontiguousarray(wi.astype(F32)), bias,
+                                       b is not None, requant, tiles)
+        return FastDepthwiseParams(p, tuple(x.shape), geo, out_hw, np.ascontiguousarray(wi), bias, b is not None,
+                                   requant)
+
+    @staticmethod
+    def eval(params, x, w, bias=None):
+        if type(params) is Fallback:
+            return DepthwiseConv2D.eval(params.params, x, w, bias)
+        p = params
+        if p.w is None:
+            p = _memoized(p, w, bias, lambda: replace(
+                p, w=np.ascontiguousarray(np.asarray(w, F32).reshape(w.shape[1:])),
+                bias=np.zeros(w.shape[3], F32) if bias is None else np.asarray(bias, F32)))
+        kh, kw, oc = p.w.shape
+        geo, (oh, ow) = (p.geo, p.out_hw) if x.shape == p.x_shape else _dw_geometry(p.ref, x.shape, kh, kw)
+        if x.shape[3] == 0 or oc % x.shape[3]:
+            raise ValueError(f"filter depth {oc} is not a multiple of the input depth {x.shape[3]}")
+        dm = oc // x.shape[3]
+        jobs = work_ranges(x.shape[0] * oh, ow * oc * kh * kw)
+        if p.requant is None:
+            out = np.empty((x.shape[0], oh, ow, oc), F32)
+            lo, hi = p.ref.clamp
+            xf, fn = np.ascontiguousarray(x, F32), dwk.depthwise_float.run()
+            parallel(lambda j0, j1: fn(xf, p.w, p.bias, p.has_bias, geo, dm, F32(lo), F32(hi), out, j0, j1), jobs)
+            return out
+        r = p.requant
+        out = np.empty((x.shape[0], oh, ow, oc), r.dtype)
+        xc = np.ascontiguousarray(x)
+        if p.tiles is None:
+            fn, zp = dwk.depthwise_int.run(), np.int32(p.ref.in_zp)
+            parallel(lambda j0, j1: fn(xc, p.w, p.bias, zp, geo, dm, r.mult, r.left, r.right, r.out_zp, r.lo, r.hi,
+                                       out, j0, j1), jobs)
+            return out
+        return _eval_quant(p, x, geo, oh, ow, out)
+
+
+TILE = 4096  # outputs per tile of depthwise_quant's inner loops (its weight tile stays in L1)
+
+
+def _tiles(w, chan):
+    """(wt, chan) of depthwise_quant: the filter taps (KH*KW, T*OC) float32 and the per-channel
+    requantization rows (requant.table, (7, T*OC) int64) repeated over T = max(1, TILE // OC) output columns."""
+    kh, kw, oc = w.shape
+    t = max(1, TILE // max(oc, 1))
+    return (np.ascontiguousarray(np.tile(w.reshape(kh * kw, oc).astype(F32), (1, t))),
+            np.ascontiguousarray(np.tile(chan, (1, t))))
+
+
+MAX_SCRATCH = 1 << 24  # bytes of converted input rows per range, past which depthwise_int_f32 runs
+
+
+def _eval_quant(p, x, geo, oh, ow, out):
+    kh, kw, oc = p.w.shape
+    r = p.requant
+    sh, sw, dh, dw, _, pl = (int(v) for v in geo)
+    ring = (kh - 1) * dh + 1 <= 4 * kh  # else one slot per tap row (a huge dilation)
+    slots = (kh - 1) * dh + 1 if ring else kh
+    width = -(-max(pl + x.shape[2], (ow - 1) * sw + (kw - 1) * dw + 1) // sw) * oc
+    xc, jobs = np.ascontiguousarray(x), work_ranges(x.shape[0] * oh, ow * oc * kh * kw)
+    if slots * sw * width * 4 > MAX_SCRATCH:  # windows far apart: the loop that skips outside taps
+        fn, zp, bias = dwk.depthwise_int_f32.run(), np.int32(p.ref.in_zp), p.bias.astype(np.int64)
+        parallel(lambda j0, j1: fn(xc, p.w, bias, zp, geo, oc // x.shape[3], r.mult, r.left, r.right, r.out_zp,
+                                   r.lo, r.hi, out, j0, j1), jobs)
+        return out
+    wt, chan, nowrap = p.tiles
+    g = np.concatenate([geo, np.array([kw, oc, oh, ring], np.int64)])
+    fn, zp = dwk.depthwise_quant.run(), np.int64(p.ref.in_zp)
+    lo, hi, out_zp = np.int64(r.lo), np.int64(r.hi), np.int64(r.out_zp)
+    flat = out.reshape(x.shape[0] * oh, ow * oc)
+
+    def rows(j0, j1):  # scratch of its own per range (ranges run on several threads)
+        fn(xc, wt, chan, nowrap, zp, g, out_zp, lo, hi, np.zeros((slots, sw, width), F32), np.empty(slots, np.int64),
+           np.empty(wt.shape[1], F32), flat, j0, j1)
+
+    parallel(rows, jobs)
+    return out
