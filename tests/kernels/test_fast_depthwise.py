@@ -48,6 +48,7 @@ CASES = {
                                                                    out_q=(0.07, 255)), "no_wrap"),
     "uint8_s2_same": ("uint8", (1, 9, 10, 33), 3, 1, dict(stride=(2, 2), w_scale=0.01, w_zp=3, in_q=(0.05, 200)),
                       "no_wrap"),
+    "int8_more_channels_than_a_table_row": ("int8", (1, 3, 4, 2100), 3, 1, dict(), "int"),
     "int8_26x26_inexact_in_float32": ("int8", (1, 27, 28, 3), 26, 1, dict(in_q=(0.05, -128)), "int"),
 }
 
@@ -65,7 +66,7 @@ def _path(params) -> str:
     assert type(p).__name__ == "FastDepthwiseParams", "the fast path was not taken"
     if p.tiles is None:
         return "int"
-    return "no_wrap" if p.tiles[2] else "wrapping"
+    return "no_wrap" if p.tiles[3] else "wrapping"
 
 
 @pytest.mark.parametrize("name", list(CASES))

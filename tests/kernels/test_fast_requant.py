@@ -46,7 +46,7 @@ def layers(draw, left_shifts: bool):
 
 def _run(acc, bias, mult, shift, out_zp, lo, hi, nowrap, dtype=np.int64):
     out = np.empty(acc.shape, np.int32)
-    table = rq.table(bias, mult, shift, out_zp)
+    table = rq.table(bias, mult, shift)
     rq.requant_table_rows.run()(acc.astype(dtype), table, nowrap, np.int64(out_zp), np.int64(lo), np.int64(hi), out)
     return out
 

@@ -164,52 +164,62 @@ depthwise_float = njit(_depthwise_float)
 
 
 
-def _depthwise_quant(x, wt, chan, nowrap, in_zp, geo, out_zp, lo, hi, rows, keys, acc, out, j0, j1):
+
+TILE = 2064  # the row stride of depthwise_quant's filter and requantization tables: a constant (one
+# base register addresses all their rows), not a power of two (rows 2^k bytes apart would share
+# cache sets)
+
+
+def _depthwise_quant(x, wt, chan, geo, scal, rows, keys, acc, out, j0, j1):
     """Output rows j0..j1 of the N * OH (batch, row) pairs of an 8-bit depthwise layer, requantized
     in the same pass; out viewed as (N * OH, OW * OC).
 
-    x (N,H,W,C) int8/uint8; geo int64 (SH, SW, DH, DW, pad top, pad left, KW, OC, OH, ring). The output columns go in tiles of T = wt.shape[1] // OC: wt
-    (KH*KW, T*OC) float32 is the filter minus its zero point (tap fy*KW+fx) repeated T times,
-    chan (5, T*OC) int32 the per-channel (bias, multiplier, left shift, right shift,
-    2^right - 1) repeated the same way, so the inner loops run over a tile's T*OC outputs as one
-    contiguous vector loop. rows (S, SW, WQ*OC) float32, zero on entry; keys (S,) int64 and acc
-    (T*OC,) float32 scratch.
+    x (N,H,W,C) int8/uint8; geo int64 (SH, SW, DH, DW, pad top, pad left, KW, OC, OH, ring, T*OC);
+    scal int64 (in_zp, out_zp, lo, hi, no_wrap). The output columns go in tiles of T (T*OC <= TILE):
+    wt (KH*KW*TILE,) float32 holds at [k*TILE + t*OC + c] the filter minus its zero point (tap
+    k = fy*KW + fx, channel c) for t < T, chan (6*TILE,) int32 the rows of requant.table the same
+    way (int32: the loops then run 8 lanes wide), so the inner loops run over a tile's T*OC
+    outputs as one contiguous vector loop. rows (S, SW, WQ*OC) float32, zero outside the image
+    columns; keys (S,) int64 and acc (TILE,) float32 scratch.
 
     Each input row a window needs is converted once to float32 x - in_zp, expanded to the output
     channels (c * dm + m), zero-padded (what TFLite's skipped taps contribute) and split by column
     phase (padded column ix at [ix % SW, (ix // SW) * OC]: a tap reads output column ox from
     [fx*DW % SW, (ox + fx*DW // SW) * OC], contiguous over the tile for any stride), into slot iy mod
-    S (S = (KH-1)*DH + 1: a window's rows never share a slot, and the next output row finds most of
-    its rows there already; without `ring`, S = KH and tap row fy's slot is fy: a huge dilation
-    would make the ring too big). The caller checked that KH*KW*max|x - zp|*max|w| < 2^24: the float32
-    sums are exact integers in any order. The requantization is TFLite's
-    MultiplyByQuantizedMultiplier (double-rounding build) with int32 wraps."""
+    S (ring: S = (KH-1)*DH + 1, a window's rows never share a slot and the next output row finds most
+    of its rows there already; else S = KH and tap row fy's slot is fy, for a huge dilation). The
+    caller checked that KH*KW*max|x - zp|*max|w| < 2^24: the float32 sums are exact integers in any
+    order. The requantization is TFLite's MultiplyByQuantizedMultiplier (double-rounding build):
+    with int32 wraps, or without them and the left shift (no_wrap, proved by requant.no_wrap)."""
     n_, h_, w_, c_ = x.shape
-    taps, tile = wt.shape
-    kw, oc_, oh_, ring = geo[6], geo[7], geo[8], geo[9]
-    kh = taps // kw
-    dm = oc_ // c_
     sh, sw, dh, dw, pt, pl = geo[0], geo[1], geo[2], geo[3], geo[4], geo[5]
+    kw, oc_, oh_, ring, tile = geo[6], geo[7], geo[8], geo[9], geo[10]
+    kh = wt.size // TILE // kw
+    dm = oc_ // c_
+    zf = np.float32(scal[0])
+    out_zp, lo, hi, nowrap = scal[1], scal[2], scal[3], scal[4]
     ow_ = out.shape[1] // oc_
-    span = rows.shape[0]
-
-    def slot(iy, fy):  # ring: iy mod S, shared by the next output rows; else the tap row's own
-        return iy % span if ring else fy
-    zf = np.float32(in_zp)
+    span, psz = rows.shape[0], rows.shape[2]
+    ssz = rows.shape[1] * psz
+    rf, of, xf = rows.reshape(-1), out.reshape(-1), x.reshape(-1)
     for s in range(span):
         keys[s] = -1
 
-    def requant_wrapping(v, c):  # exact integer sum (float32) -> clamped output; rows as requant.table
-        a = np.int32(np.int64(np.int32(v)) + chan[0, c])
-        a = np.int32(np.int64(a) << chan[2, c])
-        hm = (np.int64(a) * np.int64(np.int32(chan[1, c])) + 1073741824) >> 31
-        y = np.int32(((hm + chan[5, c] + ((hm >> 63) & chan[4, c])) >> chan[3, c]) + out_zp)
-        return min(max(np.int64(y), lo), hi)
+    def slot(iy, fy):
+        return iy % span if ring else fy
 
-    def requant_no_wrap(v, c):  # prepare proved: acc + bias and q + zp inside int32, no left shift
-        a = np.int64(np.int32(np.int64(np.int32(v)) + chan[0, c]))
-        hm = (a * np.int64(np.int32(chan[1, c])) + 1073741824) >> 31
-        return min(max((hm + chan[6, c] + ((hm >> 63) & chan[4, c])) >> chan[3, c], lo), hi)
+    def requant_no_wrap(v, i):
+        p = np.int64(np.int32(np.int64(np.int32(v)) + chan[i])) * np.int64(chan[TILE + i])
+        h = (p + 1073741824) >> 31
+        q = (h + chan[5 * TILE + i] - ((h < 0) & chan[4 * TILE + i])) >> chan[3 * TILE + i]
+        return min(max(q + out_zp, lo), hi)
+
+    def requant_wrapping(v, i):
+        a = np.int32(np.int64(np.int32(v)) + chan[i])
+        a = np.int32(np.int64(a) << chan[2 * TILE + i])
+        h = (np.int64(a) * np.int64(chan[TILE + i]) + 1073741824) >> 31
+        y = np.int32(((h + chan[5 * TILE + i] - ((h < 0) & chan[4 * TILE + i])) >> chan[3 * TILE + i]) + out_zp)
+        return min(max(np.int64(y), lo), hi)
 
     for job in range(j0, j1):
         n = job // oh_
@@ -222,57 +232,65 @@ def _depthwise_quant(x, wt, chan, nowrap, in_zp, geo, out_zp, lo, hi, rows, keys
                 continue
             keys[s] = key
             inside = 0 <= iy < h_
+            xrow = (n * h_ + iy) * w_ * c_
             for ix in range(w_):
                 col = pl + ix
-                o = (col // sw) * oc_
-                dst = rows[s, col % sw, o:o + oc_]  # indexed by c alone (see below)
+                q = (s * ssz + (col % sw) * psz + (col // sw) * oc_) & 4294967295  # (see the tiles below)
                 if not inside:
                     for c in range(oc_):
-                        dst[c] = 0.0
-                elif dm == 1:
-                    src = x[n, iy, ix]
+                        rf[q + c] = 0.0
+                    continue
+                xo = (xrow + ix * c_) & 4294967295
+                if dm == 1:
                     for c in range(c_):
-                        dst[c] = np.float32(src[c]) - zf
+                        rf[q + c] = np.float32(xf[xo + c]) - zf
                 else:
-                    src = x[n, iy, ix]
                     for c in range(c_):
-                        v = np.float32(src[c]) - zf
+                        v = np.float32(xf[xo + c]) - zf
                         for m in range(dm):
-                            dst[c * dm + m] = v
+                            rf[q + c * dm + m] = v
         base = oy * sh - pt
+        sl0, sl1, sl2 = slot(base, 0) * ssz, slot(base + dh, 1) * ssz, slot(base + 2 * dh, 2) * ssz
+        o1 = (dw % sw) * psz + (dw // sw) * oc_
+        o2 = ((2 * dw) % sw) * psz + ((2 * dw) // sw) * oc_
         for t0 in range(0, ow_ * oc_, tile):
-            size = min(tile, ow_ * oc_ - t0)
-            dst = out[job, t0:t0 + size]
-            if kh == 3 and kw == 3:  # the common case: 9 taps summed in registers
-                # (every array indexed by the loop counter alone: numba's negative-index
-                # wraparound would otherwise turn the loads into gathers)
-                a0, a1, a2 = rows[slot(base, 0)], rows[slot(base + dh, 1)], rows[slot(base + 2 * dh, 2)]
-                o1, o2 = t0 + (dw // sw) * oc_, t0 + ((2 * dw) // sw) * oc_
-                p1, p2 = dw % sw, (2 * dw) % sw
-                r00, r01, r02 = a0[0, t0:], a0[p1, o1:], a0[p2, o2:]
-                r10, r11, r12 = a1[0, t0:], a1[p1, o1:], a1[p2, o2:]
-                r20, r21, r22 = a2[0, t0:], a2[p1, o1:], a2[p2, o2:]
-                w0, w1, w2, w3, w4, w5, w6, w7, w8 = wt[0], wt[1], wt[2], wt[3], wt[4], wt[5], wt[6], wt[7], wt[8]
-                for i in range(size):
-                    acc[i] = (r00[i] * w0[i] + r01[i] * w1[i] + r02[i] * w2[i] + r10[i] * w3[i]
-                              + r11[i] * w4[i] + r12[i] * w5[i] + r20[i] * w6[i] + r21[i] * w7[i]
-                              + r22[i] * w8[i])
+            # Offsets and counts masked to 32 bits: numba then proves every index non-negative and
+            # skips its negative-index wraparound (which turns vector loads into gathers).
+            n = min(tile, ow_ * oc_ - t0) & 4294967295
+            d = (job * ow_ * oc_ + t0) & 4294967295
+            if kh == 3 and kw == 3:  # the common case: 9 taps summed in registers, requantized at once
+                q00, q01, q02 = (sl0 + t0) & 4294967295, (sl0 + o1 + t0) & 4294967295, (sl0 + o2 + t0) & 4294967295
+                q10, q11, q12 = (sl1 + t0) & 4294967295, (sl1 + o1 + t0) & 4294967295, (sl1 + o2 + t0) & 4294967295
+                q20, q21, q22 = (sl2 + t0) & 4294967295, (sl2 + o1 + t0) & 4294967295, (sl2 + o2 + t0) & 4294967295
+                if nowrap:  # one loop per variant: each vectorizes on its own
+                    for i in range(n):
+                        v = (rf[q00 + i] * wt[i] + rf[q01 + i] * wt[TILE + i] + rf[q02 + i] * wt[2 * TILE + i]
+                             + rf[q10 + i] * wt[3 * TILE + i] + rf[q11 + i] * wt[4 * TILE + i]
+                             + rf[q12 + i] * wt[5 * TILE + i] + rf[q20 + i] * wt[6 * TILE + i]
+                             + rf[q21 + i] * wt[7 * TILE + i] + rf[q22 + i] * wt[8 * TILE + i])
+                        of[d + i] = requant_no_wrap(v, i)
+                else:
+                    for i in range(n):
+                        v = (rf[q00 + i] * wt[i] + rf[q01 + i] * wt[TILE + i] + rf[q02 + i] * wt[2 * TILE + i]
+                             + rf[q10 + i] * wt[3 * TILE + i] + rf[q11 + i] * wt[4 * TILE + i]
+                             + rf[q12 + i] * wt[5 * TILE + i] + rf[q20 + i] * wt[6 * TILE + i]
+                             + rf[q21 + i] * wt[7 * TILE + i] + rf[q22 + i] * wt[8 * TILE + i])
+                        of[d + i] = requant_wrapping(v, i)
+                continue
+            for i in range(n):
+                acc[i] = 0.0
+            for fy in range(kh):
+                srow = slot(base + fy * dh, fy) * ssz + t0
+                for fx in range(kw):
+                    q = (srow + ((fx * dw) % sw) * psz + ((fx * dw) // sw) * oc_) & 4294967295
+                    k = ((fy * kw + fx) * TILE) & 4294967295
+                    for i in range(n):
+                        acc[i] += rf[q + i] * wt[k + i]
+            if nowrap:
+                for i in range(n):
+                    of[d + i] = requant_no_wrap(acc[i], i)
             else:
-                for i in range(size):
-                    acc[i] = 0.0
-                for fy in range(kh):
-                    a = rows[slot(base + fy * dh, fy)]
-                    for fx in range(kw):
-                        src = a[(fx * dw) % sw, t0 + ((fx * dw) // sw) * oc_:]
-                        wk = wt[fy * kw + fx]
-                        for i in range(size):
-                            acc[i] += src[i] * wk[i]
-            if nowrap:  # two loops, each vectorized on its own
-                for i in range(size):
-                    dst[i] = requant_no_wrap(acc[i], i)
-            else:
-                for i in range(size):
-                    dst[i] = requant_wrapping(acc[i], i)
-
+                for i in range(n):
+                    of[d + i] = requant_wrapping(acc[i], i)
 
 depthwise_quant = njit(_depthwise_quant)

@@ -13,6 +13,7 @@ computed at run time, multipliers outside requant.fits) keep the reference eval.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -37,7 +38,7 @@ class FastDepthwiseParams:
     bias: np.ndarray  # (OC,) int32 (int64 for depthwise_int_f32's callers), or float32
     has_bias: bool
     requant: Requant | None
-    tiles: tuple | None = None  # depthwise_quant's (filter tile, requant.table tile, no_wrap) (None: depthwise_int)
+    tiles: tuple | None = None  # depthwise_quant's (filter table, requant.table, T*OC, no_wrap) (None: depthwise_int)
     memo: dict = field(default_factory=dict, compare=False)  # _memoized's last layout
 
 
@@ -78,8 +79,8 @@ class FastDepthwiseConv2D(DepthwiseConv2D):
         bias = np.zeros(oc, np.int32) if b is None else np.asarray(b.data).astype(np.int32)
         requant = Requant.of(p, oc)
         bound = kh * kw * _input_range(p.kind, int(p.in_zp)) * ic.max_abs(wi)  # of |acc|
-        if bound < ic.F32_EXACT:
-            tiles = _tiles(wi, rq.table(bias, p.mult, p.shift, p.out_zp)) + (rq.no_wrap(bound, bias, p.shift, p.out_zp),)
+        if bound < ic.F32_EXACT and oc <= dwk.TILE:
+            tiles = _tiles(wi, rq.table(bias, p.mult, p.shift)) + (rq.no_wrap(bound, bias, p.shift, p.out_zp),)
             return FastDepthwiseParams(p, tuple(x.shape), geo, out_hw, np.ascontiguousarray(wi.astype(F32)), bias,
                                        b is not None, requant, tiles)
         return FastDepthwiseParams(p, tuple(x.shape), geo, out_hw, np.ascontiguousarray(wi), bias, b is not None,
@@ -117,43 +118,74 @@ class FastDepthwiseConv2D(DepthwiseConv2D):
         return _eval_quant(p, x, geo, oh, ow, out)
 
 
-TILE = 4096  # outputs per tile of depthwise_quant's inner loops (its weight tile stays in L1)
+TILE_OUTPUTS = 512  # outputs per tile of depthwise_quant: the tile's filter and requantization
+# rows (60 bytes an output) stay in the L1 cache with the input rows they read
 
 
 def _tiles(w, chan):
-    """(wt, chan) of depthwise_quant: the filter taps (KH*KW, T*OC) float32 and the per-channel
-    requantization rows (requant.table, (7, T*OC) int64) repeated over T = max(1, TILE // OC) output columns."""
+    """(wt, chan, T*OC) of depthwise_quant: the filter taps (KH*KW rows) and the requant.table rows
+    (6 rows) repeated over T = TILE_OUTPUTS // OC output columns (at least 1), rows dwk.TILE
+    apart, flat."""
     kh, kw, oc = w.shape
-    t = max(1, TILE // max(oc, 1))
-    return (np.ascontiguousarray(np.tile(w.reshape(kh * kw, oc).astype(F32), (1, t))),
-            np.ascontiguousarray(np.tile(chan, (1, t))))
+    t = max(1, TILE_OUTPUTS // max(oc, 1))
+    wt = np.zeros((kh * kw, dwk.TILE), F32)
+    wt[:, :t * oc] = np.tile(w.reshape(kh * kw, oc).astype(F32), (1, t))
+    table = np.zeros((chan.shape[0], dwk.TILE), np.int32)
+    table[:, :t * oc] = np.tile(chan, (1, t))
+    return wt.reshape(-1), table.reshape(-1), t * oc
 
 
 MAX_SCRATCH = 1 << 24  # bytes of converted input rows per range, past which depthwise_int_f32 runs
 
 
-def _eval_quant(p, x, geo, oh, ow, out):
+def _plan(p, x_shape, geo, oh, ow):
+    """(geo of depthwise_quant, slots, slot width) for an input shape, or None when the converted
+    rows would pass MAX_SCRATCH; kept for the last shape seen."""
+    memo = p.memo.get("plan")
+    if memo is not None and memo[0] == x_shape:
+        return memo[1]
     kh, kw, oc = p.w.shape
-    r = p.requant
     sh, sw, dh, dw, _, pl = (int(v) for v in geo)
     ring = (kh - 1) * dh + 1 <= 4 * kh  # else one slot per tap row (a huge dilation)
     slots = (kh - 1) * dh + 1 if ring else kh
-    width = -(-max(pl + x.shape[2], (ow - 1) * sw + (kw - 1) * dw + 1) // sw) * oc
+    width = -(-max(pl + x_shape[2], (ow - 1) * sw + (kw - 1) * dw + 1) // sw) * oc
+    plan = None
+    if slots * sw * width * 4 <= MAX_SCRATCH:
+        plan = (np.concatenate([geo, np.array([kw, oc, oh, ring, p.tiles[2]], np.int64)]), slots, width)
+    p.memo["plan"] = (x_shape, plan)
+    return plan
+
+
+def _scratch(p, slots, sw, width):
+    """The calling thread's scratch of depthwise_quant for this layer (rows zero on first use: the
+    kernel writes only inside the image, so the padding stays zero), kept across invokes."""
+    key = ("scratch", threading.get_ident())
+    got = p.memo.get(key)
+    if got is None or got[0].shape != (slots, sw, width):
+        got = (np.zeros((slots, sw, width), F32), np.empty(slots, np.int64), np.empty(dwk.TILE, F32))
+        p.memo[key] = got
+    return got
+
+
+def _eval_quant(p, x, geo, oh, ow, out):
+    kh, kw, oc = p.w.shape
+    r = p.requant
     xc, jobs = np.ascontiguousarray(x), work_ranges(x.shape[0] * oh, ow * oc * kh * kw)
-    if slots * sw * width * 4 > MAX_SCRATCH:  # windows far apart: the loop that skips outside taps
+    plan = _plan(p, x.shape, geo, oh, ow)
+    if plan is None:  # windows far apart: the loop that skips outside taps
         fn, zp, bias = dwk.depthwise_int_f32.run(), np.int32(p.ref.in_zp), p.bias.astype(np.int64)
         parallel(lambda j0, j1: fn(xc, p.w, bias, zp, geo, oc // x.shape[3], r.mult, r.left, r.right, r.out_zp,
                                    r.lo, r.hi, out, j0, j1), jobs)
         return out
-    wt, chan, nowrap = p.tiles
-    g = np.concatenate([geo, np.array([kw, oc, oh, ring], np.int64)])
-    fn, zp = dwk.depthwise_quant.run(), np.int64(p.ref.in_zp)
-    lo, hi, out_zp = np.int64(r.lo), np.int64(r.hi), np.int64(r.out_zp)
+    g, slots, width = plan
+    wt, chan, _, nowrap = p.tiles
+    fn = dwk.depthwise_quant.run()
+    scal = np.array([p.ref.in_zp, r.out_zp, r.lo, r.hi, nowrap], np.int64)
     flat = out.reshape(x.shape[0] * oh, ow * oc)
 
-    def rows(j0, j1):  # scratch of its own per range (ranges run on several threads)
-        fn(xc, wt, chan, nowrap, zp, g, out_zp, lo, hi, np.zeros((slots, sw, width), F32), np.empty(slots, np.int64),
-           np.empty(wt.shape[1], F32), flat, j0, j1)
+    def rows(j0, j1):
+        buf, keys, acc = _scratch(p, slots, int(geo[1]), width)
+        fn(xc, wt, chan, g, scal, buf, keys, acc, flat, j0, j1)
 
     parallel(rows, jobs)
     return out
