@@ -1,8 +1,11 @@
 """Fast ADD of two same-shape tensors. int8 / uint8 (TFLite's general quantized ADD, add.cc):
-both inputs rescaled to 2 * max(s1, s2) / 2^20, summed in int32, requantized to the output,
-one compiled pass instead of about a dozen whole-array numpy passes. The multipliers are
-computed here from the scales, as add.cc's Prepare does; the reference prepare still runs first
-(its checks, and the params of every case this path does not take: broadcasting, int16).
+both inputs rescaled to 2 * max(s1, s2) / 2^20, summed in int32, requantized to the output, one
+compiled pass (the multipliers computed here from the scales, as add.cc's Prepare does). For
+large tensors, since the output depends only on the two input values, prepare runs the reference
+kernel once on all 256 x 256 pairs and the pass looks every element up in that table instead
+(64 KB: for a small tensor bringing it into the cache costs more than it saves). The reference
+prepare still runs first (its checks, and the params of every case this path does not take:
+broadcasting, int16).
 float32: the sum and the activation clamp in one compiled pass (split over the threads).
 """
 
@@ -47,6 +50,15 @@ def _add_int(x1, x2, p, out):
 add_int = njit(_add_int)
 
 
+def _add_table(x1, x2, table, out):
+    """out[i] = table[x1[i] * 256 + x2[i]] (x1, x2 the inputs' bytes as uint8)."""
+    for i in range(x1.size):
+        out[i] = table[(np.int64(x1[i]) << 8) | np.int64(x2[i])]
+
+
+add_table = njit(_add_table)
+
+
 def _add_float(x1, x2, lo, hi, out):
     """float32 x1 + x2, then the reference clamp np.minimum(np.maximum(v, lo), hi) as numpy
     computes it: NaN stays NaN, and where v equals a bound numpy returns the bound (so -0.0 + -0.0
@@ -75,6 +87,17 @@ class FastAddParams:
     shape: tuple
     packed: np.ndarray  # see _add_int
     dtype: np.dtype
+    table: np.ndarray | None = None  # (65536,) the output for input bytes (a, b) at a * 256 + b
+
+
+TABLE_MIN_SIZE = 1 << 15  # elements from which the table pays for its 64 KB coming into the cache
+
+
+def _pair_table(ref, dtype) -> np.ndarray:
+    """The reference ADD of every pair of 8-bit values, indexed by their bytes."""
+    values = np.arange(256, dtype=np.uint8).view(dtype)
+    a, b = np.meshgrid(values, values, indexing="ij")
+    return np.ascontiguousarray(np.asarray(Add.eval(ref, a, b)).reshape(-1))
 
 
 class FastAdd(Add):
@@ -99,7 +122,8 @@ class FastAdd(Add):
         lo, hi = fp.activation_range_quantized(act, so, out.zero_point, out.dtype)
         packed = np.array([-in1.zero_point, m1, -sh1, -in2.zero_point, m2, -sh2, out.zero_point, mo, -sho, lo, hi],
                           np.int64)
-        return FastAddParams(tuple(in1.shape), packed, np.dtype(out.dtype))
+        big = int(np.prod(in1.shape, dtype=np.int64)) >= TABLE_MIN_SIZE
+        return FastAddParams(tuple(in1.shape), packed, np.dtype(out.dtype), _pair_table(ref, in1.dtype) if big else None)
 
     @staticmethod
     def eval(params, x1, x2):
@@ -111,6 +135,10 @@ class FastAdd(Add):
             raise ValueError(f"ADD inputs changed shape after prepare: {x1.shape} and {x2.shape}")
         out = np.empty(x1.shape, params.dtype)
         a, b, o = np.ascontiguousarray(x1).reshape(-1), np.ascontiguousarray(x2).reshape(-1), out.reshape(-1)
+        if params.table is not None and a.size >= TABLE_MIN_SIZE:
+            a, b, table, fn = a.view(np.uint8), b.view(np.uint8), params.table, add_table.run()
+            parallel(lambda s, e: fn(a[s:e], b[s:e], table, o[s:e]), work_ranges(a.size, 4))
+            return out
         fn = add_int.run()
         parallel(lambda s, e: fn(a[s:e], b[s:e], params.packed, o[s:e]), work_ranges(a.size, 4))
         return out

@@ -233,9 +233,13 @@ def _depthwise_quant(x, wt, chan, geo, scal, rows, keys, acc, out, j0, j1):
             keys[s] = key
             inside = 0 <= iy < h_
             xrow = (n * h_ + iy) * w_ * c_
+            phase, pos = pl % sw, pl // sw  # of column pl + ix, stepped without dividing
             for ix in range(w_):
-                col = pl + ix
-                q = (s * ssz + (col % sw) * psz + (col // sw) * oc_) & 4294967295  # (see the tiles below)
+                q = (s * ssz + phase * psz + pos * oc_) & 4294967295  # (see the tiles below)
+                phase += 1
+                if phase == sw:
+                    phase = 0
+                    pos += 1
                 if not inside:
                     for c in range(oc_):
                         rf[q + c] = 0.0

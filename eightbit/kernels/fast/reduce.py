@@ -11,6 +11,8 @@ Other axis sets, empty tensors and int32 / int64 keep the reference eval.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from eightbit.kernels.fast.jit import HAVE_NUMBA, njit, parallel, work_ranges
@@ -42,8 +44,31 @@ def _sum_middle_int(x, out, o0, o1):
                 out[o, c] += np.int64(x[o, r, c])
 
 
+def _mean_quant(x, q, out, o0, o1):
+    """The quantized MEAN of sum_middle_int's blocks, requantized in the same pass as the
+    reference's QuantizedMeanOrSum: t = wrap32(wrap32(sum) - zp_in * n), then
+    MultiplyByQuantizedMultiplier(t, mult, shift) (left = shift & 31 when shift > 0, right <= 31)
+    + zp_out, clamped to the output type. q int64 (n, zp_in, mult, left, right, zp_out, lo, hi)."""
+    _, r_, c_ = x.shape
+    n, zp_in, mult, left, right, zp_out, lo, hi = q[0], q[1], q[2], q[3], q[4], q[5], q[6], q[7]
+    half = (np.int64(1) << right) >> 1
+    for o in range(o0, o1):
+        for c in range(c_):
+            out[o, c] = 0
+        for r in range(r_):
+            for c in range(c_):
+                out[o, c] += np.int64(x[o, r, c])
+        for c in range(c_):
+            t = np.int64(np.int32(np.int64(np.int32(out[o, c])) - zp_in * n))
+            a = np.int64(np.int32(t << left))
+            h = (a * mult + 1073741824) >> 31
+            h = (h + half - ((h < 0) & (right > 0))) >> right
+            out[o, c] = min(max(h + zp_out, lo), hi)
+
+
 sum_middle_f32 = njit(_sum_middle_f32)
 sum_middle_int = njit(_sum_middle_int)
+mean_quant = njit(_mean_quant)
 
 
 def _block(shape, axes):
@@ -56,11 +81,16 @@ def _block(shape, axes):
     return outer, reduced, inner
 
 
+@functools.lru_cache(maxsize=256)
+def _block_of(shape: tuple, axes: tuple):
+    return _block(shape, axes)
+
+
 class FastMean(Mean):
     @staticmethod
     def eval(p, x, axis):
         axes = _axes(axis, x.ndim)
-        block = _block(x.shape, axes)
+        block = _block_of(x.shape, axes)
         kind_ok = p.type == "FLOAT32" or p.quant
         if not HAVE_NUMBA or block is None or x.size == 0 or not kind_ok:
             return Mean.eval(p, x, axis)
@@ -74,15 +104,21 @@ class FastMean(Mean):
             parallel(lambda o0, o1: fn(view, total, o0, o1), jobs)
             with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
                 return np.asarray(total / F32(n), F32).reshape(out_shape)
-        total = np.empty((outer, inner), np.int64)
-        fn = sum_middle_int.run()
-        parallel(lambda o0, o1: fn(view, total, o0, o1), jobs)
-        # The reference QuantizedMeanOrSum (kernels/reduce.py) on the totals.
         mult, shift = p.multiplier, p.shift
         s = min(n.bit_length() - 1, 32, 31 + shift)
         mult = (mult << s) // n
         shift -= s
+        total = np.empty((outer, inner), np.int64)
+        info = np.iinfo(p.dtype)
+        if 0 <= mult < (1 << 31) and shift >= -31:  # the reference's arithmetic, compiled
+            q = np.array([n, p.zp_in, mult, shift & 31 if shift > 0 else 0, max(-shift, 0), p.zp_out, info.min,
+                          info.max], np.int64)
+            fn = mean_quant.run()
+            parallel(lambda o0, o1: fn(view, q, total, o0, o1), jobs)
+            return total.astype(p.dtype).reshape(out_shape)
+        fn = sum_middle_int.run()
+        parallel(lambda o0, o1: fn(view, total, o0, o1), jobs)
+        # The reference QuantizedMeanOrSum (kernels/reduce.py) on the totals.
         shifted = wrap_int32(wrap_int32(total) - p.zp_in * n)
         y = multiply_by_quantized_multiplier(shifted, mult, shift) + p.zp_out
-        info = np.iinfo(p.dtype)
         return np.asarray(np.clip(y, info.min, info.max), p.dtype).reshape(out_shape)
