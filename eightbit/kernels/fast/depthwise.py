@@ -233,6 +233,12 @@ def _depthwise_quant(x, wt, chan, geo, scal, rows, keys, acc, out, j0, j1):
             keys[s] = key
             inside = 0 <= iy < h_
             xrow = (n * h_ + iy) * w_ * c_
+            if inside and sw == 1 and dm == 1:  # the row's destination is contiguous: one loop
+                q = (s * ssz + pl * oc_) & 4294967295
+                xo = xrow & 4294967295
+                for j in range(w_ * c_):
+                    rf[q + j] = np.float32(xf[xo + j]) - zf
+                continue
             phase, pos = pl % sw, pl // sw  # of column pl + ix, stepped without dividing
             for ix in range(w_):
                 q = (s * ssz + phase * psz + pos * oc_) & 4294967295  # (see the tiles below)

@@ -91,6 +91,10 @@ class FastDepthwiseConv2D(DepthwiseConv2D):
         if type(params) is Fallback:
             return DepthwiseConv2D.eval(params.params, x, w, bias)
         p = params
+        if p.tiles is not None:
+            plan = _plan(p, x.shape)
+            if plan is not None:
+                return _eval_quant(p, x, plan)
         if p.w is None:
             p = _memoized(p, w, bias, lambda: replace(
                 p, w=np.ascontiguousarray(np.asarray(w, F32).reshape(w.shape[1:])),
@@ -115,7 +119,12 @@ class FastDepthwiseConv2D(DepthwiseConv2D):
             parallel(lambda j0, j1: fn(xc, p.w, p.bias, zp, geo, dm, r.mult, r.left, r.right, r.out_zp, r.lo, r.hi,
                                        out, j0, j1), jobs)
             return out
-        return _eval_quant(p, x, geo, oh, ow, out)
+        # windows so far apart that the converted rows would pass MAX_SCRATCH: the loop that skips
+        # outside taps
+        fn, zp, bias = dwk.depthwise_int_f32.run(), np.int32(p.ref.in_zp), p.bias.astype(np.int64)
+        parallel(lambda j0, j1: fn(xc, p.w, bias, zp, geo, dm, r.mult, r.left, r.right, r.out_zp, r.lo, r.hi, out,
+                                   j0, j1), jobs)
+        return out
 
 
 TILE_OUTPUTS = 512  # outputs per tile of depthwise_quant: the tile's filter and requantization
@@ -138,54 +147,50 @@ def _tiles(w, chan):
 MAX_SCRATCH = 1 << 24  # bytes of converted input rows per range, past which depthwise_int_f32 runs
 
 
-def _plan(p, x_shape, geo, oh, ow):
-    """(geo of depthwise_quant, slots, slot width) for an input shape, or None when the converted
-    rows would pass MAX_SCRATCH; kept for the last shape seen."""
+def _plan(p, x_shape):
+    """What depthwise_quant needs for an input shape, kept for the last shape seen: (geo, slots,
+    slot width), output shape, scalars, work per output row), or None when the converted rows
+    would pass MAX_SCRATCH (or the input depth does not divide the filter's: the eval reports it)."""
     memo = p.memo.get("plan")
     if memo is not None and memo[0] == x_shape:
         return memo[1]
     kh, kw, oc = p.w.shape
-    sh, sw, dh, dw, _, pl = (int(v) for v in geo)
-    ring = (kh - 1) * dh + 1 <= 4 * kh  # else one slot per tap row (a huge dilation)
-    slots = (kh - 1) * dh + 1 if ring else kh
-    width = -(-max(pl + x_shape[2], (ow - 1) * sw + (kw - 1) * dw + 1) // sw) * oc
     plan = None
-    if slots * sw * width * 4 <= MAX_SCRATCH:
-        plan = (np.concatenate([geo, np.array([kw, oc, oh, ring, p.tiles[2]], np.int64)]), slots, width)
+    if x_shape[3] and oc % x_shape[3] == 0:
+        geo, (oh, ow) = (p.geo, p.out_hw) if x_shape == p.x_shape else _dw_geometry(p.ref, x_shape, kh, kw)
+        sh, sw, dh, dw, _, pl = (int(v) for v in geo)
+        ring = (kh - 1) * dh + 1 <= 4 * kh  # else one slot per tap row (a huge dilation)
+        slots = (kh - 1) * dh + 1 if ring else kh
+        width = -(-max(pl + x_shape[2], (ow - 1) * sw + (kw - 1) * dw + 1) // sw) * oc
+        if slots * sw * width * 4 <= MAX_SCRATCH:
+            r = p.requant
+            g = np.concatenate([geo, np.array([kw, oc, oh, ring, p.tiles[2]], np.int64)])
+            scal = np.array([p.ref.in_zp, r.out_zp, r.lo, r.hi, p.tiles[3]], np.int64)
+            plan = (g, (slots, sw, width), (x_shape[0], oh, ow, oc), scal, ow * oc * kh * kw)
     p.memo["plan"] = (x_shape, plan)
     return plan
 
 
-def _scratch(p, slots, sw, width):
+def _scratch(p, shape):
     """The calling thread's scratch of depthwise_quant for this layer (rows zero on first use: the
     kernel writes only inside the image, so the padding stays zero), kept across invokes."""
     key = ("scratch", threading.get_ident())
     got = p.memo.get(key)
-    if got is None or got[0].shape != (slots, sw, width):
-        got = (np.zeros((slots, sw, width), F32), np.empty(slots, np.int64), np.empty(dwk.TILE, F32))
+    if got is None or got[0].shape != shape:
+        got = (np.zeros(shape, F32), np.empty(shape[0], np.int64), np.empty(dwk.TILE, F32))
         p.memo[key] = got
     return got
 
 
-def _eval_quant(p, x, geo, oh, ow, out):
-    kh, kw, oc = p.w.shape
-    r = p.requant
-    xc, jobs = np.ascontiguousarray(x), work_ranges(x.shape[0] * oh, ow * oc * kh * kw)
-    plan = _plan(p, x.shape, geo, oh, ow)
-    if plan is None:  # windows far apart: the loop that skips outside taps
-        fn, zp, bias = dwk.depthwise_int_f32.run(), np.int32(p.ref.in_zp), p.bias.astype(np.int64)
-        parallel(lambda j0, j1: fn(xc, p.w, bias, zp, geo, oc // x.shape[3], r.mult, r.left, r.right, r.out_zp,
-                                   r.lo, r.hi, out, j0, j1), jobs)
-        return out
-    g, slots, width = plan
-    wt, chan, _, nowrap = p.tiles
-    fn = dwk.depthwise_quant.run()
-    scal = np.array([p.ref.in_zp, r.out_zp, r.lo, r.hi, nowrap], np.int64)
-    flat = out.reshape(x.shape[0] * oh, ow * oc)
+def _eval_quant(p, x, plan):
+    g, scratch, shape, scal, work = plan
+    out = np.empty(shape, p.requant.dtype)
+    flat = out.reshape(shape[0] * shape[1], shape[2] * shape[3])
+    xc, (wt, chan, _, _), fn = np.ascontiguousarray(x), p.tiles, dwk.depthwise_quant.run()
 
-    def rows(j0, j1):
-        buf, keys, acc = _scratch(p, slots, int(geo[1]), width)
+    def part(j0, j1):
+        buf, keys, acc = _scratch(p, scratch)
         fn(xc, wt, chan, g, scal, buf, keys, acc, flat, j0, j1)
 
-    parallel(rows, jobs)
+    parallel(part, work_ranges(flat.shape[0], work))
     return out
