@@ -130,7 +130,7 @@ def _requant_table_rows(acc, table, nowrap, out_zp, lo, hi, out):
     if nowrap:
         for r in range(rows):
             for c in range(cols):
-                p = np.int64(np.int32(np.int64(acc[r, c]) + table[0, c])) * np.int64(table[1, c])
+                p = np.int64(np.int32(np.int64(np.int32(acc[r, c])) + table[0, c])) * np.int64(table[1, c])
                 h = (p + 1073741824) >> 31
                 q = (h + table[5, c] - ((h < 0) & table[4, c])) >> table[3, c]
                 out[r, c] = min(max(q + out_zp, lo), hi)
