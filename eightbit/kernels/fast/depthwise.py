@@ -221,6 +221,41 @@ def _depthwise_quant(x, wt, chan, geo, scal, rows, keys, acc, out, j0, j1):
         y = np.int32(((h + chan[5 * TILE + i] - ((h < 0) & chan[4 * TILE + i])) >> chan[3 * TILE + i]) + out_zp)
         return min(max(np.int64(y), lo), hi)
 
+    def convert(s, n, iy):  # input row iy of image n into slot s (its padding columns stay zero)
+        inside = 0 <= iy < h_
+        xrow = (n * h_ + iy) * w_ * c_
+        if inside and sw == 1 and dm == 1:  # the row's destination is contiguous: one loop
+            q = (s * ssz + pl * oc_) & 4294967295
+            xo = xrow & 4294967295
+            for j in range(w_ * c_):
+                rf[q + j] = np.float32(xf[xo + j]) - zf
+            return
+        phase, pos = pl % sw, pl // sw  # of column pl + ix, stepped without dividing
+        for ix in range(w_):
+            q = (s * ssz + phase * psz + pos * oc_) & 4294967295  # (see below)
+            phase += 1
+            if phase == sw:
+                phase = 0
+                pos += 1
+            if not inside:
+                for c in range(oc_):
+                    rf[q + c] = 0.0
+                continue
+            xo = (xrow + ix * c_) & 4294967295
+            if dm == 1:
+                for c in range(c_):
+                    rf[q + c] = np.float32(xf[xo + c]) - zf
+                continue
+            for c in range(c_):
+                v = np.float32(xf[xo + c]) - zf
+                for m in range(dm):
+                    rf[q + c * dm + m] = v
+
+    def taps3x3(q00, q01, q02, q10, q11, q12, q20, q21, q22, i):
+        return (rf[q00 + i] * wt[i] + rf[q01 + i] * wt[TILE + i] + rf[q02 + i] * wt[2 * TILE + i]
+                + rf[q10 + i] * wt[3 * TILE + i] + rf[q11 + i] * wt[4 * TILE + i] + rf[q12 + i] * wt[5 * TILE + i]
+                + rf[q20 + i] * wt[6 * TILE + i] + rf[q21 + i] * wt[7 * TILE + i] + rf[q22 + i] * wt[8 * TILE + i])
+
     for job in range(j0, j1):
         n = job // oh_
         oy = job - n * oh_
@@ -228,79 +263,43 @@ def _depthwise_quant(x, wt, chan, geo, scal, rows, keys, acc, out, j0, j1):
             iy = oy * sh - pt + fy * dh
             s = slot(iy, fy)
             key = n * 4294967296 + iy + 2147483648
-            if keys[s] == key:
-                continue
-            keys[s] = key
-            inside = 0 <= iy < h_
-            xrow = (n * h_ + iy) * w_ * c_
-            if inside and sw == 1 and dm == 1:  # the row's destination is contiguous: one loop
-                q = (s * ssz + pl * oc_) & 4294967295
-                xo = xrow & 4294967295
-                for j in range(w_ * c_):
-                    rf[q + j] = np.float32(xf[xo + j]) - zf
-                continue
-            phase, pos = pl % sw, pl // sw  # of column pl + ix, stepped without dividing
-            for ix in range(w_):
-                q = (s * ssz + phase * psz + pos * oc_) & 4294967295  # (see the tiles below)
-                phase += 1
-                if phase == sw:
-                    phase = 0
-                    pos += 1
-                if not inside:
-                    for c in range(oc_):
-                        rf[q + c] = 0.0
-                    continue
-                xo = (xrow + ix * c_) & 4294967295
-                if dm == 1:
-                    for c in range(c_):
-                        rf[q + c] = np.float32(xf[xo + c]) - zf
-                else:
-                    for c in range(c_):
-                        v = np.float32(xf[xo + c]) - zf
-                        for m in range(dm):
-                            rf[q + c * dm + m] = v
+            if keys[s] != key:
+                keys[s] = key
+                convert(s, n, iy)
         base = oy * sh - pt
-        sl0, sl1, sl2 = slot(base, 0) * ssz, slot(base + dh, 1) * ssz, slot(base + 2 * dh, 2) * ssz
-        o1 = (dw % sw) * psz + (dw // sw) * oc_
-        o2 = ((2 * dw) % sw) * psz + ((2 * dw) // sw) * oc_
         for t0 in range(0, ow_ * oc_, tile):
             # Offsets and counts masked to 32 bits: numba then proves every index non-negative and
             # skips its negative-index wraparound (which turns vector loads into gathers).
-            n = min(tile, ow_ * oc_ - t0) & 4294967295
+            cnt = min(tile, ow_ * oc_ - t0) & 4294967295
             d = (job * ow_ * oc_ + t0) & 4294967295
             if kh == 3 and kw == 3:  # the common case: 9 taps summed in registers, requantized at once
-                q00, q01, q02 = (sl0 + t0) & 4294967295, (sl0 + o1 + t0) & 4294967295, (sl0 + o2 + t0) & 4294967295
-                q10, q11, q12 = (sl1 + t0) & 4294967295, (sl1 + o1 + t0) & 4294967295, (sl1 + o2 + t0) & 4294967295
-                q20, q21, q22 = (sl2 + t0) & 4294967295, (sl2 + o1 + t0) & 4294967295, (sl2 + o2 + t0) & 4294967295
+                r0, r1, r2 = slot(base, 0) * ssz + t0, slot(base + dh, 1) * ssz + t0, slot(base + 2 * dh, 2) * ssz + t0
+                c1 = (dw % sw) * psz + (dw // sw) * oc_
+                c2 = ((2 * dw) % sw) * psz + ((2 * dw) // sw) * oc_
+                q00, q01, q02 = r0 & 4294967295, (r0 + c1) & 4294967295, (r0 + c2) & 4294967295
+                q10, q11, q12 = r1 & 4294967295, (r1 + c1) & 4294967295, (r1 + c2) & 4294967295
+                q20, q21, q22 = r2 & 4294967295, (r2 + c1) & 4294967295, (r2 + c2) & 4294967295
                 if nowrap:  # one loop per variant: each vectorizes on its own
-                    for i in range(n):
-                        v = (rf[q00 + i] * wt[i] + rf[q01 + i] * wt[TILE + i] + rf[q02 + i] * wt[2 * TILE + i]
-                             + rf[q10 + i] * wt[3 * TILE + i] + rf[q11 + i] * wt[4 * TILE + i]
-                             + rf[q12 + i] * wt[5 * TILE + i] + rf[q20 + i] * wt[6 * TILE + i]
-                             + rf[q21 + i] * wt[7 * TILE + i] + rf[q22 + i] * wt[8 * TILE + i])
-                        of[d + i] = requant_no_wrap(v, i)
+                    for i in range(cnt):
+                        of[d + i] = requant_no_wrap(taps3x3(q00, q01, q02, q10, q11, q12, q20, q21, q22, i), i)
                 else:
-                    for i in range(n):
-                        v = (rf[q00 + i] * wt[i] + rf[q01 + i] * wt[TILE + i] + rf[q02 + i] * wt[2 * TILE + i]
-                             + rf[q10 + i] * wt[3 * TILE + i] + rf[q11 + i] * wt[4 * TILE + i]
-                             + rf[q12 + i] * wt[5 * TILE + i] + rf[q20 + i] * wt[6 * TILE + i]
-                             + rf[q21 + i] * wt[7 * TILE + i] + rf[q22 + i] * wt[8 * TILE + i])
-                        of[d + i] = requant_wrapping(v, i)
+                    for i in range(cnt):
+                        of[d + i] = requant_wrapping(taps3x3(q00, q01, q02, q10, q11, q12, q20, q21, q22, i), i)
                 continue
-            for i in range(n):
+            for i in range(cnt):
                 acc[i] = 0.0
             for fy in range(kh):
                 srow = slot(base + fy * dh, fy) * ssz + t0
                 for fx in range(kw):
                     q = (srow + ((fx * dw) % sw) * psz + ((fx * dw) // sw) * oc_) & 4294967295
                     k = ((fy * kw + fx) * TILE) & 4294967295
-                    for i in range(n):
+                    for i in range(cnt):
                         acc[i] += rf[q + i] * wt[k + i]
             if nowrap:
-                for i in range(n):
+                for i in range(cnt):
                     of[d + i] = requant_no_wrap(acc[i], i)
             else:
-                for i in range(n):
+                for i in range(cnt):
                     of[d + i] = requant_wrapping(acc[i], i)
 
 depthwise_quant = njit(_depthwise_quant)
