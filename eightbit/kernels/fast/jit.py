@@ -28,21 +28,53 @@ HAVE_NUMBA = importlib.util.find_spec("numba") is not None and \
     os.environ.get("EIGHTBIT_DISABLE_NUMBA", "") in ("", "0")
 
 
+KERNELS: dict = {}  # "module:function" -> Jitted, every kernel declared with njit
+
+
 class Jitted:
-    """A Python function compiled with numba on first use."""
+    """A Python function compiled with numba on first use, or found in the ahead-of-time
+    library (aot.py: loaded without importing numba)."""
 
     def __init__(self, fn):
         self.fn = fn
+        self.name = f"{fn.__module__}:{fn.__qualname__}"
+        KERNELS[self.name] = self
         self._compiled = None
+        self._aot = None
 
     def run(self):
+        """The kernel to call: the library's when it has this kernel (calls with argument
+        types it lacks go to the JIT), else the JIT's."""
+        if self._aot is None:
+            from eightbit.kernels.fast import aot
+
+            self._aot = aot.kernel(self) or False
+        return self._aot or self.jit()
+
+    def jit(self):
+        """numba's dispatcher (compiled, or loaded from numba's cache, on first use)."""
         if self._compiled is None:
             numba = _import_numba()
             try:
                 self._compiled = numba.njit(cache=True, nogil=True)(self.fn)
             except RuntimeError:  # no writable cache location at all: compile in every process
                 self._compiled = numba.njit(cache=False, nogil=True)(self.fn)
+            _record_at_exit()
         return self._compiled
+
+
+_RECORDING: list = []
+
+
+def _record_at_exit():
+    """Once per process: at exit, the signatures the JIT ran are recorded for the library."""
+    if not _RECORDING:
+        import atexit
+
+        from eightbit.kernels.fast import aot_build
+
+        _RECORDING.append(True)
+        atexit.register(aot_build.record_and_maybe_build)
 
 
 def _import_numba():

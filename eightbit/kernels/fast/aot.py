@@ -1,0 +1,285 @@
+"""The fast kernels compiled ahead of time into one shared library, called without numba.
+
+numba's import alone costs about 65 MB and 0.2 s, and loading its cached kernels (and LLVM)
+more: a batch-1 model's first invoke paid several times its steady invoke for it. So the
+kernels a process has run through the JIT are also compiled, once per machine, into a C-ABI
+shared library (`aot_build.py`: a numba cfunc wrapper per kernel and argument-type signature,
+linked with the system C compiler), and later processes load it with ctypes and call it
+without importing numba (ctypes releases the GIL, so the row-block threads keep working).
+
+Signatures are recorded, not declared: a process that ran a kernel through the JIT writes the
+argument types it saw to `signatures.json` in the cache directory at exit, and the library is
+(re)built from them: by `eightbit build-kernels [MODEL ...]`, or by itself in a background
+process after a process that used the JIT exits (EIGHTBIT_AOT_BUILD=0 turns that off). Every
+`njit(...)` kernel takes part with no declaration.
+
+Stale code is never run: the library's file name holds the Python, numba and llvmlite versions
+and the CPU (code is compiled for the host CPU), and its manifest the hash of every source file
+each kernel depends on; a kernel whose files changed goes to the JIT. A call whose argument
+types the library lacks goes to the JIT too (and is recorded for the next build).
+
+EIGHTBIT_AOT=0 forces the JIT (tests); EIGHTBIT_DISABLE_NUMBA=1 still turns every compiled
+kernel off; EIGHTBIT_CACHE_DIR moves the cache (default ~/.cache/eightbit, or the temp dir).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import json
+import os
+import platform
+import sys
+import tempfile
+
+import numpy as np
+
+FORMAT = 1  # the wrapper ABI below; a change makes every existing library stale
+_HEADER_OFFSETS = (16, 24, 32, 40)  # PyArrayObject: data, nd, dimensions, strides
+
+
+def enabled() -> bool:
+    return os.environ.get("EIGHTBIT_AOT", "1").lower() not in ("0", "off", "no", "false")
+
+
+def cache_dir() -> str:
+    """Per-user directory for the library and the recorded signatures."""
+    base = os.environ.get("EIGHTBIT_CACHE_DIR")
+    if not base:
+        xdg = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+        base = os.path.join(xdg, "eightbit")
+        if not _writable_parent(base):
+            uid = os.getuid() if hasattr(os, "getuid") else 0
+            base = os.path.join(tempfile.gettempdir(), f"eightbit-{uid}")
+    return os.path.join(base, "kernels")
+
+
+def _writable_parent(path: str) -> bool:
+    while not os.path.exists(path):
+        parent = os.path.dirname(path)
+        if parent == path:
+            return False
+        path = parent
+    return os.access(path, os.W_OK)
+
+
+def _cpu() -> str:
+    """The CPU's model name and feature flags (the code is compiled for the host CPU)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            text = f.read(1 << 16)
+        fields = {}
+        for line in text.split("\n\n")[0].splitlines():
+            key, _, value = line.partition(":")
+            fields[key.strip()] = value.strip()
+        return fields.get("model name", "") + "|" + fields.get("flags", "")
+    except OSError:
+        return platform.machine() + "|" + platform.processor()
+
+
+def _version(dist: str) -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return "none"
+
+
+def fingerprint() -> str:
+    """What a library must have been built for: this ABI, Python, numba, llvmlite, the CPU."""
+    parts = [str(FORMAT), sys.version, _version("numba"), _version("llvmlite"), _cpu()]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:20]
+
+
+def library_paths(directory: str | None = None) -> tuple[str, str]:
+    """(shared library, manifest) paths for this machine."""
+    d = directory or cache_dir()
+    fp = fingerprint()
+    return os.path.join(d, f"kernels-{fp}.so"), os.path.join(d, f"kernels-{fp}.json")
+
+
+_FILE_HASHES: dict = {}
+
+
+def file_hash(path: str) -> str:
+    h = _FILE_HASHES.get(path)
+    if h is None:
+        try:
+            with open(path, "rb") as f:
+                h = hashlib.sha256(f.read()).hexdigest()
+        except OSError:
+            h = "missing"
+        _FILE_HASHES[path] = h
+    return h
+
+
+# ---- argument types ------------------------------------------------------------------------
+# A signature is a tuple with one item per argument: ("A", dtype.str, ndim, layout) for an
+# array (layout "C", "F" or "A", as numba types it), ("S", dtype.str) for a scalar (Python
+# int, float and bool as numba types them: int64, float64, bool).
+
+_SCALARS = {bool: ("S", "|b1"), int: ("S", "<i8"), float: ("S", "<f8")}
+
+
+def arg_type(a):
+    if isinstance(a, np.ndarray):
+        f = a.flags
+        layout = "C" if f.c_contiguous else "F" if f.f_contiguous else "A"
+        return ("A", a.dtype.str, a.ndim, layout)
+    t = _SCALARS.get(type(a))
+    if t is not None:
+        return t
+    if isinstance(a, np.generic):
+        return ("S", a.dtype.str)
+    return None
+
+
+def signature_of(args) -> tuple:
+    return tuple(arg_type(a) for a in args)
+
+
+def to_json(sig) -> list:
+    return [list(t) if t else None for t in sig]
+
+
+def from_json(items) -> tuple:
+    return tuple(tuple(t) if t else None for t in items)
+
+
+# ---- the library ---------------------------------------------------------------------------
+
+_CTYPES = {"|b1": ctypes.c_uint8, "|i1": ctypes.c_int8, "|u1": ctypes.c_uint8, "<i2": ctypes.c_int16,
+           "<u2": ctypes.c_uint16, "<i4": ctypes.c_int32, "<u4": ctypes.c_uint32, "<i8": ctypes.c_int64,
+           "<u8": ctypes.c_uint64, "<f4": ctypes.c_float, "<f8": ctypes.c_double}
+
+
+class Library:
+    """The loaded shared library: kernel name -> {signature: ctypes function}."""
+
+    def __init__(self, so_path: str, manifest: dict):
+        self.cdll = ctypes.CDLL(so_path)
+        self.errors = ctypes.c_int.in_dll(self.cdll, "eightbit_aot_errors")
+        self.kernels = {}
+        for name, entry in manifest["kernels"].items():
+            if any(file_hash(p) != h for p, h in entry["deps"].items()):
+                continue  # its source changed since the build: the JIT runs it
+            table = {}
+            for sig_items, symbol, ret in entry["entries"]:
+                sig = from_json(sig_items)
+                fn = getattr(self.cdll, symbol)
+                fn.argtypes = [ctypes.c_void_p if t[0] == "A" else _CTYPES[t[1]] for t in sig]
+                fn.restype = _CTYPES[ret] if ret else None
+                table[sig] = _caller(fn, sig)
+            self.kernels[name] = table
+
+
+def _caller(fn, sig):
+    """A Python function calling `fn` with each array passed as its object's address (the
+    wrapper reads data, shape and strides from the ndarray header itself, cheaper than
+    arr.ctypes.data), the caller's references keeping the arrays alive during the call."""
+    names = [f"a{i}" for i in range(len(sig))]
+    passed = [f"id({n})" if t[0] == "A" else (f"(1 if {n} else 0)" if t[1] == "|b1" else n)
+              for n, t in zip(names, sig)]
+    src = f"def call({', '.join(names)}):\n    return fn({', '.join(passed)})\n"
+    scope = {"fn": fn}
+    exec(src, scope)  # noqa: S102 - generated from the signature's argument count only
+    return scope["call"]
+
+
+def _header_ok() -> bool:
+    """numpy's PyArrayObject header is where the wrappers read it (checked once)."""
+    a = np.zeros((2, 3), np.int16)[:, 1:]
+    base = id(a)
+    data, nd, dims, strides = (ctypes.c_void_p.from_address(base + o).value for o in _HEADER_OFFSETS)
+    nd = ctypes.c_int.from_address(base + _HEADER_OFFSETS[1]).value
+    return (data == a.ctypes.data and nd == 2
+            and tuple((ctypes.c_int64 * 2).from_address(dims)) == a.shape
+            and tuple((ctypes.c_int64 * 2).from_address(strides)) == a.strides)
+
+
+_LOADED: list = []  # [Library or None], loaded once per process
+
+
+def library() -> Library | None:
+    if not _LOADED:
+        _LOADED.append(_load())
+    return _LOADED[0]
+
+
+def _load() -> Library | None:
+    if not enabled() or ctypes.sizeof(ctypes.c_void_p) != 8:
+        return None
+    so, man = library_paths()
+    try:
+        with open(man) as f:
+            manifest = json.load(f)
+        if manifest.get("format") != FORMAT or not _header_ok():
+            return None
+        return Library(so, manifest)
+    except (OSError, ValueError, KeyError, AttributeError):
+        return None
+
+
+class AotKernel:
+    """What `Jitted.run()` gives when the library has the kernel: calls with a signature the
+    library holds go to it; any other goes to the JIT (and is recorded for the next build). A
+    call during which a compiled kernel reported an error (numba would have raised) is run
+    again on the JIT, which raises it."""
+
+    def __init__(self, jitted, table: dict, errors):
+        self.jitted = jitted
+        self.table = table
+        self.errors = errors
+
+    def __call__(self, *args):
+        call = self.table.get(signature_of(args))
+        if call is None:
+            return self.jitted.jit()(*args)
+        before = self.errors.value
+        result = call(*args)
+        if self.errors.value != before:
+            return self.jitted.jit()(*args)
+        return result
+
+
+def kernel(jitted) -> AotKernel | None:
+    lib = library()
+    table = lib.kernels.get(jitted.name) if lib is not None else None
+    return AotKernel(jitted, table, lib.errors) if table else None
+
+
+# ---- recording signatures ------------------------------------------------------------------
+
+def signatures_path(directory: str | None = None) -> str:
+    return os.path.join(directory or cache_dir(), "signatures.json")
+
+
+def read_signatures(path: str) -> dict:
+    try:
+        with open(path) as f:
+            data = json.load(f)
+        return {name: {from_json(s) for s in sigs} for name, sigs in data.items()}
+    except (OSError, ValueError, TypeError):
+        return {}
+
+
+def merge_signatures(seen: dict, directory: str | None = None) -> bool:
+    """Adds `seen` ({kernel name: {signature}}) to the recorded signatures (atomically);
+    True when any was new."""
+    path = signatures_path(directory)
+    known = read_signatures(path)
+    new = False
+    for name, sigs in seen.items():
+        have = known.setdefault(name, set())
+        if not sigs <= have:
+            have |= sigs
+            new = True
+    if new:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        data = {name: sorted(to_json(s) for s in sigs) for name, sigs in sorted(known.items())}
+        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), suffix=".tmp")
+        with os.fdopen(fd, "w") as f:
+            json.dump(data, f, indent=0)
+        os.replace(tmp, path)
+    return new
