@@ -78,12 +78,22 @@ def _cpu() -> str:
 
 
 def _version(dist: str) -> str:
-    from importlib import metadata
+    """The installed distribution's version from its .dist-info folder name (importlib.metadata
+    costs about 15 ms to import), else the package's file times; "none" when absent."""
+    import importlib.util
 
-    try:
-        return metadata.version(dist)
-    except metadata.PackageNotFoundError:
+    spec = importlib.util.find_spec(dist)
+    if spec is None or not spec.origin:
         return "none"
+    package = os.path.dirname(spec.origin)
+    try:
+        infos = [n for n in os.listdir(os.path.dirname(package))
+                 if n.startswith(dist + "-") and n.endswith((".dist-info", ".egg-info"))]
+    except OSError:
+        infos = []
+    if len(infos) == 1:
+        return infos[0]
+    return str(os.stat(spec.origin).st_mtime_ns)
 
 
 def fingerprint() -> str:
@@ -169,22 +179,61 @@ class Library:
                 sig = from_json(sig_items)
                 fn = getattr(self.cdll, symbol)
                 fn.argtypes = [ctypes.c_void_p if t[0] == "A" else _CTYPES[t[1]] for t in sig]
-                fn.restype = _CTYPES[ret] if ret else None
-                table[sig] = _caller(fn, sig)
+                fn.restype = (ctypes.c_bool if ret == "|b1" else _CTYPES[ret]) if ret else None
+                table[sig] = fn
             self.kernels[name] = table
 
 
-def _caller(fn, sig):
-    """A Python function calling `fn` with each array passed as its object's address (the
-    wrapper reads data, shape and strides from the ndarray header itself, cheaper than
-    arr.ctypes.data), the caller's references keeping the arrays alive during the call."""
+# numpy's array flags (ndarray.flags.num) a signature's layout checks
+_C, _F, _ALIGNED = 0x1, 0x2, 0x100
+_LAYOUT_FLAGS = {"C": (_C | _ALIGNED, _C | _ALIGNED), "F": (_C | _F | _ALIGNED, _F | _ALIGNED),
+                 "A": (_C | _F | _ALIGNED, _ALIGNED)}
+_SCALAR_TYPES: dict = {}
+for _t in (np.bool_, np.int8, np.uint8, np.int16, np.uint16, np.int32, np.uint32, np.int64, np.uint64,
+           np.longlong, np.ulonglong, np.float32, np.float64):
+    _SCALAR_TYPES.setdefault(np.dtype(_t).str, set()).add(_t)
+for _t, (_, _str) in _SCALARS.items():
+    _SCALAR_TYPES[_str].add(_t)
+
+
+def _guard(name: str, item, scope: dict) -> str:
+    """A Python expression true when argument `name` has exactly the signature item's type
+    (cheap checks only: dtype by identity; a false negative only costs the exact lookup)."""
+    if item[0] == "A":
+        mask, value = _LAYOUT_FLAGS[item[3]]
+        scope.setdefault(f"dt_{item[1][1:]}", np.dtype(item[1]))
+        return (f"type({name}) is ndarray and {name}.dtype is dt_{item[1][1:]} and {name}.ndim == {item[2]}"
+                f" and {name}.flags.num & {mask} == {value}")
+    types_name = f"st_{item[1][1:]}"
+    scope[types_name] = frozenset(_SCALAR_TYPES[item[1]])
+    return f"type({name}) in {types_name}"
+
+
+def _caller(fn, sig, fallback, rerun, errors):
+    """Two Python functions, (guarded, direct). The guarded one: when its arguments have the types of `sig`, it calls `fn` with each
+    array passed as its object's address (the wrapper reads data, shape and strides from the
+    ndarray header; the caller's references keep the arrays alive during the call), and a call
+    during which the compiled kernel reported an error runs again through `rerun` (numba's,
+    which raises it); any other arguments go to `fallback`. The direct one, for arguments whose
+    exact signature is `sig`, skips the guard."""
     names = [f"a{i}" for i in range(len(sig))]
+    scope = {"fn": fn, "fallback": fallback, "rerun": rerun, "errors": errors, "ndarray": np.ndarray}
+    guards = " and ".join(_guard(n, t, scope) for n, t in zip(names, sig)) or "True"
     passed = [f"id({n})" if t[0] == "A" else (f"(1 if {n} else 0)" if t[1] == "|b1" else n)
               for n, t in zip(names, sig)]
-    src = f"def call({', '.join(names)}):\n    return fn({', '.join(passed)})\n"
-    scope = {"fn": fn}
-    exec(src, scope)  # noqa: S102 - generated from the signature's argument count only
-    return scope["call"]
+    args = ", ".join(names)
+    src = (f"def direct({args}):\n"
+           f"    e = errors.value\n"
+           f"    r = fn({', '.join(passed)})\n"
+           f"    return r if errors.value == e else rerun({args})\n"
+           f"def call({args}):\n"
+           f"    if {guards}:\n"
+           f"        e = errors.value\n"
+           f"        r = fn({', '.join(passed)})\n"
+           f"        return r if errors.value == e else rerun({args})\n"
+           f"    return fallback({args})\n")
+    exec(src, scope)  # noqa: S102 - generated from the signature's types only
+    return scope["call"], scope["direct"]
 
 
 def _header_ok() -> bool:
@@ -222,28 +271,33 @@ def _load() -> Library | None:
 
 
 class AotKernel:
-    """What `Jitted.run()` gives when the library has the kernel: calls with a signature the
-    library holds go to it; any other goes to the JIT (and is recorded for the next build). A
-    call during which a compiled kernel reported an error (numba would have raised) is run
-    again on the JIT, which raises it."""
+    """What `Jitted.run()` gives when the library has the kernel: a chain of generated callers,
+    one per signature the library holds (the last one matched tried first); arguments of no
+    signature in the library go to the exact lookup, then to the JIT (and are recorded for the
+    next build)."""
 
     def __init__(self, jitted, table: dict, errors):
         self.jitted = jitted
-        self.table = table
         self.errors = errors
+        self.table = {sig: _caller(fn, sig, self._slow, self._rerun, errors) for sig, fn in table.items()}
+        self.head = next(iter(self.table.values()))[0]
+
+    def _rerun(self, *args):
+        return self.jitted.jit()(*args)
+
+    def _slow(self, *args):
+        found = self.table.get(signature_of(args))
+        if found is None:
+            return self.jitted.jit()(*args)
+        self.head = found[0]  # this signature's guard first from now on
+        return found[1](*args)
 
     def __call__(self, *args):
-        call = self.table.get(signature_of(args))
-        if call is None:
-            return self.jitted.jit()(*args)
-        before = self.errors.value
-        result = call(*args)
-        if self.errors.value != before:
-            return self.jitted.jit()(*args)
-        return result
+        return self.head(*args)
 
 
-def kernel(jitted) -> AotKernel | None:
+def kernel(jitted):
+    """The library's kernel for `jitted` (a callable), or None."""
     lib = library()
     table = lib.kernels.get(jitted.name) if lib is not None else None
     return AotKernel(jitted, table, lib.errors) if table else None

@@ -195,6 +195,7 @@ def _view(arytype):
 def wrapper(dispatcher, sig, index: int):
     """(cfunc, return item or None) for the kernel at `sig`; raises when it cannot be passed."""
     import numba
+    import numpy as np
     from numba.core import types
 
     argtypes = tuple(numba_type(t) for t in sig)
@@ -204,6 +205,8 @@ def wrapper(dispatcher, sig, index: int):
         ret_item, cret = None, types.void
     elif isinstance(ret, (types.Integer, types.Float)):
         ret_item, cret = item_of(ret)[1], ret
+    elif isinstance(ret, types.Boolean):  # as one byte (ctypes c_bool gives back a bool)
+        ret_item, cret = "|b1", types.uint8
     else:
         raise TypeError(f"returns {ret}")
     scope, params, values = {"kern": dispatcher}, [], []
@@ -219,8 +222,11 @@ def wrapper(dispatcher, sig, index: int):
             params.append(t)
             values.append(f"a{i}")
     name = f"eightbit_k{index}"
-    src = (f"def {name}({', '.join(f'a{i}' for i in range(len(sig)))}):\n"
-           f"    return kern({', '.join(values)})\n")
+    call = f"kern({', '.join(values)})"
+    if ret_item == "|b1":
+        call = f"np.uint8(1) if {call} else np.uint8(0)"
+        scope["np"] = np
+    src = f"def {name}({', '.join(f'a{i}' for i in range(len(sig)))}):\n    return {call}\n"
     exec(src, scope)  # noqa: S102 - generated from the signature's types only
     cf = numba.cfunc(cret(*params), nopython=True, nogil=True)(scope[name])
     return cf, ret_item
