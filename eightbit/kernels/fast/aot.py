@@ -256,6 +256,16 @@ def library() -> Library | None:
     return _LOADED[0]
 
 
+def reset() -> None:
+    """Forget the loaded library and every kernel's choice (after the environment changed:
+    EIGHTBIT_AOT, EIGHTBIT_CACHE_DIR, or a new build); the next `.run()` looks again."""
+    from eightbit.kernels.fast import jit
+
+    _LOADED.clear()
+    for k in jit.KERNELS.values():
+        k._aot = None
+
+
 def _load() -> Library | None:
     if not enabled() or ctypes.sizeof(ctypes.c_void_p) != 8:
         return None
