@@ -10,7 +10,8 @@ without importing numba (ctypes releases the GIL, so the row-block threads keep 
 Signatures are recorded, not declared: a process that ran a kernel through the JIT writes the
 argument types it saw to `signatures.json` in the cache directory at exit, and the library is
 (re)built from them: by `eightbit build-kernels [MODEL ...]`, or by itself in a background
-process after a process that used the JIT exits (EIGHTBIT_AOT_BUILD=0 turns that off). Every
+process after a process that used the JIT exits (EIGHTBIT_AOT_BUILD=0 turns both the record and
+the build off: the test suite's conftest sets it, and EIGHTBIT_AOT=0). Every
 `njit(...)` kernel takes part with no declaration.
 
 Stale code is never run: the library's file name holds the Python, numba and llvmlite versions
