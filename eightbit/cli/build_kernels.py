@@ -56,22 +56,18 @@ def _run_once(path: str) -> None:
 
 
 def _info(aot) -> int:
-    so, manifest = aot.library_paths()
-    lib = aot.library()
-    if lib is None:
-        print(f"no library for this machine at {so}")
-        return 0
-    print(so)
-    for name, table in sorted(lib.kernels.items()):
-        print(f"  {name}: {len(table)} signature(s)")
-    stale = sorted(set(_manifest_kernels(manifest)) - set(lib.kernels))
-    for name in stale:
-        print(f"  {name}: stale (its source changed): runs on the JIT until the next build")
-    return 0
-
-
-def _manifest_kernels(path: str) -> list:
     import json
 
-    with open(path) as f:
-        return list(json.load(f)["kernels"])
+    manifest = aot.manifest_path()
+    lib = aot.library()
+    if lib is None:
+        print(f"no library for this machine and eightbit copy ({manifest} is missing or unusable)")
+        return 0
+    with open(manifest) as f:
+        data = json.load(f)
+    print(os.path.join(os.path.dirname(manifest), data["library"]))
+    for name, table in sorted(lib.kernels.items()):
+        print(f"  {name}: {len(table)} signature(s)")
+    for name in sorted(set(data["kernels"]) - set(lib.kernels)):
+        print(f"  {name}: stale (its source changed): runs on the JIT until the next build")
+    return 0

@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
@@ -50,7 +51,7 @@ print(aot_build.build())
 
 
 def _env(directory, **extra) -> dict:
-    env = dict(os.environ, EIGHTBIT_CACHE_DIR=str(directory), EIGHTBIT_AOT_BUILD="0", **extra)
+    env = dict(os.environ, EIGHTBIT_CACHE_DIR=str(directory), **{"EIGHTBIT_AOT_BUILD": "0", **extra})
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
     return env
 
@@ -211,7 +212,8 @@ def test_a_process_using_the_library_never_imports_numba(built):
 
 
 def test_no_unresolved_numba_helpers(built):
-    so, _ = aot.library_paths(str(Path(built) / "kernels"))
+    manifest = aot.manifest_path(str(Path(built) / "kernels"))
+    so = str(Path(manifest).parent / json.loads(Path(manifest).read_text())["library"])
     nm = shutil.which("nm")
     if nm is None:
         pytest.skip("no nm")
@@ -226,11 +228,11 @@ def _copy(built, tmp_path):
 
 def test_a_kernel_whose_source_changed_is_not_used(built, tmp_path):
     copy = _copy(built, tmp_path)
-    _, manifest = aot.library_paths(str(copy / "kernels"))
+    manifest = aot.manifest_path(str(copy / "kernels"))
     data = json.loads(Path(manifest).read_text())
     name = "tests.kernels.aot_test_kernels:_divide"
     deps = data["kernels"][name]["deps"]
-    deps[next(p for p in deps if p.endswith("aot_test_kernels.py"))] = "0" * 64  # as after an edit
+    deps["tests.kernels.aot_test_kernels"] = "0" * 64  # as after an edit of its source
     Path(manifest).write_text(json.dumps(data))
     with mode(copy, True) as _:
         lib = aot.library()
@@ -274,3 +276,22 @@ def test_whole_corpus_through_the_library(tmp_path):
     _build(tmp_path, case_names())
     for name in case_names():
         _check_case(tmp_path, name, must_use=False)  # some cases call no compiled kernel (BLAS only)
+
+
+def test_a_process_that_ran_the_jit_builds_the_library_in_the_background(tmp_path):
+    """The user's path: the first process runs the JIT, records what it called at exit and starts
+    a build; a later process then runs the library, without numba."""
+    code = ("import sys\nfrom tests.kernels.test_aot_library import run_case\nrun_case('dwsep__int8', 'fast')\n"
+            "print('numba' in sys.modules)\n")
+    env = _env(tmp_path, EIGHTBIT_AOT="1", EIGHTBIT_AOT_BUILD="1")
+    first = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env=env, timeout=300)
+    assert first.returncode == 0 and first.stdout.split() == ["True"], first.stderr[-2000:]
+    assert (tmp_path / "kernels" / "signatures.json").exists()
+    manifest = Path(aot.manifest_path(str(tmp_path / "kernels")))
+    deadline = time.monotonic() + 240
+    while not manifest.exists() or (tmp_path / "kernels" / "build.lock").exists():
+        assert time.monotonic() < deadline, "no library built in the background"
+        time.sleep(0.5)
+    later = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env=env, timeout=300)
+    assert later.returncode == 0 and later.stdout.split() == ["False"], later.stderr[-2000:]
+    assert len(list((tmp_path / "kernels").glob("*.so"))) == 1

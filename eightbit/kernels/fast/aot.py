@@ -14,9 +14,10 @@ process after a process that used the JIT exits (EIGHTBIT_AOT_BUILD=0 turns both
 the build off: the test suite's conftest sets it, and EIGHTBIT_AOT=0). Every
 `njit(...)` kernel takes part with no declaration.
 
-Stale code is never run: the library's file name holds the Python, numba and llvmlite versions
-and the CPU (code is compiled for the host CPU), and its manifest the hash of every source file
-each kernel depends on; a kernel whose files changed goes to the JIT. A call whose argument
+Stale code is never run: the manifest's file name holds the Python, numba and llvmlite versions,
+the CPU (code is compiled for the host CPU) and this copy of eightbit, and the manifest the hash
+of every module's source each kernel depends on, checked against the modules this process runs;
+a kernel whose sources changed goes to the JIT. A call whose argument
 types the library lacks goes to the JIT too (and is recorded for the next build).
 
 EIGHTBIT_AOT=0 forces the JIT (tests); EIGHTBIT_DISABLE_NUMBA=1 still turns every compiled
@@ -98,30 +99,42 @@ def _version(dist: str) -> str:
 
 
 def fingerprint() -> str:
-    """What a library must have been built for: this ABI, Python, numba, llvmlite, the CPU."""
-    parts = [str(FORMAT), sys.version, _version("numba"), _version("llvmlite"), _cpu()]
+    """What a library must have been built for: this ABI, Python, numba, llvmlite, the CPU, and
+    this copy of eightbit (each checkout sharing a user's cache keeps its own library)."""
+    here = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    parts = [str(FORMAT), sys.version, _version("numba"), _version("llvmlite"), _cpu(), here]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:20]
 
 
-def library_paths(directory: str | None = None) -> tuple[str, str]:
-    """(shared library, manifest) paths for this machine."""
-    d = directory or cache_dir()
-    fp = fingerprint()
-    return os.path.join(d, f"kernels-{fp}.so"), os.path.join(d, f"kernels-{fp}.json")
+def manifest_path(directory: str | None = None) -> str:
+    """This machine's manifest: the library's file name (in the same directory) and its kernels.
+    Replacing it atomically switches processes to a new library file as a whole."""
+    return os.path.join(directory or cache_dir(), f"kernels-{fingerprint()}.json")
 
 
 _FILE_HASHES: dict = {}
 
 
-def file_hash(path: str) -> str:
-    h = _FILE_HASHES.get(path)
+def module_hash(module: str) -> str:
+    """sha256 of the source of `module` as this process imports it ("missing" when absent)."""
+    h = _FILE_HASHES.get(module)
     if h is None:
+        mod = sys.modules.get(module)
+        path = getattr(mod, "__file__", None)
+        if path is None:
+            import importlib.util
+
+            try:
+                spec = importlib.util.find_spec(module)
+            except (ImportError, ValueError):
+                spec = None
+            path = spec.origin if spec is not None else None
         try:
             with open(path, "rb") as f:
                 h = hashlib.sha256(f.read()).hexdigest()
-        except OSError:
+        except (OSError, TypeError):
             h = "missing"
-        _FILE_HASHES[path] = h
+        _FILE_HASHES[module] = h
     return h
 
 
@@ -173,7 +186,7 @@ class Library:
         self.errors = ctypes.c_int.in_dll(self.cdll, "eightbit_aot_errors")
         self.kernels = {}
         for name, entry in manifest["kernels"].items():
-            if any(file_hash(p) != h for p, h in entry["deps"].items()):
+            if any(module_hash(m) != h for m, h in entry["deps"].items()):
                 continue  # its source changed since the build: the JIT runs it
             table = {}
             for sig_items, symbol, ret in entry["entries"]:
@@ -270,13 +283,13 @@ def reset() -> None:
 def _load() -> Library | None:
     if not enabled() or ctypes.sizeof(ctypes.c_void_p) != 8:
         return None
-    so, man = library_paths()
+    man = manifest_path()
     try:
         with open(man) as f:
             manifest = json.load(f)
         if manifest.get("format") != FORMAT or not _header_ok():
             return None
-        return Library(so, manifest)
+        return Library(os.path.join(os.path.dirname(man), os.path.basename(manifest["library"])), manifest)
     except (OSError, ValueError, KeyError, AttributeError):
         return None
 

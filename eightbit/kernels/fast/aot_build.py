@@ -16,6 +16,9 @@ other numba helper stays on the JIT.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import glob
+import hashlib
 import importlib
 import json
 import os
@@ -121,25 +124,26 @@ def numba_type(item):
 # ---- dependencies --------------------------------------------------------------------------
 
 def dependencies(fn, seen=None) -> dict:
-    """{source file: hash} of fn's module and of every eightbit function, kernel or module its
+    """{module: source hash} of fn's module and of every eightbit function, kernel or module its
     code refers to, recursively (a change to any makes the kernel stale)."""
     seen = set() if seen is None else seen
-    files = {}
+    deps = {}
     if id(fn) in seen:
-        return files
+        return deps
     seen.add(id(fn))
-    mod = sys.modules.get(fn.__module__)
-    if mod is not None and getattr(mod, "__file__", None):
-        files[mod.__file__] = aot.file_hash(mod.__file__)
+    deps[fn.__module__] = aot.module_hash(fn.__module__)
     for name in _code_names(fn.__code__):
         g = fn.__globals__.get(name)
         if isinstance(g, jit_mod.Jitted):
             g = g.fn
-        if isinstance(g, pytypes.FunctionType) and g.__module__.startswith("eightbit"):
-            files.update(dependencies(g, seen))
-        elif isinstance(g, pytypes.ModuleType) and g.__name__.startswith("eightbit") and getattr(g, "__file__", None):
-            files[g.__file__] = aot.file_hash(g.__file__)
-    return files
+        if isinstance(g, pytypes.FunctionType) and g.__module__.startswith(_OURS):
+            deps.update(dependencies(g, seen))
+        elif isinstance(g, pytypes.ModuleType) and g.__name__.startswith(_OURS):
+            deps[g.__name__] = aot.module_hash(g.__name__)
+    return deps
+
+
+_OURS = ("eightbit", "tests")
 
 
 def _code_names(code):
@@ -280,8 +284,8 @@ def compile_entries(signatures: dict, have_nrt: bool, log=print):
             entries.append([aot.to_json(sig), cf.native_name, ret])
         if entries:
             deps = dependencies(jitted.fn)
-            for path in (aot.__file__, __file__):
-                deps[path] = aot.file_hash(path)
+            for module in (aot.__name__, __name__ if __name__ != "__main__" else "eightbit.kernels.fast.aot_build"):
+                deps[module] = aot.module_hash(module)
             kernels[name] = {"deps": deps, "entries": entries}
     return modules, kernels, uses_nrt
 
@@ -329,7 +333,6 @@ def build(directory: str | None = None, log=print) -> str | None:
     modules, kernels, uses_nrt = compile_entries(signatures, cxx is not None, log)
     if not modules:
         return None
-    so, manifest = aot.library_paths(directory)
     os.makedirs(directory, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=directory) as work:
         objects = [os.path.join(work, "kernels.o")]
@@ -344,15 +347,32 @@ def build(directory: str | None = None, log=print) -> str | None:
         except (OSError, subprocess.CalledProcessError) as e:
             log(f"eightbit: build-kernels: compiling failed: {getattr(e, 'stderr', '') or e}")
             return None
-        os.replace(tmp_so, so)  # a process holding the old one mapped keeps it
-    data = {"format": aot.FORMAT, "kernels": kernels}
-    fd, tmp = tempfile.mkstemp(dir=directory, suffix=".tmp")
-    with os.fdopen(fd, "w") as f:
-        json.dump(data, f)
-    os.replace(tmp, manifest)
+        with open(tmp_so, "rb") as f:
+            digest = hashlib.sha256(f.read()).hexdigest()[:16]
+        manifest = aot.manifest_path(directory)
+        so = f"{manifest[:-len('.json')]}-{digest}.so"
+        os.replace(tmp_so, so)
+    _write_json(manifest, {"format": aot.FORMAT, "library": os.path.basename(so), "kernels": kernels})
+    _remove_older_libraries(manifest, so)
     count = sum(len(k["entries"]) for k in kernels.values())
     log(f"eightbit: build-kernels: {count} kernel signatures of {len(kernels)} kernels in {so}")
     return so
+
+
+def _write_json(path: str, data) -> None:
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), suffix=".tmp")
+    with os.fdopen(fd, "w") as f:
+        json.dump(data, f)
+    os.replace(tmp, path)  # readers see the old manifest (and its library) or the new one
+
+
+def _remove_older_libraries(manifest: str, keep: str) -> None:
+    """The libraries the manifest named before (a process that loaded one keeps its mapping)."""
+    prefix = manifest[:-len(".json")] + "-"
+    for path in glob.glob(glob.escape(prefix) + "*.so"):
+        if path != keep:
+            with contextlib.suppress(OSError):
+                os.unlink(path)
 
 
 # ---- recording at exit and building in the background --------------------------------------
