@@ -66,8 +66,9 @@ def _info(aot) -> int:
     with open(manifest) as f:
         data = json.load(f)
     print(os.path.join(os.path.dirname(manifest), data["library"]))
-    for name, table in sorted(lib.kernels.items()):
-        print(f"  {name}: {len(table)} signature(s)")
+    print(f"  called through {data.get('dispatch', 'ctypes')}")
+    for name in sorted(lib.kernels):
+        print(f"  {name}: {len(data['kernels'][name]['entries'])} signature(s)")
     for name in sorted(set(data["kernels"]) - set(lib.kernels)):
         print(f"  {name}: stale (its source changed): runs on the JIT until the next build")
     return 0

@@ -72,6 +72,14 @@ def built(tmp_path_factory):
     return directory
 
 
+@pytest.fixture(scope="module")
+def built_ctypes(tmp_path_factory):
+    """A library called through ctypes (as where Python's or numpy's headers are missing)."""
+    directory = tmp_path_factory.mktemp("aot_ctypes")
+    _build(directory, CASES[:1], EIGHTBIT_AOT_DISPATCH="ctypes")
+    return directory
+
+
 @contextmanager
 def mode(directory, use_library: bool, jit_allowed: bool = True):
     """The library of `directory` (or numba's JIT) for the kernels run inside; with
@@ -115,7 +123,7 @@ def _identical(a: dict, b: dict) -> list:
 def _check_case(built, name, threads=1, must_use=True):
     with mode(built, True, jit_allowed=False) as jitted:
         lib = run_case(name, "fast", threads)
-        used = [k.name for k in jit.KERNELS.values() if isinstance(k._aot, aot.AotKernel)]
+        used = [k.name for k in jit.KERNELS.values() if k._aot]
     assert used or not must_use, f"{name}: no kernel of the library ran"
     assert not jitted, f"{name}: calls left to the JIT: {sorted(set(jitted))}"
     with mode(built, False):
@@ -131,6 +139,14 @@ def _check_case(built, name, threads=1, must_use=True):
 @pytest.mark.parametrize("name", CASES)
 def test_library_equals_jit_and_reference(built, name):
     _check_case(built, name)
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@pytest.mark.parametrize("name", CASES[:1])
+def test_library_through_ctypes_equals_jit_and_reference(built_ctypes, name):
+    with mode(built_ctypes, True):
+        assert aot.library().extension is None
+    _check_case(built_ctypes, name)
 
 
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")
@@ -159,11 +175,13 @@ def test_concurrent_calls_from_threads(built):
     assert all(np.array_equal(g, e) for g, e in zip(got, expected))
 
 
-def test_generic_kernels_equal_jit(built):
+@pytest.mark.parametrize("library", ["built", "built_ctypes"])
+def test_generic_kernels_equal_jit(library, request):
+    built = request.getfixturevalue(library)
     with mode(built, False):
         expected = tk.exercise()
     with mode(built, True, jit_allowed=False) as jitted:
-        assert isinstance(tk.divide.run(), aot.AotKernel)
+        assert tk.divide.run() is tk.divide._aot and tk.divide._aot  # the library's
         got = tk.exercise()
     assert not jitted
     out, c1, c2, total, flags = got
@@ -172,7 +190,9 @@ def test_generic_kernels_equal_jit(built):
     assert flags == expected[4] == [False, True] and all(type(f) is bool for f in flags)
 
 
-def test_an_error_is_raised_as_numba_raises_it(built):
+@pytest.mark.parametrize("library", ["built", "built_ctypes"])
+def test_an_error_is_raised_as_numba_raises_it(library, request):
+    built = request.getfixturevalue(library)
     a = np.arange(5, dtype=np.int32)
     with mode(built, True, jit_allowed=False) as jitted:
         with pytest.raises(ZeroDivisionError):
@@ -180,7 +200,9 @@ def test_an_error_is_raised_as_numba_raises_it(built):
     assert jitted == ["tests.kernels.aot_test_kernels:_divide"]  # rerun on the JIT, which raised
 
 
-def test_argument_types_the_library_lacks_go_to_the_jit(built):
+@pytest.mark.parametrize("library", ["built", "built_ctypes"])
+def test_argument_types_the_library_lacks_go_to_the_jit(library, request):
+    built = request.getfixturevalue(library)
     a = np.arange(-9, 9, dtype=np.int64)  # built for int32
     out = np.zeros_like(a)
     with mode(built, True, jit_allowed=False) as jitted:
@@ -237,14 +259,14 @@ def test_a_kernel_whose_source_changed_is_not_used(built, tmp_path):
     with mode(copy, True) as _:
         lib = aot.library()
         assert lib is not None and name not in lib.kernels and "tests.kernels.aot_test_kernels:_copy2d" in lib.kernels
-        assert tk.divide.run() is tk.divide.jit()
+        assert tk.divide.run() is tk.divide._compiled
 
 
 def test_a_library_built_for_another_cpu_is_not_used(built, monkeypatch):
     monkeypatch.setattr(aot, "_cpu", lambda: "another CPU|sse2")
     with mode(built, True):
         assert aot.library() is None
-        assert tk.divide.run() is tk.divide.jit()
+        assert tk.divide.run() is tk.divide._compiled
 
 
 def test_without_a_compiler_nothing_is_built_and_the_jit_runs(tmp_path):

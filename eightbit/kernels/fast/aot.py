@@ -102,7 +102,7 @@ def fingerprint() -> str:
     """What a library must have been built for: this ABI, Python, numba, llvmlite, the CPU, and
     this copy of eightbit (each checkout sharing a user's cache keeps its own library)."""
     here = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    parts = [str(FORMAT), sys.version, _version("numba"), _version("llvmlite"), _cpu(), here]
+    parts = [str(FORMAT), sys.version, _version("numpy"), _version("numba"), _version("llvmlite"), _cpu(), here]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:20]
 
 
@@ -179,15 +179,22 @@ _CTYPES = {"|b1": ctypes.c_uint8, "|i1": ctypes.c_int8, "|u1": ctypes.c_uint8, "
 
 
 class Library:
-    """The loaded shared library: kernel name -> {signature: ctypes function}."""
+    """The loaded shared library: kernel name -> {signature: ctypes function}, or, when it was
+    built as a Python extension (aot_dispatch.py), kernel name -> (its function, its number)."""
 
     def __init__(self, so_path: str, manifest: dict):
+        self.extension = None
+        if manifest.get("dispatch") == "extension":
+            self.extension = _load_extension(so_path)
         self.cdll = ctypes.CDLL(so_path)
         self.errors = ctypes.c_int.in_dll(self.cdll, "eightbit_aot_errors")
         self.kernels = {}
         for name, entry in manifest["kernels"].items():
             if any(module_hash(m) != h for m, h in entry["deps"].items()):
                 continue  # its source changed since the build: the JIT runs it
+            if self.extension is not None:
+                self.kernels[name] = (getattr(self.extension, f"k{entry['function']}"), entry["function"])
+                continue
             table = {}
             for sig_items, symbol, ret in entry["entries"]:
                 sig = from_json(sig_items)
@@ -196,6 +203,39 @@ class Library:
                 fn.restype = (ctypes.c_bool if ret == "|b1" else _CTYPES[ret]) if ret else None
                 table[sig] = fn
             self.kernels[name] = table
+
+    def kernel(self, jitted):
+        """The callable for `jitted`, or None when the library lacks it."""
+        found = self.kernels.get(jitted.name)
+        if not found:
+            return None
+        if self.extension is None:
+            return AotKernel(jitted, found, self.errors)
+        fn, number = found
+        self.extension.set_fallback(number, _Fallback(jitted))
+        return fn
+
+
+class _Fallback:
+    """What the extension calls for arguments of no signature it holds (or after an error)."""
+
+    def __init__(self, jitted):
+        self.jitted = jitted
+
+    def __call__(self, *args):
+        return self.jitted.jit()(*args)
+
+
+def _load_extension(path: str):
+    from importlib.machinery import ExtensionFileLoader
+    from importlib.util import module_from_spec, spec_from_file_location
+
+    from eightbit.kernels.fast.aot_dispatch import MODULE
+
+    loader = ExtensionFileLoader(MODULE, path)
+    module = module_from_spec(spec_from_file_location(MODULE, path, loader=loader))
+    loader.exec_module(module)
+    return module
 
 
 # numpy's array flags (ndarray.flags.num) a signature's layout checks
@@ -323,8 +363,7 @@ class AotKernel:
 def kernel(jitted):
     """The library's kernel for `jitted` (a callable), or None."""
     lib = library()
-    table = lib.kernels.get(jitted.name) if lib is not None else None
-    return AotKernel(jitted, table, lib.errors) if table else None
+    return lib.kernel(jitted) if lib is not None else None
 
 
 # ---- recording signatures ------------------------------------------------------------------

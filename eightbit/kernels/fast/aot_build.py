@@ -343,7 +343,8 @@ def build(directory: str | None = None, log=print) -> str | None:
                 objects.append(compile_nrt(cxx, work))
                 flags = ["-DEIGHTBIT_NRT"]
             tmp_so = os.path.join(work, "kernels.so")
-            link(cc, objects, flags, work, tmp_so)
+            dispatch = _dispatch_source(kernels, work)
+            link(cc, objects + dispatch[1], flags + dispatch[0], work, tmp_so)
         except (OSError, subprocess.CalledProcessError) as e:
             log(f"eightbit: build-kernels: compiling failed: {getattr(e, 'stderr', '') or e}")
             return None
@@ -352,11 +353,30 @@ def build(directory: str | None = None, log=print) -> str | None:
         manifest = aot.manifest_path(directory)
         so = f"{manifest[:-len('.json')]}-{digest}.so"
         os.replace(tmp_so, so)
-    _write_json(manifest, {"format": aot.FORMAT, "library": os.path.basename(so), "kernels": kernels})
+    _write_json(manifest, {"format": aot.FORMAT, "library": os.path.basename(so), "kernels": kernels,
+                           "dispatch": "extension" if dispatch[1] else "ctypes"})
     _remove_older_libraries(manifest, so)
     count = sum(len(k["entries"]) for k in kernels.values())
     log(f"eightbit: build-kernels: {count} kernel signatures of {len(kernels)} kernels in {so}")
     return so
+
+
+def _dispatch_source(kernels: dict, work: str):
+    """(compiler flags, [C file]) of the Python extension calling the kernels (numbering them
+    in `kernels`), or ([], []) for the ctypes calls (no headers, or EIGHTBIT_AOT_DISPATCH=ctypes)."""
+    from eightbit.kernels.fast import aot_dispatch
+
+    flags = aot_dispatch.headers()
+    if flags is None or os.environ.get("EIGHTBIT_AOT_DISPATCH") == "ctypes":
+        return [], []
+    ordered = []
+    for k, entry in enumerate(kernels.values()):
+        entry["function"] = k
+        ordered.append([(aot.from_json(sig), symbol, ret) for sig, symbol, ret in entry["entries"]])
+    path = os.path.join(work, "dispatch.c")
+    with open(path, "w") as f:
+        f.write(aot_dispatch.module_source(ordered))
+    return flags, [path]
 
 
 def _write_json(path: str, data) -> None:
