@@ -317,3 +317,22 @@ def test_a_process_that_ran_the_jit_builds_the_library_in_the_background(tmp_pat
     later = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env=env, timeout=300)
     assert later.returncode == 0 and later.stdout.split() == ["False"], later.stderr[-2000:]
     assert len(list((tmp_path / "kernels").glob("*.so"))) == 1
+
+
+def test_a_build_starts_only_for_signatures_the_library_lacks(built, monkeypatch):
+    from eightbit.kernels.fast import aot_build
+
+    started = []
+    monkeypatch.setattr(aot_build.subprocess, "Popen", lambda *a, **k: started.append(a))
+    monkeypatch.setattr(aot, "merge_signatures", lambda seen, directory=None: True)
+    monkeypatch.setenv("EIGHTBIT_AOT_BUILD", "1")
+    with mode(built, True):
+        held = {name: set(sigs) for name, sigs in aot.library().signatures.items()}
+        monkeypatch.setattr(aot_build, "seen_signatures", lambda: held)
+        aot_build.record_and_maybe_build()
+        assert not started
+        name = "tests.kernels.aot_test_kernels:_divide"
+        more = {name: held[name] | {(("A", "<i8", 1, "C"), ("S", "<i8"), ("A", "<i8", 1, "C"))}}
+        monkeypatch.setattr(aot_build, "seen_signatures", lambda: more)
+        aot_build.record_and_maybe_build()
+        assert len(started) == 1

@@ -33,6 +33,7 @@ import os
 import platform
 import sys
 import tempfile
+import threading
 
 import numpy as np
 
@@ -189,9 +190,11 @@ class Library:
         self.cdll = ctypes.CDLL(so_path)
         self.errors = ctypes.c_int.in_dll(self.cdll, "eightbit_aot_errors")
         self.kernels = {}
+        self.signatures = {}  # kernel name -> {signature} of the kernels not stale
         for name, entry in manifest["kernels"].items():
             if any(module_hash(m) != h for m, h in entry["deps"].items()):
                 continue  # its source changed since the build: the JIT runs it
+            self.signatures[name] = {from_json(e[0]) for e in entry["entries"]}
             if self.extension is not None:
                 self.kernels[name] = (getattr(self.extension, f"k{entry['function']}"), entry["function"])
                 continue
@@ -304,9 +307,14 @@ def _header_ok() -> bool:
 _LOADED: list = []  # [Library or None], loaded once per process
 
 
+_LOAD_LOCK = threading.Lock()
+
+
 def library() -> Library | None:
     if not _LOADED:
-        _LOADED.append(_load())
+        with _LOAD_LOCK:
+            if not _LOADED:
+                _LOADED.append(_load())
     return _LOADED[0]
 
 

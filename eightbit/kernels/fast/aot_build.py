@@ -408,8 +408,8 @@ def record_and_maybe_build() -> None:
             return
         aot.merge_signatures(seen)
         lib = aot.library()
-        have = lib.kernels if lib is not None else {}
-        if all(sigs <= set(have.get(name, ())) for name, sigs in seen.items()):
+        have = lib.signatures if lib is not None else {}
+        if all(sigs <= have.get(name, set()) for name, sigs in seen.items()):
             return
         if compiler() is None:
             return
