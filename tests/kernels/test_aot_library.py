@@ -41,7 +41,9 @@ import sys, json
 import numpy as np
 from eightbit.kernels.fast import aot, aot_build
 from tests.kernels.test_aot_library import run_case
-from tests.kernels import aot_test_kernels
+from tests.kernels import aot_test_kernels, aot_capture_kernels
+x = np.arange(5, dtype=np.int16)
+aot_capture_kernels.add_two.run()(x, np.zeros_like(x), np.zeros_like(x))
 for name in json.loads(sys.argv[1]):
     run_case(name, "fast")
 aot_test_kernels.exercise()
@@ -188,6 +190,20 @@ def test_generic_kernels_equal_jit(library, request):
     assert np.array_equal(out, expected[0]) and np.array_equal(c1, expected[1]) and np.array_equal(c2, expected[2])
     assert total == expected[3] and isinstance(total, float)  # allocates a temporary, returns a float
     assert flags == expected[4] == [False, True] and all(type(f) is bool for f in flags)
+
+
+def test_a_kernel_calling_a_captured_kernel(built):
+    from tests.kernels import aot_capture_kernels as ck
+
+    assert type(ck.ADD_ONE).__name__ == "CPUDispatcher"  # captured by module code: numba's
+    x = np.arange(-3, 30, dtype=np.int16)
+    tmp, out = np.zeros_like(x), np.zeros_like(x)
+    with mode(built, True, jit_allowed=False) as jitted:
+        fn = ck.add_two.run()
+        assert fn is ck.add_two._aot and fn  # the library's
+        fn(x, tmp, out)
+    assert not jitted
+    assert np.array_equal(out, x + 2)
 
 
 @pytest.mark.parametrize("library", ["built", "built_ctypes"])

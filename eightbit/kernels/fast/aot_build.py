@@ -136,6 +136,7 @@ def dependencies(fn, seen=None) -> dict:
         g = fn.__globals__.get(name)
         if isinstance(g, jit_mod.Jitted):
             g = g.fn
+        g = getattr(g, "py_func", g)  # a numba dispatcher captured as a global (`x.run()`)
         if isinstance(g, pytypes.FunctionType) and g.__module__.startswith(_OURS):
             deps.update(dependencies(g, seen))
         elif isinstance(g, pytypes.ModuleType) and g.__name__.startswith(_OURS):

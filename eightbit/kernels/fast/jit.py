@@ -19,6 +19,7 @@ import ctypes
 import glob
 import importlib.util
 import os
+import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -44,12 +45,15 @@ class Jitted:
 
     def run(self):
         """The kernel to call: the library's when it has this kernel (calls with argument
-        types it lacks go to the JIT), else the JIT's."""
+        types it lacks go to the JIT), else the JIT's. Called by module-level code (a global
+        that jitted code calls: only numba's dispatcher can be called there), the JIT's."""
         if self._aot is None:
             from eightbit.kernels.fast import aot
 
             self._aot = aot.kernel(self) or False
-        return self._aot or self.jit()
+        if self._aot and sys._getframe(1).f_code.co_name != "<module>":
+            return self._aot
+        return self.jit()
 
     def jit(self):
         """numba's dispatcher (compiled, or loaded from numba's cache, on first use)."""
