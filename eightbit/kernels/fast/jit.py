@@ -1,10 +1,14 @@
 """numba, when installed (the `fast` extra), and the threads of the fast kernels.
 
-`njit(fn)` compiles `fn` on first use (`.run()` gives the compiled function); compiled code is
-cached on disk (`cache=True`): in the package's `__pycache__` when writable, else numba's
-user-wide cache directory (numba falls back by itself; NUMBA_CACHE_DIR overrides both), so a
-process after the first starts without compiling. Without numba (or with
-EIGHTBIT_DISABLE_NUMBA=1), HAVE_NUMBA is False and the fast kernels keep the reference path.
+`njit(fn)` declares a kernel; `.run()` gives the function to call: the ahead-of-time library's
+(aot.py: every njit kernel takes part, with no declaration; loaded without importing numba) when
+it holds the kernel, else numba's dispatcher (`.jit()`), compiled on first use and cached on disk
+(`cache=True`): in the package's `__pycache__` when writable, else numba's user-wide cache
+directory (numba falls back by itself; NUMBA_CACHE_DIR overrides both). A global that jitted code
+calls must be numba's: `.run()` called by module code gives it (or capture `.jit()`). For the
+library, a kernel takes arrays and scalars and returns nothing or a scalar, and calls no numba
+helper but the allocator and exceptions (any other kernel stays on the JIT). Without numba (or
+with EIGHTBIT_DISABLE_NUMBA=1), HAVE_NUMBA is False and the fast kernels keep the reference path.
 
 Threads: one pool of Python threads runs row ranges of a layer (`parallel`): BLAS calls on
 their rows (numpy releases the GIL) and the compiled loops (`nogil`). BLAS itself is held at
