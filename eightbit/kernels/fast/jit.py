@@ -49,13 +49,14 @@ class Jitted:
 
     def run(self):
         """The kernel to call: the library's when it has this kernel (calls with argument
-        types it lacks go to the JIT), else the JIT's. Called by module-level code (a global
-        that jitted code calls: only numba's dispatcher can be called there), the JIT's."""
+        types it lacks go to the JIT), else the JIT's. Called by an imported module's top-level
+        code (a global that jitted code calls: only numba's dispatcher can be called there), the
+        JIT's."""
         if self._aot is None:
             from eightbit.kernels.fast import aot
 
             self._aot = aot.kernel(self) or False
-        if self._aot and sys._getframe(1).f_code.co_name != "<module>":
+        if self._aot and not _importing_module(sys._getframe(1)):
             return self._aot
         return self.jit()
 
@@ -69,6 +70,11 @@ class Jitted:
                 self._compiled = numba.njit(cache=False, nogil=True)(self.fn)
             _record_at_exit()
         return self._compiled
+
+
+def _importing_module(frame) -> bool:
+    """Whether `frame` is a module's top-level code being imported (not a script's)."""
+    return frame.f_code.co_name == "<module>" and frame.f_globals.get("__name__") != "__main__"
 
 
 _RECORDING: list = []
