@@ -352,3 +352,18 @@ def test_a_build_starts_only_for_signatures_the_library_lacks(built, monkeypatch
         monkeypatch.setattr(aot_build, "seen_signatures", lambda: more)
         aot_build.record_and_maybe_build()
         assert len(started) == 1
+
+
+def test_lookup_calls_a_kernel_without_importing_its_module(built):
+    code = ("import sys\nimport numpy as np\nfrom eightbit.kernels.fast import aot\n"
+            "fn = aot.lookup('tests.kernels.aot_capture_kernels:_add_two')\n"
+            "x = np.arange(4, dtype=np.int16); out = np.zeros_like(x)\n"
+            "fn(x, np.zeros_like(x), out)\n"
+            "print(out.tolist(), aot.lookup('no.such:kernel'), 'tests.kernels.aot_capture_kernels' in sys.modules,"
+            " 'numba' in sys.modules)\n"
+            "fn(x.astype(np.int64), np.zeros(4, np.int64), out.astype(np.int64))  # not in the library: the JIT\n"
+            "print('tests.kernels.aot_capture_kernels' in sys.modules)\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
+                       env=_env(built, EIGHTBIT_AOT="1"), timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert r.stdout.splitlines() == ["[2, 3, 4, 5] None False False", "True"]

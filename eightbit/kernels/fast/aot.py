@@ -374,6 +374,30 @@ def kernel(jitted):
     return lib.kernel(jitted) if lib is not None else None
 
 
+def lookup(name: str):
+    """The library's kernel `name` ("module:function"), or None, without importing its module:
+    for a module that imports numba when imported (numba intrinsics), whose caller can skip the
+    import while the library holds the kernels it calls. Calls the library cannot take import
+    the module and go to the JIT."""
+    lib = library()
+    return lib.kernel(_Deferred(name)) if lib is not None else None
+
+
+class _Deferred:
+    """Stands for a kernel whose module is imported only when the JIT is needed."""
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def jit(self):
+        import importlib
+
+        from eightbit.kernels.fast import jit
+
+        importlib.import_module(self.name.partition(":")[0])
+        return jit.KERNELS[self.name].jit()
+
+
 # ---- recording signatures ------------------------------------------------------------------
 
 def signatures_path(directory: str | None = None) -> str:
