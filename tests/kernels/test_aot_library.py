@@ -333,6 +333,7 @@ def test_a_process_that_ran_the_jit_builds_the_library_in_the_background(tmp_pat
     later = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env=env, timeout=300)
     assert later.returncode == 0 and later.stdout.split() == ["False"], later.stderr[-2000:]
     assert len(list((tmp_path / "kernels").glob("*.so"))) == 1
+    assert "kernel signatures of" in (tmp_path / "kernels" / "build.log").read_text()
 
 
 def test_a_build_starts_only_for_signatures_the_library_lacks(built, monkeypatch):

@@ -333,6 +333,8 @@ def build(directory: str | None = None, log=print) -> str | None:
     cxx = cxx_compiler()
     modules, kernels, uses_nrt = compile_entries(signatures, cxx is not None, log)
     if not modules:
+        log("eightbit: build-kernels: no kernel to build (none recorded yet: name models to run)"
+            if not signatures else "eightbit: build-kernels: every kernel stays on the JIT")
         return None
     os.makedirs(directory, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=directory) as work:
@@ -458,7 +460,10 @@ def main(argv=None) -> int:
     if args.background:
         if hasattr(os, "nice"):
             os.nice(19)
-        locked_build(log=lambda *_: None)
+        directory = aot.cache_dir()
+        os.makedirs(directory, exist_ok=True)
+        with open(os.path.join(directory, "build.log"), "w") as f:  # the last background build's
+            locked_build(directory, log=lambda msg: print(msg, file=f, flush=True))
     else:
         locked_build()
     return 0
