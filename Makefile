@@ -6,7 +6,7 @@ TEST := $(VENV)/.installed-test
 BENCH := $(VENV)/.installed-bench
 DEMO := $(VENV)/.installed-demo
 
-.PHONY: demo test test-all lint bench clean chromium
+.PHONY: demo test test-all lint bench kernels clean chromium
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -52,8 +52,14 @@ test-all: $(TEST) chromium
 lint: $(TEST)
 	$(BIN)/ruff check eightbit tests benchmarks tools
 
+# The compiled kernels' library for this machine (eightbit build-kernels: later processes run the
+# fast kernels without importing numba), from the bundled and the benchmark models. Built before
+# the benchmark so that no background build (after a process that needed the JIT) runs during it.
+kernels: $(BENCH)
+	$(BIN)/python -m eightbit.cli build-kernels eightbit/data/digits_cnn_float32.tflite $(wildcard ../shared/bench/*.tflite)
+
 # Benchmark models live outside the repo (default ../shared/bench); BENCH_ARGS adds options or models.
-bench: $(BENCH)
+bench: $(BENCH) kernels
 	$(BIN)/python benchmarks/interpreter.py $(BENCH_ARGS)
 
 clean:

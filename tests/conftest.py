@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from tests.converted import check_written
+
+# The fast kernels run on numba's JIT throughout the suite, and no test process records or builds
+# the ahead-of-time kernel library in the user's cache (tests/kernels/test_aot_library.py builds
+# its own in a temp dir). EIGHTBIT_AOT=1 with a built library runs the suite through it instead.
+os.environ.setdefault("EIGHTBIT_AOT", "0")
+os.environ.setdefault("EIGHTBIT_AOT_BUILD", "0")
 
 
 @pytest.fixture(autouse=True)

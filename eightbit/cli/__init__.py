@@ -15,15 +15,16 @@ import sys
 # Listed explicitly, in help order. `convert` (the importers), `quantize` (the PTQ converter's) and `compare` (the
 # quantization debugger's) live with their owners' code and may be absent or broken without
 # taking the other commands down.
-SUBCOMMANDS = ("inspect", "run", "ops", "convert", "quantize", "compare", "verify")
-OPTIONAL = {"convert", "quantize", "compare", "verify"}
+SUBCOMMANDS = ("inspect", "run", "ops", "convert", "quantize", "compare", "verify", "build-kernels")
+OPTIONAL = {"convert", "quantize", "compare", "verify", "build-kernels"}
 
 
 def _subcommand_module(name):
+    module = f"eightbit.cli.{name.replace('-', '_')}"  # build-kernels: build_kernels.py
     try:
-        return importlib.import_module(f"eightbit.cli.{name}")
+        return importlib.import_module(module)
     except ModuleNotFoundError as e:
-        if e.name == f"eightbit.cli.{name}" and name in OPTIONAL:
+        if e.name == module and name in OPTIONAL:
             return None
         raise
 

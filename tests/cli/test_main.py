@@ -35,6 +35,7 @@ def test_cli_works_without_the_optional_subcommands(monkeypatch):
     monkeypatch.setitem(sys.modules, "eightbit.cli.compare", None)
     monkeypatch.setitem(sys.modules, "eightbit.cli.convert", None)
     monkeypatch.setitem(sys.modules, "eightbit.cli.verify", None)
+    monkeypatch.setitem(sys.modules, "eightbit.cli.build_kernels", None)
     assert _choices(cli.build_parser()) == ["inspect", "run", "ops"]
     assert cli.main(["ops", "--json"]) == 0
 

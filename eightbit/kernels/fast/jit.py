@@ -1,10 +1,14 @@
 """numba, when installed (the `fast` extra), and the threads of the fast kernels.
 
-`njit(fn)` compiles `fn` on first use (`.run()` gives the compiled function); compiled code is
-cached on disk (`cache=True`): in the package's `__pycache__` when writable, else numba's
-user-wide cache directory (numba falls back by itself; NUMBA_CACHE_DIR overrides both), so a
-process after the first starts without compiling. Without numba (or with
-EIGHTBIT_DISABLE_NUMBA=1), HAVE_NUMBA is False and the fast kernels keep the reference path.
+`njit(fn)` declares a kernel; `.run()` gives the function to call: the ahead-of-time library's
+(aot.py: every njit kernel takes part, with no declaration; loaded without importing numba) when
+it holds the kernel, else numba's dispatcher (`.jit()`), compiled on first use and cached on disk
+(`cache=True`): in the package's `__pycache__` when writable, else numba's user-wide cache
+directory (numba falls back by itself; NUMBA_CACHE_DIR overrides both). A global that jitted code
+calls must be numba's: `.run()` called by module code gives it (or capture `.jit()`). For the
+library, a kernel takes arrays and scalars and returns nothing or a scalar, and calls no numba
+helper but the allocator and exceptions (any other kernel stays on the JIT). Without numba (or
+with EIGHTBIT_DISABLE_NUMBA=1), HAVE_NUMBA is False and the fast kernels keep the reference path.
 
 Threads: one pool of Python threads runs row ranges of a layer (`parallel`): BLAS calls on
 their rows (numpy releases the GIL) and the compiled loops (`nogil`). BLAS itself is held at
@@ -19,6 +23,7 @@ import ctypes
 import glob
 import importlib.util
 import os
+import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -28,21 +33,62 @@ HAVE_NUMBA = importlib.util.find_spec("numba") is not None and \
     os.environ.get("EIGHTBIT_DISABLE_NUMBA", "") in ("", "0")
 
 
+KERNELS: dict = {}  # "module:function" -> Jitted, every kernel declared with njit
+
+
 class Jitted:
-    """A Python function compiled with numba on first use."""
+    """A Python function compiled with numba on first use, or found in the ahead-of-time
+    library (aot.py: loaded without importing numba)."""
 
     def __init__(self, fn):
         self.fn = fn
+        self.name = f"{fn.__module__}:{fn.__qualname__}"
+        KERNELS[self.name] = self
         self._compiled = None
+        self._aot = None
 
     def run(self):
+        """The kernel to call: the library's when it has this kernel (calls with argument
+        types it lacks go to the JIT), else the JIT's. Called by an imported module's top-level
+        code (a global that jitted code calls: only numba's dispatcher can be called there), the
+        JIT's."""
+        if self._aot is None:
+            from eightbit.kernels.fast import aot
+
+            self._aot = aot.kernel(self) or False
+        if self._aot and not _importing_module(sys._getframe(1)):
+            return self._aot
+        return self.jit()
+
+    def jit(self):
+        """numba's dispatcher (compiled, or loaded from numba's cache, on first use)."""
         if self._compiled is None:
             numba = _import_numba()
             try:
                 self._compiled = numba.njit(cache=True, nogil=True)(self.fn)
             except RuntimeError:  # no writable cache location at all: compile in every process
                 self._compiled = numba.njit(cache=False, nogil=True)(self.fn)
+            _record_at_exit()
         return self._compiled
+
+
+def _importing_module(frame) -> bool:
+    """Whether `frame` is a module's top-level code being imported (not a script's)."""
+    return frame.f_code.co_name == "<module>" and frame.f_globals.get("__name__") != "__main__"
+
+
+_RECORDING: list = []
+
+
+def _record_at_exit():
+    """Once per process: at exit, the signatures the JIT ran are recorded for the library."""
+    if not _RECORDING:
+        import atexit
+
+        from eightbit.kernels.fast import aot_build
+
+        _RECORDING.append(True)
+        atexit.register(aot_build.record_and_maybe_build)
 
 
 def _import_numba():
