@@ -35,8 +35,17 @@ def quantize_multiplier(real: float) -> tuple[int, int]:
 
 def quantize_multiplier_array(reals) -> tuple[np.ndarray, np.ndarray]:
     """quantize_multiplier per element (per-channel scales)."""
-    pairs = [quantize_multiplier(float(r)) for r in np.asarray(reals, np.float64).reshape(-1)]
-    return (np.array([p[0] for p in pairs], np.int64), np.array([p[1] for p in pairs], np.int64))
+    # Vectorized (a model's allocate_tensors calls this for every output channel): the same
+    # steps as quantize_multiplier, elementwise; q * 2^31 is exact in float64.
+    reals = np.asarray(reals, np.float64).reshape(-1)
+    q, shift = np.frexp(reals)
+    q_fixed = round_half_away(q * float(1 << 31)).astype(np.int64)
+    shift = shift.astype(np.int64)
+    carry = q_fixed == (1 << 31)
+    q_fixed = np.where(carry, q_fixed // 2, q_fixed)
+    shift = np.where(carry, shift + 1, shift)
+    flush = (shift < -31) | (reals == 0.0)
+    return np.where(flush, 0, q_fixed).astype(np.int64), np.where(flush, 0, shift).astype(np.int64)
 
 
 def quantize_multiplier_smaller_than_one_exp(real: float) -> tuple[int, int]:
