@@ -143,7 +143,9 @@ def test_quantize_multiplier_zero_and_flush_to_zero():
 
 
 @SETTINGS
-@given(st.lists(st.floats(1e-9, 100.0), min_size=1, max_size=10))
+@given(st.lists(st.one_of(st.floats(1e-9, 100.0), st.floats(0.0, 1e-8),
+                          st.sampled_from([0.0, 2.0 ** -40, 2.0 ** -32, 2.0 ** -31, 1.0 - 2.0 ** -53, 0.5])),
+                min_size=1, max_size=10))
 def test_quantize_multiplier_array_matches_scalar(reals):
     m, s = fp.quantize_multiplier_array(reals)
     assert list(zip(m.tolist(), s.tolist())) == [fp.quantize_multiplier(r) for r in reals]
