@@ -170,7 +170,7 @@ TILE = 2064  # the row stride of depthwise_quant's filter and requantization tab
 # cache sets)
 
 
-def _depthwise_quant(x, wt, chan, geo, scal, rows, keys, acc, out, j0, j1):
+def _depthwise_quant(x, wt, chan, geo, scal, rows, keys, acc, out, j0, j1, xf, rf, of):
     """Output rows j0..j1 of the N * OH (batch, row) pairs of an 8-bit depthwise layer, requantized
     in the same pass; out viewed as (N * OH, OW * OC).
 
@@ -180,7 +180,9 @@ def _depthwise_quant(x, wt, chan, geo, scal, rows, keys, acc, out, j0, j1):
     k = fy*KW + fx, channel c) for t < T, chan (6*TILE,) int32 the rows of requant.table the same
     way (int32: the loops then run 8 lanes wide), so the inner loops run over a tile's T*OC
     outputs as one contiguous vector loop. rows (S, SW, WQ*OC) float32, zero outside the image
-    columns; keys (S,) int64 and acc (TILE,) float32 scratch.
+    columns; keys (S,) int64 and acc (TILE,) float32 scratch. xf, rf, of: x, rows and out
+    flattened by the caller (a reshape inside compiled code needs numba's runtime helper, which
+    keeps the kernel out of the ahead-of-time library).
 
     Each input row a window needs is converted once to float32 x - in_zp, expanded to the output
     channels (c * dm + m), zero-padded (what TFLite's skipped taps contribute) and split by column
@@ -201,7 +203,6 @@ def _depthwise_quant(x, wt, chan, geo, scal, rows, keys, acc, out, j0, j1):
     ow_ = out.shape[1] // oc_
     span, psz = rows.shape[0], rows.shape[2]
     ssz = rows.shape[1] * psz
-    rf, of, xf = rows.reshape(-1), out.reshape(-1), x.reshape(-1)
     for s in range(span):
         keys[s] = -1
 

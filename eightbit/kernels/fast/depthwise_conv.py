@@ -190,7 +190,7 @@ def _eval_quant(p, x, plan):
 
     def part(j0, j1):
         buf, keys, acc = _scratch(p, scratch)
-        fn(xc, wt, chan, g, scal, buf, keys, acc, flat, j0, j1)
+        fn(xc, wt, chan, g, scal, buf, keys, acc, flat, j0, j1, xc.reshape(-1), buf.reshape(-1), flat.reshape(-1))
 
     parallel(part, work_ranges(flat.shape[0], work))
     return out
