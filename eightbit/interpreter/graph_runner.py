@@ -1,0 +1,171 @@
+"""The whole-graph runner: a small model's operators compiled into one program, run in one call.
+
+Per operator, invoke() through the plan (plan.py) costs ~10 us of Python (argument lists, numpy
+allocations, a compiled call per kernel): for a model of a few thousand multiply-adds per
+operator that is nearly all of its time. At allocate_tensors, when every operator of the subgraph
+is one the runner covers (OPS below, their types and options as the reference kernels accept
+them) and the model is small (MAX_MACS), `build` lays it out as a program for
+eightbit/kernels/fast/graph.py's `run_graph` (the same compiled function for every model):
+- the records take their numbers from the reference kernels' own prepare (multipliers, shifts,
+  zero points, clamps, tables: no float math on scales here);
+- the activations live at the offsets of interpreter/memory_plan.py's lifetime plan in one arena;
+  the model's inputs, and constants an operator reads as an activation (ADD's second operand),
+  get regions of their own after it, so the inputs survive the invoke (get_tensor on an input);
+- the model's input arrays in `runner.values` ARE views of the arena (set_tensor copies into
+  them), the outputs become views of it after each invoke (get_tensor copies them out).
+Anything else (an operator or type not covered, variables, a big model, EIGHTBIT_GRAPH_RUNNER=0)
+keeps the operator-by-operator plan; so do calibration (observe) and preserve_all_tensors runs.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from eightbit.interpreter import graph_records as rec
+from eightbit.interpreter.memory_plan import ALIGN, plan_memory
+
+MAX_MACS = 4_000_000  # above this the BLAS and threaded kernels of the plan win
+
+
+def enabled() -> bool:
+    return os.environ.get("EIGHTBIT_GRAPH_RUNNER", "1") not in ("0", "")
+
+
+class GraphProgram:
+    """A compiled-once program for one allocation of a runner (its params and shapes)."""
+
+    def __init__(self, params, fn, prog, fpar, arena, consts, inputs, outputs):
+        self.params = params  # the runner's params it was built for: stale after a re-allocation
+        self.fn, self.prog, self.fpar, self.arena, self.consts = fn, prog, fpar, arena, consts
+        self.inputs = inputs  # [(tensor index, arena view)]
+        self.outputs = outputs
+
+    def input_buffer(self, i):
+        """The arena view of model input i (None for other tensors)."""
+        for j, view in self.inputs:
+            if j == i:
+                return view
+        return None
+
+    def run(self, values: dict) -> bool:
+        """One invoke; False when an operator met an input the reference rejects (the caller
+        then runs the plan, which raises the reference's error)."""
+        for i, view in self.inputs:
+            v = values[i]
+            if v is not view:
+                np.copyto(view, v)
+        if self.fn(self.prog, self.fpar, self.arena, self.consts) >= 0:
+            return False
+        for i, view in self.outputs:
+            values[i] = view
+        return True
+
+
+def build(runner) -> GraphProgram | None:
+    """The program of a prepared runner, or None when the graph is not one the runner covers."""
+    if not _eligible(runner) or not all(rec.covers(op.op_type) for op in runner.sg.operators):
+        return None  # decided before numba is imported: a model it cannot run never loads it
+    try:
+        from eightbit.kernels.fast import graph
+    except ImportError:  # numba missing or broken: the plan runs everything
+        return None
+    layout = _Layout(runner)
+    if layout.failed:
+        return None
+    records, macs = [], 0
+    for k, op in enumerate(runner.sg.operators):
+        made = rec.record_for(runner, k, op, layout)
+        if made is None:
+            return None
+        records.append(made[0])
+        macs += made[1]
+        if macs > MAX_MACS:
+            return None
+    prog = np.concatenate([np.array([len(records)], np.int64)] + [np.asarray(r, np.int64) for r in records])
+    inputs = [(i, layout.view(i)) for i in runner.sg.inputs]
+    for i, view in inputs:
+        old = runner.values.get(i)
+        if old is not None and old.shape == view.shape and old.dtype == view.dtype:
+            view[...] = old
+            runner.values[i] = view  # set_tensor writes into the arena from now on
+    outputs = [(i, layout.view(i)) for i in runner.sg.outputs]
+    return GraphProgram(runner.params, graph.run_graph, prog, np.asarray(layout.fpar, np.float32),
+                        layout.arena, layout.consts.buffer(), inputs, outputs)
+
+
+def _eligible(runner) -> bool:
+    sg = runner.sg
+    if not enabled() or runner.kernel_mode != "fast" or runner.preserve_all or runner.lazy \
+            or runner.deferred_shapes or not sg.operators:
+        return False
+    from eightbit.kernels.fast.jit import HAVE_NUMBA
+
+    if not HAVE_NUMBA:
+        return False
+    if any(t.is_variable for t in sg.tensors) or set(sg.inputs) & set(sg.outputs):
+        return False
+    if any(i in runner.constants for i in list(sg.inputs) + list(sg.outputs)):
+        return False
+    return all(0 not in runner.shapes[i] for op in sg.operators for i in list(op.inputs) + list(op.outputs) if i >= 0)
+
+
+class Consts:
+    """Constants packed into one byte buffer, each at an 8-byte aligned offset."""
+
+    def __init__(self):
+        self.parts, self.size = [], 0
+
+    def add(self, array) -> int:
+        a = np.ascontiguousarray(array)
+        off = -(-self.size // 8) * 8
+        self.parts.append((off, a))
+        self.size = off + a.nbytes
+        return off
+
+    def buffer(self) -> np.ndarray:
+        buf = np.zeros(self.size // 8 + 1, np.int64).view(np.uint8)
+        for off, a in self.parts:
+            buf[off:off + a.nbytes] = a.reshape(-1).view(np.uint8)
+        return buf
+
+
+class _Layout:
+    """Where each tensor lives: arena offsets (memory plan; inputs and activation-read constants
+    after it), the float scalars and the packed constants of the records."""
+
+    def __init__(self, runner):
+        self.runner = runner
+        sg = runner.sg
+        plan = plan_memory(sg, runner.shapes)
+        self.offsets = dict(plan.offsets)
+        end = plan.arena_bytes
+        self.failed = False
+        extra = list(sg.inputs) + sorted({i for op in sg.operators for i in op.inputs if i >= 0
+                                          and i in runner.constants and op.op_type in rec.CONST_AS_ACTIVATION})
+        for i in extra:
+            self.offsets[i] = end
+            end += -(-self.nbytes(i) // ALIGN) * ALIGN
+        for op in sg.operators:
+            reads = op.inputs[:1] if op.op_type not in rec.CONST_AS_ACTIVATION else op.inputs
+            for i in list(reads) + list(op.outputs):
+                if i >= 0 and i not in self.offsets:
+                    self.failed = True  # a tensor the plan does not know (omitted from its lifetimes)
+        self.arena = np.zeros(max(end, ALIGN), np.uint8)
+        for i in extra[len(sg.inputs):]:
+            self.view(i)[...] = runner.constants[i]
+        self.fpar: list = []
+        self.consts = Consts()
+
+    def nbytes(self, i) -> int:
+        return int(np.prod(self.runner.shapes[i], dtype=np.int64)) * np.dtype(self.runner.dtypes[i]).itemsize
+
+    def view(self, i) -> np.ndarray:
+        off = self.offsets[i]
+        return self.arena[off:off + self.nbytes(i)].view(self.runner.dtypes[i]).reshape(self.runner.shapes[i])
+
+    def floats(self, *values) -> int:
+        """Index of float32 scalars appended to fpar."""
+        self.fpar.extend(float(np.float32(v)) for v in values)
+        return len(self.fpar) - len(values)
