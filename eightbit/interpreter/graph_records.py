@@ -179,8 +179,19 @@ def _windows_cover(geo, oh, ow, p, h, wd) -> bool:
 
 
 def _reshape(g, runner, op, p, layout):
+    from eightbit.kernels.registry import get_kernel
+
     x, y = op.inputs[0], op.outputs[0]
     if runner.dtypes[x] != runner.dtypes[y] or layout.nbytes(x) != layout.nbytes(y):
+        return None
+    args = [None if i < 0 else runner.constants.get(i, False) for i in op.inputs[1:]]
+    if any(a is False for a in args):
+        return None  # a shape computed at run time
+    try:  # the checks the reference makes at eval (an axis out of range, a size that does not fit)
+        out = get_kernel(op.op_type).eval(p, np.zeros(runner.shapes[x], runner.dtypes[x]), *args)
+    except Exception:  # noqa: BLE001 - the plan raises the reference's error at invoke
+        return None
+    if tuple(out.shape) != tuple(runner.shapes[y]):
         return None
     return _finish([g.COPY, 0, layout.offsets[x], layout.offsets[y], layout.nbytes(x)]), 0
 
