@@ -13,6 +13,10 @@ reference accepts (the caller then runs the operator-by-operator plan, which rai
 
 from __future__ import annotations
 
+import hashlib
+import os
+
+from eightbit.kernels.fast import graph_conv as gc
 from eightbit.kernels.fast import graph_ops as g
 from eightbit.kernels.fast import graph_softmax as gs
 
@@ -26,8 +30,31 @@ SOFTMAX_Q8, SOFTMAX_F32 = 12, 13
 ADD_F32, ADD_Q = 14, 15
 
 
-@g.jit
-def run_graph(prog, fpar, arena, consts):
+def _sources_digest() -> int:
+    """A number that changes with any graph*.py source: run_graph's disk cache is keyed on it."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    h = hashlib.sha256()
+    for name in sorted(os.listdir(here)):
+        if name.startswith("graph") and name.endswith(".py"):
+            with open(os.path.join(here, name), "rb") as f:
+                h.update(f.read())
+    return int.from_bytes(h.digest()[:7], "little")
+
+
+def _make_run_graph(digest: int):
+    # A closure over the digest: numba keys a cached function on its closure's values, so an
+    # edited operator in graph_ops.py (not only this file) compiles a new run_graph.
+    def run_graph(prog, fpar, arena, consts):
+        """-1, or the index of the operator whose input the reference rejects."""
+        if digest < 0:
+            return -2
+        return _run(prog, fpar, arena, consts)
+
+    return run_graph
+
+
+@g.inline
+def _run(prog, fpar, arena, consts):
     pos = 1
     for k in range(prog[0]):
         op, length = prog[pos], prog[pos + 1]
@@ -35,9 +62,9 @@ def run_graph(prog, fpar, arena, consts):
         pos += length
         status = 0
         if op == CONV_F32:
-            g.conv_f32(rec, fpar, arena, consts)
+            gc.conv_f32(rec, fpar, arena, consts)
         elif op == CONV_Q:
-            g.conv_q(rec, fpar, arena, consts)
+            gc.conv_q(rec, fpar, arena, consts)
         elif op == DW_F32:
             g.dw_f32(rec, fpar, arena, consts)
         elif op == DW_Q:
@@ -69,3 +96,6 @@ def run_graph(prog, fpar, arena, consts):
         if status != 0:
             return k
     return -1
+
+
+run_graph = g.numba.njit(cache=True, nogil=True)(_make_run_graph(_sources_digest()))

@@ -24,27 +24,33 @@ import numpy as np
 from eightbit.kernels.fast.jit import _import_numba
 
 numba = _import_numba()
-jit = numba.njit(cache=True, nogil=True)
+# Not cached on their own: numba's disk cache of a function checks only its own file, so a cached
+# caller in another file would keep running an edited callee's old code. graph.py's run_graph is
+# the one cached function, keyed on a digest of every graph*.py source (see there).
+jit = numba.njit(nogil=True)
+# Small helpers called in inner loops: inlined at numba's level (a call between compiled functions
+# is not always inlined by LLVM, and passing arrays to one costs more than their loops here).
+inline = numba.njit(nogil=True, inline="always")
 
 F32 = np.float32
 
 
-@jit
+@inline
 def f32_view(buf, off, n):
     return buf[off:off + 4 * n].view(np.float32)
 
 
-@jit
+@inline
 def i64_view(buf, off, n):
     return buf[off:off + 8 * n].view(np.int64)
 
 
-@jit
+@inline
 def i32_view(buf, off, n):
     return buf[off:off + 4 * n].view(np.int32)
 
 
-@jit
+@inline
 def clamp_f32(v, lo, hi):
     """np.minimum(np.maximum(v, lo), hi): NaN passes, and where v equals a bound numpy returns it."""
     if not (v > lo or v != v):
@@ -54,12 +60,12 @@ def clamp_f32(v, lo, hi):
     return v
 
 
-@jit
+@inline
 def wrap32(v):
     return ((v + 2147483648) & 4294967295) - 2147483648
 
 
-@jit
+@inline
 def requant(acc, mult, left, right, out_zp, lo, hi):
     """MultiplyByQuantizedMultiplier of an int32 accumulator (requant.py's _requant_rows), + out_zp, clamped."""
     a = wrap32(acc)
@@ -70,48 +76,22 @@ def requant(acc, mult, left, right, out_zp, lo, hi):
     return min(max(y, lo), hi)
 
 
-# ---- CONV_2D ----------------------------------------------------------------------------
-# rec: op, len, x, w, bias (-1: none), y, then the geometry n h w c oc kh kw sh sw dh dw ph pw oh ow
-# (offsets 6..20), then float: lo/hi index into fpar; quantized: in_zp, mult, left, right, out_zp,
-# lo, hi, flag. The filter is the K x OC GEMM operand (K = kh * kw * c in (ky, kx, ic) order).
+# ---- epilogues shared by the convolutions and FULLY_CONNECTED -----------------------------
 
-@jit
-def conv_f32(rec, fpar, arena, consts):
-    n, h, wd, c, oc = rec[6], rec[7], rec[8], rec[9], rec[10]
-    kh, kw, sh, sw, dh, dw, ph, pw, oh, ow = rec[11], rec[12], rec[13], rec[14], rec[15], rec[16], \
-        rec[17], rec[18], rec[19], rec[20]
-    x = f32_view(arena, rec[2], n * h * wd * c)
-    w = f32_view(consts, rec[3], kh * kw * c * oc)
-    y = f32_view(arena, rec[5], n * oh * ow * oc)
-    lo, hi = fpar[rec[21]], fpar[rec[21] + 1]
-    for b in range(n):
-        for oy in range(oh):
-            for ox in range(ow):
-                yb = ((b * oh + oy) * ow + ox) * oc
-                for o in range(oc):
-                    y[yb + o] = F32(0.0)
-                for ky in range(kh):
-                    iy = oy * sh - ph + ky * dh
-                    if iy < 0 or iy >= h:
-                        continue
-                    for kx in range(kw):
-                        ix = ox * sw - pw + kx * dw
-                        if ix < 0 or ix >= wd:
-                            continue
-                        xb = ((b * h + iy) * wd + ix) * c
-                        wb = (ky * kw + kx) * c * oc
-                        for ci in range(c):
-                            v = x[xb + ci]
-                            wr = wb + ci * oc
-                            for o in range(oc):
-                                y[yb + o] = F32(y[yb + o] + F32(v * w[wr + o]))
-                _bias_clamp(y, yb, oc, consts, rec[4], lo, hi)
+@inline
+def bias_view_f32(consts, off, cols):
+    return f32_view(consts, off if off >= 0 else 0, cols if off >= 0 else 0)
+
+
+@inline
+def bias_view_i64(consts, off, cols):
+    return i64_view(consts, off if off >= 0 else 0, cols if off >= 0 else 0)
 
 
 @jit
-def _bias_clamp(y, yb, cols, consts, bias_off, lo, hi):
-    if bias_off >= 0:
-        bias = f32_view(consts, bias_off, cols)
+def _bias_clamp(y, yb, cols, bias, lo, hi):
+    """y[yb:yb+cols] + bias (float32; an empty bias: none), then the clamp."""
+    if bias.size:
         for o in range(cols):
             y[yb + o] = clamp_f32(F32(y[yb + o] + bias[o]), lo, hi)
     else:
@@ -120,61 +100,16 @@ def _bias_clamp(y, yb, cols, consts, bias_off, lo, hi):
 
 
 @jit
-def _conv_q(x, y, rec, consts):
-    n, h, wd, c, oc = rec[6], rec[7], rec[8], rec[9], rec[10]
-    kh, kw, sh, sw, dh, dw, ph, pw, oh, ow = rec[11], rec[12], rec[13], rec[14], rec[15], rec[16], \
-        rec[17], rec[18], rec[19], rec[20]
-    in_zp = rec[21]
-    w = i32_view(consts, rec[3], kh * kw * c * oc)
-    mult, left, right = i64_view(consts, rec[22], oc), i64_view(consts, rec[23], oc), i64_view(consts, rec[24], oc)
-    out_zp, lo, hi = rec[25], rec[26], rec[27]
-    acc = np.empty(oc, np.int64)
-    for b in range(n):
-        for oy in range(oh):
-            for ox in range(ow):
-                _init_acc(acc, consts, rec[4])
-                for ky in range(kh):
-                    iy = oy * sh - ph + ky * dh
-                    if iy < 0 or iy >= h:
-                        continue
-                    for kx in range(kw):
-                        ix = ox * sw - pw + kx * dw
-                        if ix < 0 or ix >= wd:
-                            continue
-                        xb = ((b * h + iy) * wd + ix) * c
-                        wb = (ky * kw + kx) * c * oc
-                        for ci in range(c):
-                            v = np.int64(x[xb + ci]) - in_zp
-                            wr = wb + ci * oc
-                            for o in range(oc):
-                                acc[o] += v * w[wr + o]
-                yb = ((b * oh + oy) * ow + ox) * oc
-                for o in range(oc):
-                    y[yb + o] = requant(acc[o], mult[o], left[o], right[o], out_zp, lo, hi)
-
-
-@jit
-def _init_acc(acc, consts, bias_off):
-    if bias_off >= 0:
-        bias = i64_view(consts, bias_off, acc.size)
+def _init_acc(acc, bias):
+    if bias.size:
         for o in range(acc.size):
             acc[o] = bias[o]
     else:
         acc[:] = 0
 
 
-@jit
-def conv_q(rec, fpar, arena, consts):
-    nx = rec[6] * rec[7] * rec[8] * rec[9]
-    ny = rec[6] * rec[19] * rec[20] * rec[10]
-    if rec[28] == 0:
-        _conv_q(arena[rec[2]:rec[2] + nx].view(np.int8), arena[rec[5]:rec[5] + ny].view(np.int8), rec, consts)
-    else:
-        _conv_q(arena[rec[2]:rec[2] + nx], arena[rec[5]:rec[5] + ny], rec, consts)
-
-
 # ---- DEPTHWISE_CONV_2D ------------------------------------------------------------------
-# rec as CONV_2D's with c the input depth and oc = c * multiplier (offset 21: float lo/hi index,
+# rec as CONV_2D's (graph_conv.py) with c the input depth and oc = c * multiplier (offset 21: float lo/hi index,
 # or quantized fields from 21 as CONV_2D's); the filter is (kh, kw, oc), as in the file.
 
 @jit
@@ -186,6 +121,7 @@ def dw_f32(rec, fpar, arena, consts):
     x = f32_view(arena, rec[2], n * h * wd * c)
     w = f32_view(consts, rec[3], kh * kw * oc)
     y = f32_view(arena, rec[5], n * oh * ow * oc)
+    bias = bias_view_f32(consts, rec[4], oc)
     lo, hi = fpar[rec[21]], fpar[rec[21] + 1]
     for b in range(n):
         for oy in range(oh):
@@ -205,7 +141,7 @@ def dw_f32(rec, fpar, arena, consts):
                         wb = (ky * kw + kx) * oc
                         for o in range(oc):
                             y[yb + o] = F32(y[yb + o] + F32(x[xb + o // mul] * w[wb + o]))
-                _bias_clamp(y, yb, oc, consts, rec[4], lo, hi)
+                _bias_clamp(y, yb, oc, bias, lo, hi)
 
 
 @jit
@@ -218,11 +154,12 @@ def _dw_q(x, y, rec, consts):
     w = i32_view(consts, rec[3], kh * kw * oc)
     mult, left, right = i64_view(consts, rec[22], oc), i64_view(consts, rec[23], oc), i64_view(consts, rec[24], oc)
     out_zp, lo, hi = rec[25], rec[26], rec[27]
+    bias = bias_view_i64(consts, rec[4], oc)
     acc = np.empty(oc, np.int64)
     for b in range(n):
         for oy in range(oh):
             for ox in range(ow):
-                _init_acc(acc, consts, rec[4])
+                _init_acc(acc, bias)
                 for ky in range(kh):
                     iy = oy * sh - ph + ky * dh
                     if iy < 0 or iy >= h:
@@ -260,6 +197,7 @@ def fc_f32(rec, fpar, arena, consts):
     x = f32_view(arena, rec[2], rows * depth)
     w = f32_view(consts, rec[3], depth * units)
     y = f32_view(arena, rec[5], rows * units)
+    bias = bias_view_f32(consts, rec[4], units)
     lo, hi = fpar[rec[9]], fpar[rec[9] + 1]
     for r in range(rows):
         yb = r * units
@@ -269,7 +207,7 @@ def fc_f32(rec, fpar, arena, consts):
             v = x[r * depth + t]
             for u in range(units):
                 y[yb + u] = F32(y[yb + u] + F32(v * w[t * units + u]))
-        _bias_clamp(y, yb, units, consts, rec[4], lo, hi)
+        _bias_clamp(y, yb, units, bias, lo, hi)
 
 
 @jit
@@ -278,9 +216,10 @@ def _fc_q(x, y, rec, consts):
     in_zp, out_zp, lo, hi = rec[9], rec[11], rec[12], rec[13]
     w = i32_view(consts, rec[3], depth * units)
     scale = consts[rec[10]:rec[10] + 8 * units].view(np.float64)
+    bias = bias_view_i64(consts, rec[4], units)
     acc = np.empty(units, np.int64)
     for r in range(rows):
-        _init_acc(acc, consts, rec[4])
+        _init_acc(acc, bias)
         for t in range(depth):
             v = np.int64(x[r * depth + t]) - in_zp
             for u in range(units):
@@ -316,7 +255,7 @@ def fc_q(rec, fpar, arena, consts):
 # rec: op, len, x, y, n h w c, fh fw sh sw ph pw oh ow (offsets 4..15), then float: lo/hi index;
 # quantized: lo, hi, flag (17: 0 int8, 1 uint8). Windows clipped to the input (padding not counted).
 
-@jit
+@inline
 def _window(o, s, p, f, size):
     start = o * s - p
     return max(0, -start), min(f, size - start), start
@@ -420,7 +359,7 @@ def add_f32(rec, fpar, arena, consts):
         y[i] = clamp_f32(F32(a[i] + b[i]), lo, hi)
 
 
-@jit
+@inline
 def _mbqm_right(v, m, right):
     h = (v * m + 1073741824) >> 31
     return (h + ((np.int64(1) << right) >> 1) - ((h < 0) & (right > 0))) >> right
@@ -450,7 +389,7 @@ def add_q(rec, fpar, arena, consts):
 # out_bits, out_min, out_max, flag (12: 0 int8, 1 uint8). Returns 1 when a row's exponent leaves
 # 0..31 (the reference raises there: the caller re-runs the operator-by-operator plan).
 
-@jit
+@inline
 def _srdhm(a, b):  # SaturatingRoundingDoublingHighMul
     if a == b and a == -2147483648:
         return np.int64(2147483647)
@@ -459,7 +398,7 @@ def _srdhm(a, b):  # SaturatingRoundingDoublingHighMul
     return s >> 31 if s >= 0 else -((-s) >> 31)
 
 
-@jit
+@inline
 def _saturating_shl(v, e):  # SaturatingRoundingMultiplyByPOT<e>, e > 0
     threshold = (np.int64(1) << (31 - e)) - 1
     if v > threshold:

@@ -23,7 +23,7 @@ from llvmlite import ir
 from numba import types
 from numba.extending import intrinsic
 
-from eightbit.kernels.fast.graph_ops import f32_view, jit
+from eightbit.kernels.fast.graph_ops import f32_view, inline, jit, numba
 
 F32 = np.float32
 _XMAX, _XMIN = F32(88.72283935546875), F32(-103.97208404541015625)
@@ -48,7 +48,7 @@ def fma32(typingctx, a, b, c):
     return sig, codegen
 
 
-@jit
+@inline
 def np_exp_f32(x):
     if x != x:
         return F32(np.nan)
@@ -71,7 +71,7 @@ def np_exp_f32(x):
     return F32(math.ldexp(np.float64(poly), int(q)))
 
 
-@jit
+@numba.njit(cache=True, nogil=True)  # its callees are in this file: its own cache stays right
 def exp_many(x, out):
     for i in range(x.size):
         out[i] = np_exp_f32(x[i])
