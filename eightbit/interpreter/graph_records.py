@@ -32,7 +32,7 @@ def record_for(runner, k, op, layout):
     if make is None or ref is None or not (isinstance(kernel, type) and issubclass(kernel, ref)):
         return None
     if any(i >= 0 and runner.dtypes[i] != runner.dtypes[op.inputs[0]] for i in op.outputs[:1]) \
-            and op.op_type not in ("SOFTMAX",):
+            and op.op_type not in ("SOFTMAX",) + _ELEMENTWISE:
         return None
     try:
         params = ref.prepare(runner.op_context(k))
@@ -249,6 +249,61 @@ def _add(g, runner, op, p, layout):
     return _finish([g.ADD_Q, 0] + head + [int(v) for v in packed] + [_Q8[dt]]), size
 
 
+# Operators whose output element depends on the input element alone (and on constants): on an
+# 8-bit input, the reference eval of all 256 values is the whole operator.
+_ELEMENTWISE = ("RELU", "RELU6", "RELU_N1_TO_1", "RELU_0_TO_1", "LOGISTIC", "TANH", "HARD_SWISH", "LEAKY_RELU",
+                "ELU", "ABS", "NEG", "QUANTIZE", "DEQUANTIZE", "GELU", "EXP", "CAST", "SQUARE")
+
+
+def _elementwise(g, runner, op, p, layout):
+    from eightbit.kernels.registry import get_kernel
+
+    x, y = op.inputs[0], op.outputs[0]
+    xd, yd = np.dtype(runner.dtypes[x]), np.dtype(runner.dtypes[y])
+    if xd == np.float32 and op.op_type == "QUANTIZE":
+        return _quantize_float(g, runner, op, p, layout)
+    args = [None if i < 0 else runner.constants.get(i, False) for i in op.inputs[1:]]
+    if xd not in _Q8 or yd.itemsize not in (1, 4) or any(a is False for a in args) \
+            or tuple(runner.shapes[x]) != tuple(runner.shapes[y]) or _per_channel(runner, x) or _per_channel(runner, y):
+        return None  # (per-channel parameters: the same value maps differently along an axis)
+    shape = runner.shapes[x]
+    size = int(np.prod(shape, dtype=np.int64))
+    values = np.arange(256, dtype=np.uint8).view(xd)
+    table = np.empty(256, yd)
+    kernel = get_kernel(op.op_type)
+    try:
+        with np.errstate(all="ignore"):
+            for start in range(0, 256, size):  # every value, whatever the tensor's size
+                feed = np.resize(values[start:start + size], size)
+                out = np.asarray(kernel.eval(p, feed.reshape(shape), *args)).reshape(-1)
+                if out.dtype != yd or out.size != size:
+                    return None
+                idx = feed.view(np.uint8).astype(np.int64)
+                table[idx] = out
+                if not np.array_equal(table[idx].view(np.uint8), out.view(np.uint8)):
+                    return None  # not elementwise after all
+    except Exception:  # noqa: BLE001 - a value the reference rejects (run time error): keep the plan
+        return None
+    raw = table.view(np.uint8 if yd.itemsize == 1 else np.uint32)
+    return _finish([g.LUT8, 0, layout.offsets[x], layout.offsets[y], size, layout.consts.add(raw), yd.itemsize]), size
+
+
+def _per_channel(runner, i) -> bool:
+    q = runner.sg.tensors[i].quantization
+    return q is not None and (np.size(q.scale) > 1 or np.size(q.zero_point) > 1)
+
+
+def _quantize_float(g, runner, op, p, layout):
+    from eightbit.kernels.quantize import AffineQuantize
+
+    yd = np.dtype(runner.dtypes[op.outputs[0]])
+    if not isinstance(p, AffineQuantize) or p.affine.axis is not None or yd not in _Q8:
+        return None
+    size = int(np.prod(runner.shapes[op.inputs[0]], dtype=np.int64))
+    return _finish([g.QUANTIZE_F32, 0, layout.offsets[op.inputs[0]], layout.offsets[op.outputs[0]], size,
+                    layout.floats(p.affine.scale), int(p.affine.zero_point), p.lo, p.hi, _Q8[yd]]), size
+
+
 def _finish(fields: list) -> list:
     fields[1] = len(fields)
     return [int(v) for v in fields]
@@ -265,4 +320,5 @@ _MAKERS = {
     "EXPAND_DIMS": _reshape,
     "SOFTMAX": _softmax,
     "ADD": _add,
+    **{name: _elementwise for name in _ELEMENTWISE},
 }

@@ -269,3 +269,39 @@ def test_add_broadcast_falls_back():
     raw = single_op_model("ADD", [{"shape": [2, 3], "dtype": np.float32}, {"shape": [1, 3], "dtype": np.float32}],
                           [{"shape": [2, 3], "dtype": np.float32}], {"fused_activation_function": 0})
     assert _interp(raw)._runner._graph is None
+
+
+@pytest.mark.parametrize("op", ["RELU", "RELU6", "LOGISTIC", "TANH", "HARD_SWISH", "QUANTIZE", "DEQUANTIZE"])
+@pytest.mark.parametrize("dtype", [np.int8, np.uint8])
+@pytest.mark.parametrize("shape", [[1, 5], [2, 9, 17]])
+def test_8bit_elementwise_tables(op, dtype, shape):
+    zp = 5 if dtype == np.int8 else 133
+    x = _q(shape, dtype, 0.07, zp)
+    if op == "DEQUANTIZE":
+        y = {"shape": shape, "dtype": np.float32}
+    elif op in ("LOGISTIC", "TANH"):
+        y = _q(shape, dtype, 1 / 256 if op == "LOGISTIC" else 1 / 128,
+               (-128 if op == "LOGISTIC" else 0) if dtype == np.int8 else (0 if op == "LOGISTIC" else 128))
+    else:
+        y = _q(shape, dtype, 0.05, zp - 3)
+    assert_graph_equals_reference(single_op_model(op, [x], [y]))
+
+
+@pytest.mark.parametrize("dtype", [np.int8, np.uint8])
+def test_quantize_float_input(dtype):
+    shape = [3, 40]
+    raw = single_op_model("QUANTIZE", [{"shape": shape, "dtype": np.float32}], [_q(shape, dtype, 0.02, 7)])
+    x = (RNG.standard_normal(shape) * 3).astype(np.float32)
+    x[0, :6] = [np.nan, np.inf, -np.inf, 0.01, -0.01, 3e9]  # NaN, overflow, halves
+    x[1, :4] = np.float32(0.02) * np.array([0.5, -0.5, 1.5, -2.5], np.float32)
+    assert_graph_equals_reference(raw, invokes=1, inputs=[x])
+    assert_graph_equals_reference(raw)
+
+
+def test_per_channel_dequantize_keeps_the_plan():
+    x = {"shape": [1, 3], "dtype": np.int8, "scale": np.array([0.1, 0.2, 0.3], np.float32),
+         "zero_point": np.zeros(3, np.int64), "quantized_dimension": 1}
+    raw = single_op_model("DEQUANTIZE", [x], [{"shape": [1, 3], "dtype": np.float32}])
+    it = _interp(raw)
+    assert it._runner._graph is None
+    np.testing.assert_allclose(_run(it, [np.array([[10, 10, 10]], np.int8)])[0], [[1.0, 2.0, 3.0]], rtol=1e-6)

@@ -28,6 +28,7 @@ MAXPOOL_F32, MAXPOOL_Q, AVGPOOL_F32, AVGPOOL_Q = 7, 8, 9, 10
 COPY = 11
 SOFTMAX_Q8, SOFTMAX_F32 = 12, 13
 ADD_F32, ADD_Q = 14, 15
+LUT8, QUANTIZE_F32 = 16, 17
 
 
 def _sources_digest() -> int:
@@ -91,6 +92,10 @@ def _run(prog, fpar, arena, consts):
             g.add_f32(rec, fpar, arena, consts)
         elif op == ADD_Q:
             g.add_q(rec, fpar, arena, consts)
+        elif op == LUT8:
+            g.lut8(rec, fpar, arena, consts)
+        elif op == QUANTIZE_F32:
+            g.quantize_f32(rec, fpar, arena, consts)
         else:
             return k
         if status != 0:

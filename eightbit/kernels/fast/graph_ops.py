@@ -463,3 +463,53 @@ def softmax_q8(rec, fpar, arena, consts):
         return _softmax_q8(arena[rec[2]:rec[2] + size].view(np.int8), arena[rec[3]:rec[3] + size].view(np.int8),
                            rec, consts)
     return _softmax_q8(arena[rec[2]:rec[2] + size], arena[rec[3]:rec[3] + size], rec, consts)
+
+
+# ---- 8-bit elementwise operators as a table of the 256 input values -------------------------
+# rec: op, len, x, y, size, table, out_bytes (1: a uint8 table of the output's bytes; 4: uint32)
+
+@jit
+def lut8(rec, fpar, arena, consts):
+    x0, y0, size, t0 = rec[2], rec[3], rec[4], rec[5]
+    if rec[6] == 1:
+        table = consts[t0:t0 + 256]
+        for i in range(size):
+            arena[y0 + i] = table[np.uint64(arena[x0 + i])]
+    else:
+        table32 = consts[t0:t0 + 1024].view(np.uint32)
+        y = arena[y0:y0 + 4 * size].view(np.uint32)
+        for i in range(size):
+            y[i] = table32[np.uint64(arena[x0 + i])]
+
+
+# ---- QUANTIZE float32 -> int8 / uint8 (per tensor) -------------------------------------------
+# rec: op, len, x, y, size, scale index into fpar, zp, lo, hi, flag. round(x / scale) halves away
+# from zero, through int32 as LiteRT does (NaN and |v| >= 2^31: INT32_MIN), + zp wrapped, clamped.
+
+@inline
+def _quantize_one(v, scale, zp, lo, hi):
+    r = F32(v / scale)
+    a = abs(r)
+    f = np.floor(a)
+    if a - f >= F32(0.5):
+        f = F32(f + F32(1.0))
+    r = -f if r < 0 else f
+    q = np.int64(r) if (r > -2147483649.0 and r < 2147483648.0) else np.int64(-2147483648)
+    return min(max(wrap32(q + zp), lo), hi)
+
+
+@jit
+def _quantize_f32(x, y, rec, scale):
+    zp, lo, hi = rec[6], rec[7], rec[8]
+    for i in range(rec[4]):
+        y[i] = _quantize_one(x[i], scale, zp, lo, hi)
+
+
+@jit
+def quantize_f32(rec, fpar, arena, consts):
+    size = rec[4]
+    x = f32_view(arena, rec[2], size)
+    if rec[9] == 0:
+        _quantize_f32(x, arena[rec[3]:rec[3] + size].view(np.int8), rec, fpar[rec[5]])
+    else:
+        _quantize_f32(x, arena[rec[3]:rec[3] + size], rec, fpar[rec[5]])
