@@ -13,7 +13,7 @@ import numpy as np
 
 from eightbit.kernels.padding import compute_padding_height_width
 
-CONST_AS_ACTIVATION = ("ADD",)  # operators that read a constant operand from the arena
+CONST_AS_ACTIVATION = ("ADD", "CONCATENATION")  # operators that read a constant operand from the arena
 _Q8 = {np.dtype(np.int8): 0, np.dtype(np.uint8): 1}
 
 
@@ -32,7 +32,7 @@ def record_for(runner, k, op, layout):
     if make is None or ref is None or not (isinstance(kernel, type) and issubclass(kernel, ref)):
         return None
     if any(i >= 0 and runner.dtypes[i] != runner.dtypes[op.inputs[0]] for i in op.outputs[:1]) \
-            and op.op_type not in ("SOFTMAX",) + _ELEMENTWISE:
+            and op.op_type not in ("SOFTMAX", "CONCATENATION") + _ELEMENTWISE:
         return None
     try:
         params = ref.prepare(runner.op_context(k))
@@ -304,6 +304,64 @@ def _quantize_float(g, runner, op, p, layout):
                     layout.floats(p.affine.scale), int(p.affine.zero_point), p.lo, p.hi, _Q8[yd]]), size
 
 
+def _mean(g, runner, op, p, layout):
+    from eightbit.kernels.fast.requant import fits, split_shift
+    from eightbit.kernels.reduce import _axes
+
+    x, y = op.inputs[0], op.outputs[0]
+    axis = _const(runner, op, 1)
+    if axis is None or axis is False:
+        return None
+    shape = runner.shapes[x]
+    try:
+        axes = _axes(axis, len(shape))
+    except ValueError:
+        return None  # the reference raises at eval
+    if not axes or list(axes) != list(range(axes[0], axes[-1] + 1)):
+        return None  # no axes, or axes that are not adjacent
+    outer = int(np.prod(shape[:axes[0]], dtype=np.int64))
+    mid = int(np.prod(shape[axes[0]:axes[-1] + 1], dtype=np.int64))
+    inner = int(np.prod(shape[axes[-1] + 1:], dtype=np.int64))
+    if int(np.prod(runner.shapes[y], dtype=np.int64)) != outer * inner:
+        return None
+    head = [layout.offsets[x], layout.offsets[y], outer, mid, inner]
+    if p.type == "FLOAT32" and not p.quant:
+        return _finish([g.MEAN_F32, 0] + head), outer * mid * inner
+    dt = np.dtype(p.dtype)
+    if not p.quant or dt not in _Q8:
+        return None
+    # QuantizedMeanOrSum's integer adjustment of the multiplier for 1/mid (reduce.py), done once
+    s = min(mid.bit_length() - 1, 32, 31 + p.shift)
+    mult, shift = (p.multiplier << s) // mid, p.shift - s
+    if not fits([mult], [shift]):
+        return None
+    left, right = split_shift([shift])
+    info = np.iinfo(dt)
+    return _finish([g.MEAN_Q, 0] + head + [mult, int(left[0]), int(right[0]), p.zp_in * mid, p.zp_out,
+                                           int(info.min), int(info.max), _Q8[dt]]), outer * mid * inner
+
+
+def _concatenation(g, runner, op, p, layout):
+    if p.tables is not None and any(t is not None for t in p.tables):
+        return None  # uint8 inputs requantized to the output's parameters
+    y = op.outputs[0]
+    shape = runner.shapes[y]
+    axis = p.axis
+    outer = int(np.prod(shape[:axis], dtype=np.int64))
+    item = np.dtype(runner.dtypes[y]).itemsize
+    fields = [g.CONCAT, 0, layout.offsets[y], outer, len(op.inputs)]
+    total = 0
+    for i in op.inputs:
+        if i < 0 or runner.dtypes[i] != runner.dtypes[y]:
+            return None
+        chunk = int(np.prod(runner.shapes[i][axis:], dtype=np.int64)) * item
+        fields += [layout.offsets[i], chunk]
+        total += chunk
+    if total * outer != layout.nbytes(y):
+        return None
+    return _finish(fields), 0
+
+
 def _finish(fields: list) -> list:
     fields[1] = len(fields)
     return [int(v) for v in fields]
@@ -320,5 +378,7 @@ _MAKERS = {
     "EXPAND_DIMS": _reshape,
     "SOFTMAX": _softmax,
     "ADD": _add,
+    "MEAN": _mean,
+    "CONCATENATION": _concatenation,
     **{name: _elementwise for name in _ELEMENTWISE},
 }

@@ -305,3 +305,33 @@ def test_per_channel_dequantize_keeps_the_plan():
     it = _interp(raw)
     assert it._runner._graph is None
     np.testing.assert_allclose(_run(it, [np.array([[10, 10, 10]], np.int8)])[0], [[1.0, 2.0, 3.0]], rtol=1e-6)
+
+
+@pytest.mark.parametrize("axes,keep", [([1, 2], True), ([1, 2], False), ([-1], False), ([0], True), ([2, 1], False)])
+@pytest.mark.parametrize("dtype", [np.float32, np.int8, np.uint8])
+def test_mean(axes, keep, dtype):
+    shape = [2, 5, 3, 4]
+    kept = [d if i not in {a % 4 for a in axes} else 1 for i, d in enumerate(shape)]
+    out = kept if keep else [d for i, d in enumerate(shape) if i not in {a % 4 for a in axes}]
+    ax = {"shape": [len(axes)], "dtype": np.int32, "data": np.array(axes, np.int32)}
+    opts = {"keep_dims": keep}
+    if dtype == np.float32:
+        raw = single_op_model("MEAN", [{"shape": shape, "dtype": dtype}, ax], [{"shape": out, "dtype": dtype}], opts)
+    else:
+        zp = (-3, 4) if dtype == np.int8 else (128, 120)
+        raw = single_op_model("MEAN", [_q(shape, dtype, 0.05, zp[0]), ax], [_q(out, dtype, 0.03, zp[1])], opts)
+    assert_graph_equals_reference(raw)
+
+
+@pytest.mark.parametrize("axis", [0, 1, 2, -1])
+@pytest.mark.parametrize("dtype", [np.float32, np.int8])
+def test_concatenation_with_a_constant(axis, dtype):
+    a_shape, b_shape = [2, 3, 4], [2, 3, 4]
+    out = list(a_shape)
+    out[axis] += b_shape[axis]
+    q = {} if dtype == np.float32 else {"scale": 0.05, "zero_point": 2}
+    data = (RNG.integers(-50, 50, b_shape)).astype(dtype)
+    raw = single_op_model("CONCATENATION", [{"shape": a_shape, "dtype": dtype, **q},
+                                            {"shape": b_shape, "dtype": dtype, "data": data, **q}],
+                          [{"shape": out, "dtype": dtype, **q}], {"axis": axis, "fused_activation_function": 0})
+    assert_graph_equals_reference(raw)

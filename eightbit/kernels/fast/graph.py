@@ -29,6 +29,7 @@ COPY = 11
 SOFTMAX_Q8, SOFTMAX_F32 = 12, 13
 ADD_F32, ADD_Q = 14, 15
 LUT8, QUANTIZE_F32 = 16, 17
+MEAN_F32, MEAN_Q, CONCAT = 18, 19, 20
 
 
 def _sources_digest() -> int:
@@ -96,6 +97,12 @@ def _run(prog, fpar, arena, consts):
             g.lut8(rec, fpar, arena, consts)
         elif op == QUANTIZE_F32:
             g.quantize_f32(rec, fpar, arena, consts)
+        elif op == MEAN_F32:
+            g.mean_f32(rec, fpar, arena, consts)
+        elif op == MEAN_Q:
+            g.mean_q(rec, fpar, arena, consts)
+        elif op == CONCAT:
+            g.concat_bytes(rec, fpar, arena, consts)
         else:
             return k
         if status != 0:

@@ -513,3 +513,67 @@ def quantize_f32(rec, fpar, arena, consts):
         _quantize_f32(x, arena[rec[3]:rec[3] + size].view(np.int8), rec, fpar[rec[5]])
     else:
         _quantize_f32(x, arena[rec[3]:rec[3] + size], rec, fpar[rec[5]])
+
+
+# ---- MEAN over a run of adjacent axes: the input as (outer, mid, inner), mid reduced ----------
+# rec: op, len, x, y, outer, mid, inner, then float: nothing; quantized: mult, left, right,
+# zp_in * mid, zp_out, lo, hi, flag (the reference's multiplier already divided by mid).
+
+@jit
+def mean_f32(rec, fpar, arena, consts):
+    outer, mid, inner = rec[4], rec[5], rec[6]
+    x, y = f32_view(arena, rec[2], outer * mid * inner), f32_view(arena, rec[3], outer * inner)
+    n = F32(mid)
+    for o in range(outer):
+        yb, xb = np.uint64(o * inner), np.uint64(o * mid * inner)
+        for i in range(np.uint64(inner)):
+            y[yb + i] = x[xb + i]  # the reference's running sum starts from the first element
+        for m in range(1, mid):
+            xm = xb + np.uint64(m * inner)
+            for i in range(np.uint64(inner)):
+                y[yb + i] = F32(y[yb + i] + x[xm + i])
+        for i in range(np.uint64(inner)):
+            y[yb + i] = F32(y[yb + i] / n)
+
+
+@jit
+def _mean_q(x, y, rec):
+    outer, mid, inner = rec[4], rec[5], rec[6]
+    mult, left, right, zpn, zp_out, lo, hi = rec[7], rec[8], rec[9], rec[10], rec[11], rec[12], rec[13]
+    for o in range(outer):
+        for i in range(inner):
+            total = np.int64(0)
+            for m in range(mid):
+                total += np.int64(x[(o * mid + m) * inner + i])
+            a = wrap32(wrap32(total) - zpn)
+            a = wrap32(a << left)
+            h = (a * mult + 1073741824) >> 31
+            h = (h + ((np.int64(1) << right) >> 1) - ((h < 0) & (right > 0))) >> right
+            y[o * inner + i] = min(max(h + zp_out, lo), hi)
+
+
+@jit
+def mean_q(rec, fpar, arena, consts):
+    nx, ny = rec[4] * rec[5] * rec[6], rec[4] * rec[6]
+    if rec[14] == 0:
+        _mean_q(arena[rec[2]:rec[2] + nx].view(np.int8), arena[rec[3]:rec[3] + ny].view(np.int8), rec)
+    else:
+        _mean_q(arena[rec[2]:rec[2] + nx], arena[rec[3]:rec[3] + ny], rec)
+
+
+# ---- CONCATENATION without requantization: byte copies -----------------------------------------
+# rec: op, len, y, outer, inputs, then per input: offset, bytes per outer step
+
+@jit
+def concat_bytes(rec, fpar, arena, consts):
+    y, outer, k = rec[2], rec[3], rec[4]
+    step = 0
+    for j in range(k):
+        step += rec[6 + 2 * j]
+    for o in range(outer):
+        dst = y + o * step
+        for j in range(k):
+            nb = rec[6 + 2 * j]
+            src = rec[5 + 2 * j] + o * nb
+            arena[dst:dst + nb] = arena[src:src + nb]
+            dst += nb
