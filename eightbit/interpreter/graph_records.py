@@ -17,8 +17,16 @@ CONST_AS_ACTIVATION = ("ADD", "CONCATENATION")  # operators that read a constant
 _Q8 = {np.dtype(np.int8): 0, np.dtype(np.uint8): 1}
 
 
-def covers(op_type: str) -> bool:
-    return op_type in _MAKERS
+def covers(runner, op) -> bool:
+    """A first look, before numba is imported: an operator type (and, for the 8-bit tables, an
+    input type) the records may cover."""
+    if op.inputs and all(i < 0 or i in runner.constants for i in op.inputs):
+        return True  # folded at build (graph_runner._fold_constants) when its inputs are constants
+    if op.op_type not in _MAKERS:
+        return False
+    if op.op_type in _ELEMENTWISE and op.op_type != "QUANTIZE":
+        return bool(op.inputs) and op.inputs[0] >= 0 and np.dtype(runner.dtypes[op.inputs[0]]) in _Q8
+    return True
 
 
 def record_for(runner, k, op, layout):
@@ -45,11 +53,12 @@ def _shape(runner, i):
     return runner.shapes[i]
 
 
-def _const(runner, op, pos):
-    """The constant at input position pos, None when omitted; False when it is not a constant."""
+def _const(layout, op, pos):
+    """The constant at input position pos (the model's, or folded at build), None when omitted;
+    False when it is not a constant."""
     if len(op.inputs) <= pos or op.inputs[pos] < 0:
         return None
-    return runner.constants.get(op.inputs[pos], False)
+    return layout.constants.get(op.inputs[pos], False)
 
 
 def _requant_fields(layout, p, oc):
@@ -73,7 +82,7 @@ def _conv_geometry(runner, op, p, kh, kw):
 
 
 def _conv(g, runner, op, p, layout):
-    w, b = _const(runner, op, 1), _const(runner, op, 2)
+    w, b = _const(layout, op, 1), _const(layout, op, 2)
     if w is None or w is False or b is False or len(_shape(runner, op.inputs[0])) != 4:
         return None
     oc, kh, kw, fin = w.shape
@@ -86,7 +95,7 @@ def _conv(g, runner, op, p, layout):
 
 
 def _depthwise(g, runner, op, p, layout):
-    w, b = _const(runner, op, 1), _const(runner, op, 2)
+    w, b = _const(layout, op, 1), _const(layout, op, 2)
     if w is None or w is False or b is False or len(_shape(runner, op.inputs[0])) != 4:
         return None
     _, kh, kw, oc = w.shape
@@ -121,7 +130,7 @@ def _conv_like(g, layout, op, p, wmat, b, shape_fields, codes, macs):
 
 
 def _fully_connected(g, runner, op, p, layout):
-    w, b = _const(runner, op, 1), _const(runner, op, 2)
+    w, b = _const(layout, op, 1), _const(layout, op, 2)
     if w is None or w is False or b is False:
         return None
     units, depth = w.shape
@@ -184,7 +193,7 @@ def _reshape(g, runner, op, p, layout):
     x, y = op.inputs[0], op.outputs[0]
     if runner.dtypes[x] != runner.dtypes[y] or layout.nbytes(x) != layout.nbytes(y):
         return None
-    args = [None if i < 0 else runner.constants.get(i, False) for i in op.inputs[1:]]
+    args = [None if i < 0 else layout.constants.get(i, False) for i in op.inputs[1:]]
     if any(a is False for a in args):
         return None  # a shape computed at run time
     try:  # the checks the reference makes at eval (an axis out of range, a size that does not fit)
@@ -262,7 +271,7 @@ def _elementwise(g, runner, op, p, layout):
     xd, yd = np.dtype(runner.dtypes[x]), np.dtype(runner.dtypes[y])
     if xd == np.float32 and op.op_type == "QUANTIZE":
         return _quantize_float(g, runner, op, p, layout)
-    args = [None if i < 0 else runner.constants.get(i, False) for i in op.inputs[1:]]
+    args = [None if i < 0 else layout.constants.get(i, False) for i in op.inputs[1:]]
     if xd not in _Q8 or yd.itemsize not in (1, 4) or any(a is False for a in args) \
             or tuple(runner.shapes[x]) != tuple(runner.shapes[y]) or _per_channel(runner, x) or _per_channel(runner, y):
         return None  # (per-channel parameters: the same value maps differently along an axis)
@@ -309,7 +318,7 @@ def _mean(g, runner, op, p, layout):
     from eightbit.kernels.reduce import _axes
 
     x, y = op.inputs[0], op.outputs[0]
-    axis = _const(runner, op, 1)
+    axis = _const(layout, op, 1)
     if axis is None or axis is False:
         return None
     shape = runner.shapes[x]

@@ -65,17 +65,22 @@ class GraphProgram:
 
 def build(runner) -> GraphProgram | None:
     """The program of a prepared runner, or None when the graph is not one the runner covers."""
-    if not _eligible(runner) or not all(rec.covers(op.op_type) for op in runner.sg.operators):
+    if not _eligible(runner) or not all(rec.covers(runner, op) for op in runner.sg.operators):
         return None  # decided before numba is imported: a model it cannot run never loads it
     try:
         from eightbit.kernels.fast import graph
     except ImportError:  # numba missing or broken: the plan runs everything
         return None
-    layout = _Layout(runner)
+    folded = _fold_constants(runner)
+    if folded is None:
+        return None
+    layout = _Layout(runner, folded)
     if layout.failed:
         return None
     records, macs = [], 0
     for k, op in enumerate(runner.sg.operators):
+        if op.outputs and all(i in folded for i in op.outputs if i >= 0):
+            continue  # its outputs are constants of the program
         made = rec.record_for(runner, k, op, layout)
         if made is None:
             return None
@@ -93,6 +98,39 @@ def build(runner) -> GraphProgram | None:
     outputs = [(i, layout.view(i)) for i in runner.sg.outputs]
     return GraphProgram(runner.params, graph.run_graph, prog, np.asarray(layout.fpar, np.float32),
                         layout.arena, layout.consts.buffer(), inputs, outputs)
+
+
+def _fold_constants(runner) -> dict | None:
+    """{tensor: value} of the operators whose inputs are all constants (DEQUANTIZE of float16
+    weights, a shape computed from constants): their reference eval, once, at build. None when
+    one of them is a model output or its eval fails (the plan then runs the model)."""
+    from eightbit.kernels.registry import get_kernel
+
+    constants = dict(runner.constants)
+    folded = {}
+    for k, op in enumerate(runner.sg.operators):
+        ins = [i for i in op.inputs if i >= 0]
+        if not ins or any(i not in constants for i in ins):
+            continue
+        if any(i in runner.sg.outputs for i in op.outputs) or runner.lazy:
+            return None
+        kernel = get_kernel(op.op_type) if op.op_type != "CUSTOM" else None
+        if kernel is None:
+            return None
+        try:
+            with np.errstate(all="ignore"):
+                params = kernel.prepare(runner.op_context(k))
+                out = kernel.eval(params, *[None if i < 0 else constants[i] for i in op.inputs])
+        except Exception:  # noqa: BLE001 - the plan raises the reference's error at invoke
+            return None
+        out = out if isinstance(out, (tuple, list)) else (out,)
+        for i, v in zip(op.outputs, out):
+            if i >= 0:
+                v = np.asarray(v)
+                if v.dtype != runner.dtypes[i] or tuple(v.shape) != tuple(runner.shapes[i]):
+                    return None
+                constants[i] = folded[i] = v
+    return folded
 
 
 def _eligible(runner) -> bool:
@@ -135,26 +173,29 @@ class _Layout:
     """Where each tensor lives: arena offsets (memory plan; inputs and activation-read constants
     after it), the float scalars and the packed constants of the records."""
 
-    def __init__(self, runner):
+    def __init__(self, runner, folded: dict):
         self.runner = runner
+        self.constants = {**runner.constants, **folded}
         sg = runner.sg
         plan = plan_memory(sg, runner.shapes)
         self.offsets = dict(plan.offsets)
         end = plan.arena_bytes
         self.failed = False
-        extra = list(sg.inputs) + sorted({i for op in sg.operators for i in op.inputs if i >= 0
-                                          and i in runner.constants and op.op_type in rec.CONST_AS_ACTIVATION})
+        live = [op for op in sg.operators if not (op.outputs and all(i in folded for i in op.outputs if i >= 0))]
+        reads = [[i for i in (op.inputs if op.op_type in rec.CONST_AS_ACTIVATION else op.inputs[:1]) if i >= 0]
+                 for op in live]
+        # Constants an operator reads as an activation (folded ones too) get regions of their own
+        # after the plan's, written once here: the plan may give their bytes to a later tensor.
+        extra = list(sg.inputs) + sorted({i for r in reads for i in r if i in self.constants})
         for i in extra:
             self.offsets[i] = end
             end += -(-self.nbytes(i) // ALIGN) * ALIGN
-        for op in sg.operators:
-            reads = op.inputs[:1] if op.op_type not in rec.CONST_AS_ACTIVATION else op.inputs
-            for i in list(reads) + list(op.outputs):
-                if i >= 0 and i not in self.offsets:
-                    self.failed = True  # a tensor the plan does not know (omitted from its lifetimes)
+        for op, r in zip(live, reads):
+            if any(i not in self.offsets for i in r + [o for o in op.outputs if o >= 0]):
+                self.failed = True  # a tensor the plan does not know (omitted from its lifetimes)
         self.arena = np.zeros(max(end, ALIGN), np.uint8)
         for i in extra[len(sg.inputs):]:
-            self.view(i)[...] = runner.constants[i]
+            self.view(i)[...] = self.constants[i]
         self.fpar: list = []
         self.consts = Consts()
 

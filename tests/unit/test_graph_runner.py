@@ -335,3 +335,19 @@ def test_concatenation_with_a_constant(axis, dtype):
                                             {"shape": b_shape, "dtype": dtype, "data": data, **q}],
                           [{"shape": out, "dtype": dtype, **q}], {"axis": axis, "fused_activation_function": 0})
     assert_graph_equals_reference(raw)
+
+
+def test_float16_weights_are_folded():
+    from eightbit.ir.builder import ModelBuilder
+
+    b = ModelBuilder()
+    x = b.tensor("x", [2, 6], np.float32)
+    w16 = b.tensor("w16", [4, 6], np.float16, data=RNG.uniform(-1, 1, (4, 6)).astype(np.float16))
+    w = b.tensor("w", [4, 6], np.float32)
+    y = b.tensor("y", [2, 4], np.float32)
+    b.op("DEQUANTIZE", [w16], [w])
+    b.op("FULLY_CONNECTED", [x, w], [y], {"fused_activation_function": 0}, options_type="FullyConnectedOptions")
+    raw = b.inputs(x).outputs(y).build().to_bytes()
+    assert_graph_equals_reference(raw)
+    x0 = RNG.uniform(-1, 1, (2, 6)).astype(np.float32)
+    np.testing.assert_allclose(_run(_interp(raw), [x0])[0], run_litert(raw, [x0])[0], rtol=1e-5, atol=1e-6)
