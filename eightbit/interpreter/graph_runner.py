@@ -50,11 +50,13 @@ class GraphProgram:
         return None
 
     def run(self, values: dict) -> bool:
-        """One invoke; False when an operator met an input the reference rejects (the caller
-        then runs the plan, which raises the reference's error)."""
+        """One invoke; False when an input is not set or an operator met an input the reference
+        rejects (the caller then runs the plan, which raises the reference's error)."""
         for i, view in self.inputs:
-            v = values[i]
+            v = values.get(i)
             if v is not view:
+                if v is None:
+                    return False
                 np.copyto(view, v)
         if self.fn(self.prog, self.fpar, self.arena, self.consts) >= 0:
             return False

@@ -187,11 +187,14 @@ class Interpreter:
 
     def invoke(self):
         r = self._runner
-        if r.graph_ready():  # a small model compiled whole: one call, one thread, no BLAS
-            r.run()
-        else:
-            with _blas_threads(self._num_threads):
-                r.run()
+        g = r._graph
+        # A small model compiled whole (interpreter/graph_runner.py): one call, one thread, no BLAS.
+        if g is not None and g.params is r.params and not r.shapes_dirty and not r.preserve_all \
+                and g.run(r.values):
+            self._invoked = True
+            return
+        with _blas_threads(self._num_threads):
+            r.run()  # the operator-by-operator plan (also: an unset input, an input the reference rejects)
         self._invoked = True
 
     def reset_all_variables(self):
