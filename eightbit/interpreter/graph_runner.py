@@ -69,9 +69,8 @@ def build(runner) -> GraphProgram | None:
     """The program of a prepared runner, or None when the graph is not one the runner covers."""
     if not _eligible(runner) or not all(rec.covers(runner, op) for op in runner.sg.operators):
         return None  # decided before numba is imported: a model it cannot run never loads it
-    try:
-        from eightbit.kernels.fast import graph
-    except ImportError:  # numba missing or broken: the plan runs everything
+    graph = _compiled()
+    if graph is None:
         return None
     folded = _fold_constants(runner)
     if folded is None:
@@ -100,6 +99,24 @@ def build(runner) -> GraphProgram | None:
     outputs = [(i, layout.view(i)) for i in runner.sg.outputs]
     return GraphProgram(runner.params, graph.run_graph, prog, np.asarray(layout.fpar, np.float32),
                         layout.arena, layout.consts.buffer(), inputs, outputs)
+
+
+_COMPILED: list = []
+
+
+def _compiled():
+    """eightbit.kernels.fast.graph with run_graph compiled (or loaded from the disk cache), or None
+    when that fails here (numba or LLVM missing a feature): tried once per process."""
+    if not _COMPILED:
+        try:
+            from eightbit.kernels.fast import graph
+
+            empty = np.zeros(1, np.int64)
+            graph.run_graph(empty, np.zeros(1, np.float32), np.zeros(64, np.uint8), np.zeros(8, np.uint8))
+            _COMPILED.append(graph)
+        except Exception:  # noqa: BLE001 - whatever broke, the plan runs every model as before
+            _COMPILED.append(None)
+    return _COMPILED[0]
 
 
 def _fold_constants(runner) -> dict | None:

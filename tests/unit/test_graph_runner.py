@@ -351,3 +351,30 @@ def test_float16_weights_are_folded():
     assert_graph_equals_reference(raw)
     x0 = RNG.uniform(-1, 1, (2, 6)).astype(np.float32)
     np.testing.assert_allclose(_run(_interp(raw), [x0])[0], run_litert(raw, [x0])[0], rtol=1e-5, atol=1e-6)
+
+
+def _conv_model(st):
+    """A random small int8 / uint8 / float CONV_2D or DEPTHWISE_CONV_2D (hypothesis draws)."""
+    from hypothesis import strategies as hs
+
+    op = st.draw(hs.sampled_from(["CONV_2D", "DEPTHWISE_CONV_2D"]))
+    kind = st.draw(hs.sampled_from(["float", "int8", "uint8"]))
+    stride = (st.draw(hs.integers(1, 3)), st.draw(hs.integers(1, 3)))
+    dilation = (st.draw(hs.integers(1, 2)), st.draw(hs.integers(1, 2)))
+    k = (st.draw(hs.integers(1, 3)), st.draw(hs.integers(1, 3)))
+    hw = (st.draw(hs.integers(k[0] * dilation[0], 9)), st.draw(hs.integers(k[1] * dilation[1], 9)))
+    c, oc = st.draw(hs.integers(1, 9)), st.draw(hs.integers(1, 19))
+    padding, act = st.draw(hs.sampled_from([0, 1])), st.draw(hs.sampled_from([0, 1, 2, 3]))
+    return _conv_case(kind, op, stride, padding, act, dilation, hw=hw, c=c, oc=oc, k=k)
+
+
+def test_random_convolutions_equal_reference():
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as hs
+
+    @settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(hs.data())
+    def check(data):
+        assert_graph_equals_reference(_conv_model(data), invokes=2)
+
+    check()
