@@ -3,7 +3,9 @@ at a time, each sum over the valid taps in the reference order (filter_y, filter
 - float32 with 4 or more input channels: the eight sums in one vector register (graph_simd.py);
 - float32 with fewer (a first layer): eight scalar accumulators, the taps' bounds checked in the
   loops (the vector loop's per-tap overhead would exceed its work);
-- int8 / uint8: eight int64 accumulators, then the per-channel requantization.
+- int8 / uint8: with 4 or more input channels eight int32 lanes in one register (wrapping: the
+  requantization wraps the sum to int32 anyway), else eight int64 accumulators; then the
+  per-channel requantization.
 Channels past a multiple of eight go one by one. Indices are unsigned (uint64) in the inner loops:
 numba adds a negative-index wrap to every signed index, which cost more than the arithmetic.
 Padding taps are skipped: the reference adds their zero products, which changes nothing (the
@@ -28,7 +30,7 @@ from eightbit.kernels.fast.graph_ops import (
     jit,
     requant,
 )
-from eightbit.kernels.fast.graph_simd import block8_f32
+from eightbit.kernels.fast.graph_simd import block8_f32, block8_i32
 
 F32 = np.float32
 _U1, _U2, _U3, _U4, _U5, _U6, _U7 = (np.uint64(k) for k in range(1, 8))
@@ -192,13 +194,20 @@ def _conv_q(x, y, rec, consts):
     out_zp, lo, hi = rec[25], rec[26], rec[27]
     tx, tw = np.empty(kh * kw, np.uint64), np.empty(kh * kw, np.uint64)
     acc = np.empty(oc, np.int64)
+    acc32 = np.empty(oc, np.int32)
     full = oc - oc % 8
     for b in range(n):
         for oy in range(oh):
             for ox in range(ow):
                 nt = _taps(rec, b, oy, ox, tx, tw)
-                for ob in range(0, full, 8):
-                    _block_q(x, w, tx, tw, nt, c, oc, ob, in_zp, acc)
+                if c >= 4:  # int32 lanes that wrap: the same sum modulo 2^32, all the requantization takes
+                    for ob in range(0, full, 8):
+                        block8_i32(x, w, tx, tw, nt, np.uint64(c), np.uint64(oc), np.uint64(ob), in_zp, acc32)
+                    for o in range(full):
+                        acc[o] = acc32[o]
+                else:
+                    for ob in range(0, full, 8):
+                        _block_q(x, w, tx, tw, nt, c, oc, ob, in_zp, acc)
                 for o in range(full, oc):
                     a = np.int64(0)
                     for t in range(nt):
