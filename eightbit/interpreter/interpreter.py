@@ -142,6 +142,10 @@ class Interpreter:
                 r.allocate(force=True)  # kernels prepared from the old constant
             return
         current = r.values.get(i)
+        if current is None:
+            current = r.graph_input(i)  # a small model compiled whole: the input lives in its arena
+            if current is not None:
+                r.values[i] = current
         if current is not None and current.shape == value.shape and current.dtype == value.dtype \
                 and current.flags.writeable:
             np.copyto(current, value)  # arrays from tensor() see the new value, as in TFLite
@@ -172,7 +176,9 @@ class Interpreter:
                     f"tensor {i} ({t.name!r}) is an intermediate whose memory was reused; create the "
                     "Interpreter with experimental_preserve_all_tensors=True to read it"
                 )
-            v = np.zeros(r.shapes[i], t.dtype)
+            v = r.graph_input(i) if create else None
+            if v is None:
+                v = np.zeros(r.shapes[i], t.dtype)
             if create and i in r.sg.inputs:
                 r.values[i] = v
         return v
@@ -180,8 +186,15 @@ class Interpreter:
     _invoked = False
 
     def invoke(self):
+        r = self._runner
+        g = r._graph
+        # A small model compiled whole (interpreter/graph_runner.py): one call, one thread, no BLAS.
+        if g is not None and g.params is r.params and not r.shapes_dirty and not r.preserve_all \
+                and g.run(r.values):
+            self._invoked = True
+            return
         with _blas_threads(self._num_threads):
-            self._runner.run()
+            r.run()  # the operator-by-operator plan (also: an unset input, an input the reference rejects)
         self._invoked = True
 
     def reset_all_variables(self):

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from eightbit.errors import ModelError, UnsupportedOpError
-from eightbit.interpreter import fastpath, shapes
+from eightbit.interpreter import fastpath, graph_runner, shapes
 from eightbit.interpreter.plan import build_plan, run_plan
 from eightbit.interpreter.subgraphs import (
     Session,
@@ -87,6 +87,7 @@ class SubgraphRunner:
         self.values: dict = {}
         self.params = None
         self._plan = None  # (params it was built for, steps): see plan.py
+        self._graph = None  # the whole-graph program of small models (graph_runner.py), or None
         self.shapes_dirty = False
         self.deferred_shapes = False  # shapes to work out at invoke, from the real inputs
         self._last_use = self._compute_last_use()
@@ -138,6 +139,7 @@ class SubgraphRunner:
             self.shapes_dirty = False
         self.deferred_shapes = False
         self.params = self._prepare_all()
+        self._graph = graph_runner.build(self)
         for i, t in enumerate(self.sg.tensors):
             if t.is_variable and i not in self.constants and self.values.get(i) is None:
                 self.values[i] = variable_default(t, self.shapes[i])  # zero (int8: its zero point), as TFLite
@@ -286,12 +288,25 @@ class SubgraphRunner:
         if self.params is None or self.shapes_dirty:
             raise ValueError("call allocate_tensors() before invoke()")
         self._check_inputs_set()
+        graph = self._graph
+        if graph is not None and observe is None and not keep_all and graph.params is self.params \
+                and graph.run(self.values):
+            return None
         plan = self._plan
         if plan is not None and plan[0] is self.params:
             return run_plan(self, plan[1], keep_all, observe)
         seen = self._run_checked(keep_all, observe)
         # The checks of that first run hold for these params: later runs follow the plan.
         self._plan = (self.params, build_plan(self, seen))
+
+    def graph_input(self, i: int):
+        """The arena array of model input i while the whole-graph program is current, else None."""
+        return self._graph.input_buffer(i) if self.graph_ready() else None
+
+    def graph_ready(self) -> bool:
+        """Whether the next run is one call of the whole-graph program (no threads, no BLAS)."""
+        g = self._graph
+        return g is not None and g.params is self.params and not self.shapes_dirty and not self.preserve_all
 
     def _run_checked(self, keep_all: bool, observe=None) -> dict:
         """Run every operator with every check; {tensor: shape} of the outputs produced."""

@@ -164,9 +164,10 @@ def test_weights_computed_at_run_time(tail):
 
 
 @pytest.mark.skipif(not HAVE_NUMBA, reason="without numba the fast kernels are the reference ones")
-def test_run_time_weights_reused_across_invokes():
+def test_run_time_weights_reused_across_invokes(monkeypatch):
     """The DEQUANTIZEd constants come back as the same read-only arrays, and the layers keep their
     layout of them: invoke after invoke, the same results as fresh reference runs."""
+    monkeypatch.setenv("EIGHTBIT_GRAPH_RUNNER", "0")  # the plan's fast kernels, not the graph runner
     data = _float16_weights_net("quantize").to_bytes()
     it = eightbit.Interpreter(model_content=data)
     it.allocate_tensors()

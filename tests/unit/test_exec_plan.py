@@ -18,6 +18,13 @@ from eightbit.kernels.reshape import Reshape
 DIGITS = (resources.files("eightbit") / "data" / "digits_cnn_float32.tflite").read_bytes()
 
 
+@pytest.fixture(autouse=True)
+def _plan_not_graph_runner(monkeypatch):
+    """These tests are about the operator-by-operator plan: small models would otherwise run in the
+    whole-graph runner (interpreter/graph_runner.py, tested in tests/unit/test_graph_runner.py)."""
+    monkeypatch.setenv("EIGHTBIT_GRAPH_RUNNER", "0")
+
+
 def litert(raw, **kw):
     it = LiteRT(model_content=raw, experimental_op_resolver_type=OpResolverType.BUILTIN_REF, **kw)
     it.allocate_tensors()

@@ -1,0 +1,148 @@
+"""Float32 SOFTMAX for the whole-graph runner, bit for bit the reference kernel's numpy arithmetic.
+
+The reference (kernels/activations.py) computes, per row, exp((x - max) * beta) with numpy's
+float32 exp, sums the row with np.sum and divides. numpy's float32 exp is its own SIMD routine
+(numpy/_core/src/umath/loops_exponent_log.dispatch.c.src, AVX512F / AVX2+FMA3: Cody-Waite range
+reduction, a 5th/2nd-order rational polynomial evaluated with fused multiply-adds, scaled by 2^k),
+not the C library's expf (they differ in ~11% of the float32 inputs below 0). `np_exp_f32`
+repeats those steps on one value (fma through LLVM's llvm.fma.f32; the 2^k scaling in float64 is
+exact, then one rounding to float32, as vscalefps rounds). `exp_matches_numpy()` checks it on a
+sweep of float32 values once per process: where numpy's exp is another routine (a CPU without
+AVX2/FMA3, another numpy), the builder keeps SOFTMAX out of the graph runner.
+
+The row sum is numpy's pairwise summation (loops_utils.h.src, from -0.0: under 8 values a plain
+loop, up to 128 eight accumulators combined pairwise, beyond that halves rounded to multiples of 8).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from llvmlite import ir
+from numba import types
+from numba.extending import intrinsic
+
+from eightbit.kernels.fast.graph_ops import f32_view, inline, jit, numba
+
+F32 = np.float32
+_XMAX, _XMIN = F32(88.72283935546875), F32(-103.97208404541015625)
+_MAGIC, _LOG2E = F32(12582912.0), F32(1.442695040888963407359924681001892137)
+_C1, _C2 = F32(-6.93145752e-1), F32(-1.42860677e-6)
+_P0, _P1, _P2 = F32(9.999999999980870924916e-01), F32(7.257664613233124478488e-01), F32(2.473615434895520810817e-01)
+_P3, _P4, _P5 = F32(5.114512081637298353406e-02), F32(6.757896990527504603057e-03), F32(5.082762527590693718096e-04)
+_Q0, _Q1, _Q2 = F32(1.0), F32(-2.742335390411667452936e-01), F32(2.159509375685829852307e-02)
+_MAX_DEPTH = 8192  # numpy's reduction buffer: longer rows could be summed in chunks
+
+
+@intrinsic
+def fma32(typingctx, a, b, c):
+    """a * b + c with one rounding (llvm.fma.f32: the instruction, or an exact software fallback)."""
+    sig = types.float32(types.float32, types.float32, types.float32)
+
+    def codegen(context, builder, signature, args):
+        f = ir.FloatType()
+        fn = builder.module.declare_intrinsic("llvm.fma", [f], ir.FunctionType(f, [f, f, f]))
+        return builder.call(fn, args)
+
+    return sig, codegen
+
+
+@inline
+def np_exp_f32(x):
+    if x != x:
+        return F32(np.nan)
+    if x >= _XMAX:
+        return F32(np.inf)
+    if x <= _XMIN:
+        return F32(0.0)
+    q = F32(F32(F32(x * _LOG2E) + _MAGIC) - _MAGIC)
+    r = fma32(q, _C1, x)
+    r = fma32(q, _C2, r)
+    r = fma32(q, F32(0.0), r)
+    num = fma32(_P5, r, _P4)
+    num = fma32(num, r, _P3)
+    num = fma32(num, r, _P2)
+    num = fma32(num, r, _P1)
+    num = fma32(num, r, _P0)
+    den = fma32(_Q2, r, _Q1)
+    den = fma32(den, r, _Q0)
+    poly = F32(num / den)
+    return F32(math.ldexp(np.float64(poly), int(q)))
+
+
+@numba.njit(cache=True, nogil=True)  # its callees are in this file: its own cache stays right
+def exp_many(x, out):
+    for i in range(x.size):
+        out[i] = np_exp_f32(x[i])
+
+
+@jit
+def pairwise_sum(a, start, n):
+    if n < 8:
+        res = F32(-0.0)
+        for i in range(n):
+            res = F32(res + a[start + i])
+        return res
+    if n <= 128:
+        r = np.empty(8, np.float32)
+        for j in range(8):
+            r[j] = a[start + j]
+        i = 8
+        while i < n - (n % 8):
+            for j in range(8):
+                r[j] = F32(r[j] + a[start + i + j])
+            i += 8
+        res = F32(F32(F32(r[0] + r[1]) + F32(r[2] + r[3])) + F32(F32(r[4] + r[5]) + F32(r[6] + r[7])))
+        while i < n:
+            res = F32(res + a[start + i])
+            i += 1
+        return res
+    n2 = n // 2
+    n2 -= n2 % 8
+    return F32(pairwise_sum(a, start, n2) + pairwise_sum(a, start + n2, n - n2))
+
+
+# rec: op, len, x, y, rows, depth, beta index into fpar
+@jit
+def softmax_f32(rec, fpar, arena, consts):
+    rows, depth = rec[4], rec[5]
+    x, y = f32_view(arena, rec[2], rows * depth), f32_view(arena, rec[3], rows * depth)
+    beta = fpar[rec[6]]
+    for r in range(rows):
+        base = r * depth
+        m = x[base]
+        for j in range(1, depth):
+            v = x[base + j]
+            if v != v or m != m:
+                m = F32(np.nan)
+            elif v > m:
+                m = v
+        for j in range(depth):
+            y[base + j] = np_exp_f32(F32(F32(x[base + j] - m) * beta))
+        s = pairwise_sum(y, base, depth)
+        for j in range(depth):
+            y[base + j] = F32(y[base + j] / s)
+
+
+_CHECKED: list = []
+
+
+def exp_matches_numpy() -> bool:
+    """Whether np_exp_f32 equals this process's np.exp on float32 (a sweep of every 97th float32
+    in [-105, 0], a slice of positives up to the overflow bound, and the special values)."""
+    if not _CHECKED:
+        neg = np.arange(0x80000000, 0xC2D20000, 97, dtype=np.uint64).astype(np.uint32).view(np.float32)
+        pos = np.arange(0, 0x42B20000, 997, dtype=np.uint32).view(np.float32)
+        special = np.array([0.0, -0.0, np.inf, -np.inf, np.nan, _XMAX, _XMIN, 88.7, -103.9], np.float32)
+        x = np.concatenate([neg, pos, special]).astype(np.float32)
+        out = np.empty_like(x)
+        exp_many(x, out)
+        with np.errstate(all="ignore"):
+            ref = np.exp(x)
+        _CHECKED.append(bool(np.array_equal(out.view(np.uint32), ref.view(np.uint32))))
+    return _CHECKED[0]
+
+
+def depth_ok(depth: int) -> bool:
+    return 0 < depth <= _MAX_DEPTH
