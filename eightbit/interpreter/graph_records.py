@@ -31,7 +31,7 @@ def covers(runner, op) -> bool:
 
 def record_for(runner, k, op, layout):
     """(record, multiply-adds) of operator k, or None."""
-    from eightbit.kernels.fast import graph as g
+    from eightbit.kernels.fast import graph_api as g
     from eightbit.kernels.registry import get_kernel
 
     ref = get_kernel(op.op_type)
@@ -214,9 +214,9 @@ def _softmax(g, runner, op, p, layout):
     rows = size // depth if depth else 0
     head = [layout.offsets[op.inputs[0]], layout.offsets[op.outputs[0]], rows, depth]
     if isinstance(p, SoftmaxFloat):
-        from eightbit.kernels.fast import graph_softmax as gs
+        from eightbit.kernels.fast import graph_api
 
-        if not gs.depth_ok(depth) or not gs.exp_matches_numpy():
+        if not graph_api.depth_ok(depth) or not graph_api.exp_matches_numpy():
             return None
         return _finish([g.SOFTMAX_F32, 0] + head + [layout.floats(p.beta)]), size
     x_dtype = np.dtype(runner.dtypes[op.inputs[0]])

@@ -69,8 +69,8 @@ def build(runner) -> GraphProgram | None:
     """The program of a prepared runner, or None when the graph is not one the runner covers."""
     if not _eligible(runner) or not all(rec.covers(runner, op) for op in runner.sg.operators):
         return None  # decided before numba is imported: a model it cannot run never loads it
-    graph = _compiled()
-    if graph is None:
+    run_graph = _compiled()
+    if run_graph is None:
         return None
     folded = _fold_constants(runner)
     if folded is None:
@@ -97,7 +97,7 @@ def build(runner) -> GraphProgram | None:
             view[...] = old
             runner.values[i] = view  # set_tensor writes into the arena from now on
     outputs = [(i, layout.view(i)) for i in runner.sg.outputs]
-    return GraphProgram(runner.params, graph.run_graph, prog, np.asarray(layout.fpar, np.float32),
+    return GraphProgram(runner.params, run_graph, prog, np.asarray(layout.fpar, np.float32),
                         layout.arena, layout.consts.buffer(), inputs, outputs)
 
 
@@ -109,11 +109,12 @@ def _compiled():
     when that fails here (numba or LLVM missing a feature): tried once per process."""
     if not _COMPILED:
         try:
-            from eightbit.kernels.fast import graph
+            from eightbit.kernels.fast import graph_api
 
+            run_graph = graph_api.run_graph_kernel()
             empty = np.zeros(1, np.int64)
-            graph.run_graph(empty, np.zeros(1, np.float32), np.zeros(64, np.uint8), np.zeros(8, np.uint8))
-            _COMPILED.append(graph)
+            run_graph(empty, np.zeros(1, np.float32), np.zeros(64, np.uint8), np.zeros(8, np.uint8))
+            _COMPILED.append(run_graph)
         except Exception:  # noqa: BLE001 - whatever broke, the plan runs every model as before
             _COMPILED.append(None)
     return _COMPILED[0]

@@ -132,6 +132,8 @@ def dependencies(fn, seen=None) -> dict:
         return deps
     seen.add(id(fn))
     deps[fn.__module__] = aot.module_hash(fn.__module__)
+    if fn.__module__ in sys.modules:  # what its own module pulls in (graph.py's opcodes, helpers)
+        deps.update(_module_dependencies(sys.modules[fn.__module__], seen))
     for name in _code_names(fn.__code__):
         g = fn.__globals__.get(name)
         if isinstance(g, jit_mod.Jitted):
@@ -140,7 +142,26 @@ def dependencies(fn, seen=None) -> dict:
         if isinstance(g, pytypes.FunctionType) and g.__module__.startswith(_OURS):
             deps.update(dependencies(g, seen))
         elif isinstance(g, pytypes.ModuleType) and g.__name__.startswith(_OURS):
-            deps[g.__name__] = aot.module_hash(g.__name__)
+            deps.update(_module_dependencies(g, seen))
+    return deps
+
+
+def _module_dependencies(module, seen) -> dict:
+    """{module: source hash} of `module` and, recursively, of every eightbit module its globals
+    name (modules, or functions, kernels and intrinsics defined there): jitted code that calls
+    through a module (graph_ops.conv(...)) reaches whatever that module uses."""
+    deps = {}
+    if id(module) in seen:
+        return deps
+    seen.add(id(module))
+    deps[module.__name__] = aot.module_hash(module.__name__)
+    for value in list(vars(module).values()):
+        if isinstance(value, jit_mod.Jitted):
+            value = value.fn
+        value = getattr(value, "py_func", getattr(value, "_defn", value))  # dispatchers, intrinsics
+        name = value.__name__ if isinstance(value, pytypes.ModuleType) else getattr(value, "__module__", None)
+        if isinstance(name, str) and name.startswith(_OURS) and name in sys.modules:
+            deps.update(_module_dependencies(sys.modules[name], seen))
     return deps
 
 

@@ -19,17 +19,29 @@ import os
 from eightbit.kernels.fast import graph_conv as gc
 from eightbit.kernels.fast import graph_ops as g
 from eightbit.kernels.fast import graph_softmax as gs
-
-# Opcodes (the first field of a record).
-CONV_F32, CONV_Q = 1, 2
-DW_F32, DW_Q = 3, 4
-FC_F32, FC_Q = 5, 6
-MAXPOOL_F32, MAXPOOL_Q, AVGPOOL_F32, AVGPOOL_Q = 7, 8, 9, 10
-COPY = 11
-SOFTMAX_Q8, SOFTMAX_F32 = 12, 13
-ADD_F32, ADD_Q = 14, 15
-LUT8, QUANTIZE_F32 = 16, 17
-MEAN_F32, MEAN_Q, CONCAT = 18, 19, 20
+from eightbit.kernels.fast.graph_api import (  # the opcodes
+    ADD_F32,
+    ADD_Q,
+    AVGPOOL_F32,
+    AVGPOOL_Q,
+    CONCAT,
+    CONV_F32,
+    CONV_Q,
+    COPY,
+    DW_F32,
+    DW_Q,
+    FC_F32,
+    FC_Q,
+    LUT8,
+    MAXPOOL_F32,
+    MAXPOOL_Q,
+    MEAN_F32,
+    MEAN_Q,
+    QUANTIZE_F32,
+    SOFTMAX_F32,
+    SOFTMAX_Q8,
+)
+from eightbit.kernels.fast.jit import njit
 
 
 def _sources_digest() -> int:
@@ -110,4 +122,8 @@ def _run(prog, fpar, arena, consts):
     return -1
 
 
-run_graph = g.numba.njit(cache=True, nogil=True)(_make_run_graph(_sources_digest()))
+_run_graph = _make_run_graph(_sources_digest())
+_run_graph.__qualname__ = "run_graph"  # its name in the ahead-of-time library (graph_api.run_graph_kernel)
+# Through jit.njit: compiled with numba's disk cache, and built into the ahead-of-time library,
+# which graph_api looks it up in without importing this module (and numba).
+run_graph = njit(_run_graph)

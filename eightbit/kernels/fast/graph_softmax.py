@@ -23,7 +23,8 @@ from llvmlite import ir
 from numba import types
 from numba.extending import intrinsic
 
-from eightbit.kernels.fast.graph_ops import f32_view, inline, jit, numba
+from eightbit.kernels.fast.graph_ops import f32_view, inline, jit
+from eightbit.kernels.fast.jit import njit
 
 F32 = np.float32
 _XMAX, _XMIN = F32(88.72283935546875), F32(-103.97208404541015625)
@@ -32,7 +33,6 @@ _C1, _C2 = F32(-6.93145752e-1), F32(-1.42860677e-6)
 _P0, _P1, _P2 = F32(9.999999999980870924916e-01), F32(7.257664613233124478488e-01), F32(2.473615434895520810817e-01)
 _P3, _P4, _P5 = F32(5.114512081637298353406e-02), F32(6.757896990527504603057e-03), F32(5.082762527590693718096e-04)
 _Q0, _Q1, _Q2 = F32(1.0), F32(-2.742335390411667452936e-01), F32(2.159509375685829852307e-02)
-_MAX_DEPTH = 8192  # numpy's reduction buffer: longer rows could be summed in chunks
 
 
 @intrinsic
@@ -71,10 +71,12 @@ def np_exp_f32(x):
     return F32(math.ldexp(np.float64(poly), int(q)))
 
 
-@numba.njit(cache=True, nogil=True)  # its callees are in this file: its own cache stays right
 def exp_many(x, out):
     for i in range(x.size):
         out[i] = np_exp_f32(x[i])
+
+
+exp_many = njit(exp_many)  # graph_api.exp_matches_numpy's check, from the library or the JIT
 
 
 @jit
@@ -125,24 +127,3 @@ def softmax_f32(rec, fpar, arena, consts):
             y[base + j] = F32(y[base + j] / s)
 
 
-_CHECKED: list = []
-
-
-def exp_matches_numpy() -> bool:
-    """Whether np_exp_f32 equals this process's np.exp on float32 (a sweep of every 97th float32
-    in [-105, 0], a slice of positives up to the overflow bound, and the special values)."""
-    if not _CHECKED:
-        neg = np.arange(0x80000000, 0xC2D20000, 97, dtype=np.uint64).astype(np.uint32).view(np.float32)
-        pos = np.arange(0, 0x42B20000, 997, dtype=np.uint32).view(np.float32)
-        special = np.array([0.0, -0.0, np.inf, -np.inf, np.nan, _XMAX, _XMIN, 88.7, -103.9], np.float32)
-        x = np.concatenate([neg, pos, special]).astype(np.float32)
-        out = np.empty_like(x)
-        exp_many(x, out)
-        with np.errstate(all="ignore"):
-            ref = np.exp(x)
-        _CHECKED.append(bool(np.array_equal(out.view(np.uint32), ref.view(np.uint32))))
-    return _CHECKED[0]
-
-
-def depth_ok(depth: int) -> bool:
-    return 0 < depth <= _MAX_DEPTH

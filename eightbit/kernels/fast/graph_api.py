@@ -1,0 +1,63 @@
+"""What the whole-graph runner needs without importing numba: the opcodes of run_graph's
+records, the float SOFTMAX's limits, and run_graph / exp_many themselves, from the ahead-of-time
+library when it holds them (graph.py and graph_ops.py import numba when imported: a process whose
+kernels all come from the library never loads it), else compiled by numba.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+# Opcodes (the first field of a record).
+CONV_F32, CONV_Q = 1, 2
+DW_F32, DW_Q = 3, 4
+FC_F32, FC_Q = 5, 6
+MAXPOOL_F32, MAXPOOL_Q, AVGPOOL_F32, AVGPOOL_Q = 7, 8, 9, 10
+COPY = 11
+SOFTMAX_Q8, SOFTMAX_F32 = 12, 13
+ADD_F32, ADD_Q = 14, 15
+LUT8, QUANTIZE_F32 = 16, 17
+MEAN_F32, MEAN_Q, CONCAT = 18, 19, 20
+
+SOFTMAX_MAX_DEPTH = 8192  # numpy's reduction buffer: longer rows could be summed in chunks
+
+
+def _kernel(name: str, module: str):
+    from eightbit.kernels.fast import aot
+
+    found = aot.lookup(f"eightbit.kernels.fast.{module}:{name}") if aot.enabled() else None
+    if found is not None:
+        return found
+    import importlib
+
+    return getattr(importlib.import_module(f"eightbit.kernels.fast.{module}"), name).run()
+
+
+def run_graph_kernel():
+    """run_graph(prog, fpar, arena, consts) -> int: the library's, or numba's."""
+    return _kernel("run_graph", "graph")
+
+
+def depth_ok(depth: int) -> bool:
+    return 0 < depth <= SOFTMAX_MAX_DEPTH
+
+
+_CHECKED: list = []
+
+
+def exp_matches_numpy() -> bool:
+    """Whether graph_softmax's float32 exp equals this process's np.exp (a sweep of every 97th
+    float32 in [-105, 0], a slice of positives up to the overflow bound, and the special values):
+    the float SOFTMAX of the reference kernels takes numpy's."""
+    if not _CHECKED:
+        neg = np.arange(0x80000000, 0xC2D20000, 97, dtype=np.uint64).astype(np.uint32).view(np.float32)
+        pos = np.arange(0, 0x42B20000, 997, dtype=np.uint32).view(np.float32)
+        special = np.array([0.0, -0.0, np.inf, -np.inf, np.nan, 88.72283935546875, -103.97208404541015625,
+                            88.7, -103.9], np.float32)
+        x = np.concatenate([neg, pos, special]).astype(np.float32)
+        out = np.empty_like(x)
+        _kernel("exp_many", "graph_softmax")(x, out)
+        with np.errstate(all="ignore"):
+            ref = np.exp(x)
+        _CHECKED.append(bool(np.array_equal(out.view(np.uint32), ref.view(np.uint32))))
+    return _CHECKED[0]
