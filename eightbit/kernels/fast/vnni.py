@@ -1,0 +1,357 @@
+"""Integer GEMMs of int8 CONV_2D / FULLY_CONNECTED on AVX-512 VNNI, requantization fused.
+
+The layer's GEMM is out[m, oc] = sum_k x[m, k] * w[k, oc] (x int8 with zero point in_zp, w int8
+with zero point 0). `vpdpbusd` multiplies u8 by s8, so the activations are packed as
+u8 = x ^ 0x80 = x + 128 (one row block at a time: the input rows of a 1x1 convolution, the
+windows of a KxK one, K padded to a multiple of 4 with zeros) and the +128 and the input zero
+point are folded into the bias once:
+    sum_k (x - in_zp) * w = sum_k u8 * w - (128 + in_zp) * sum_k w
+Every partial sum is exact in int32 while K * 255 * 128 < 2^31 (`exact`); the bias and the
+requantization then wrap modulo 2^32 as the reference's int32 arithmetic does.
+
+Weights are packed once (`pack_weights`) into panels of 32 output channels (the last one may
+hold 16): per group of 4 k, NV 64-byte vectors whose lane j holds w[4k..4k+3, channel j]. The
+micro-kernels (below) compute 12 (or 4) rows x 32 (or 16) channels with the K loop in
+registers and requantize the tile at once.
+
+Only imported when the CPU has VNNI (gemm_vnni.enabled(), which does not import numba).
+
+The micro-kernels' LLVM IR (numba intrinsics built with llvmlite; in this module so numba's
+cache, keyed on this file, sees any change to them):
+
+One intrinsic computes a tile of R rows x NV*16 output channels of an integer GEMM:
+    acc[r, j] = sum_k a[r, k] * w[k, j]        (a: u8, w: s8, exact int32: the caller checks K)
+with `vpdpbusd` (64 u8 x s8 multiply-adds into 16 int32 lanes per instruction). The whole K loop
+is generated here (phi nodes), so the R*NV accumulators live in zmm registers across it, then
+the tile's epilogue runs on the registers:
+
+- `requant` (CONV_2D): TFLite's MultiplyByQuantizedMultiplier per channel, exactly as
+  requant.requant_rows computes it: a = wrap32(acc + bias) << left (wrapping),
+  h = (a * mult + 2^30) >> 31 (int64 product), RoundingDivideByPOT(h, right) in gemmlowp's
+  form (remainder / threshold: round half away from zero, equal to requant.py's
+  (h + half - [h < 0]) >> right, without its int64), + out_zp (wrapping), clamp, int8 store;
+- `int32` (FULLY_CONNECTED, whose reference rounds in double): wrap32(acc + bias) stored.
+
+Stores are masked: columns >= ncols and rows >= nrows are not written (tiles at the edges of
+the output write only their valid part; the rows of A past nrows are read but unused).
+
+Operands (all int64 arguments; addresses are byte addresses):
+  a, lda     A rows: row r of the tile at a + r*lda, 4 bytes per k step (K padded to 4)
+  w, nk4     the weight panel: per k step, NV vectors of 64 bytes (lane j's 4 bytes = w[4k..4k+3, j])
+  out, ldo   output tile (row stride in elements), col0 / ncols: the tile's first column and the
+             layer's column count (lanes with col0 + v*16 + lane >= ncols are masked)
+  nrows      valid rows of the tile (<= R)
+  bias, mult, left, right   int32 per-channel vectors at the tile's first column (16*NV readable)
+  zp, lo, hi int32 scalars (int64 arguments)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from llvmlite import ir
+from numba import types
+from numba.extending import intrinsic
+
+from eightbit.kernels.fast.jit import njit
+
+# ---- micro-kernels: LLVM IR --------------------------------------------------------------
+I1, I8, I32, I64 = ir.IntType(1), ir.IntType(8), ir.IntType(32), ir.IntType(64)
+V16I32, V16I64, V64I8, V16I8, V16I1 = (ir.VectorType(I32, 16), ir.VectorType(I64, 16), ir.VectorType(I8, 64),
+                                      ir.VectorType(I8, 16), ir.VectorType(I1, 16))
+N_ARGS = 16
+
+
+def _splat(builder, value, vty):
+    v = builder.insert_element(ir.Constant(vty, ir.Undefined), value, ir.Constant(I32, 0))
+    return builder.shuffle_vector(v, ir.Constant(vty, ir.Undefined), ir.Constant(ir.VectorType(I32, vty.count),
+                                                                                 [0] * vty.count))
+
+
+def _const_vec(vty, value):
+    return ir.Constant(vty, [ir.Constant(vty.element, value)] * vty.count)
+
+
+def _declare(module, name, ret, args):
+    fnty = ir.FunctionType(ret, args)
+    fn = module.globals.get(name)
+    return fn if fn is not None else ir.Function(module, fnty, name)
+
+
+def _load(builder, addr, ty, align):
+    return builder.load(builder.inttoptr(addr, ty.as_pointer()), align=align)
+
+
+def _k_loop(builder, r_rows, nv, a, lda, w, nk4):
+    """The K loop: R*NV accumulators as phi nodes; returns their final values."""
+    dp = _declare(builder.module, "llvm.x86.avx512.vpdpbusd.512", V16I32, [V16I32, V64I8, V64I8])
+    entry = builder.basic_block
+    loop = builder.append_basic_block("vnni.k")
+    done = builder.append_basic_block("vnni.epilogue")
+    builder.branch(loop)
+    builder.position_at_end(loop)
+    k = builder.phi(I64)
+    k.add_incoming(ir.Constant(I64, 0), entry)
+    zero = ir.Constant(V16I32, None)
+    accs = [[builder.phi(V16I32) for _ in range(nv)] for _ in range(r_rows)]
+    for row in accs:
+        for acc in row:
+            acc.add_incoming(zero, entry)
+    wk = builder.add(w, builder.mul(k, ir.Constant(I64, nv * 64)))
+    wv = [_load(builder, builder.add(wk, ir.Constant(I64, 64 * v)), V64I8, 1) for v in range(nv)]
+    ak = builder.add(a, builder.mul(k, ir.Constant(I64, 4)))
+    new = []
+    for r in range(r_rows):
+        a32 = _load(builder, builder.add(ak, builder.mul(lda, ir.Constant(I64, r))), I32, 1)
+        ab = builder.bitcast(_splat(builder, a32, V16I32), V64I8)
+        new.append([builder.call(dp, [accs[r][v], ab, wv[v]]) for v in range(nv)])
+    k1 = builder.add(k, ir.Constant(I64, 1))
+    k.add_incoming(k1, builder.basic_block)
+    for r in range(r_rows):
+        for v in range(nv):
+            accs[r][v].add_incoming(new[r][v], builder.basic_block)
+    builder.cbranch(builder.icmp_signed("<", k1, nk4), loop, done)
+    builder.position_at_end(done)
+    return new
+
+
+def _masked_store(builder, value, addr, mask):
+    vty = value.type
+    suffix = f"v{vty.count}i{vty.element.width}"
+    fn = _declare(builder.module, f"llvm.masked.store.{suffix}.p0", ir.VoidType(),
+                  [vty, vty.as_pointer(), I32, V16I1])
+    builder.call(fn, [value, builder.inttoptr(addr, vty.as_pointer()), ir.Constant(I32, 1), mask])
+
+
+def _smax(builder, a, b):
+    return builder.select(builder.icmp_signed(">", a, b), a, b)
+
+
+def _smin(builder, a, b):
+    return builder.select(builder.icmp_signed("<", a, b), a, b)
+
+
+def _requantize(builder, acc, bias, mult, left, right, zp, lo, hi):
+    """requant.requant_rows on 16 int32 lanes (see the module docstring)."""
+    x = builder.shl(builder.add(acc, bias), left)
+    prod = builder.mul(builder.sext(x, V16I64), builder.sext(mult, V16I64))
+    h = builder.trunc(builder.ashr(builder.add(prod, _const_vec(V16I64, 1 << 30)), _const_vec(V16I64, 31)), V16I32)
+    mask = builder.sub(builder.shl(_const_vec(V16I32, 1), right), _const_vec(V16I32, 1))
+    rem = builder.and_(h, mask)
+    neg = builder.zext(builder.icmp_signed("<", h, _const_vec(V16I32, 0)), V16I32)
+    thr = builder.add(builder.ashr(mask, _const_vec(V16I32, 1)), neg)
+    up = builder.zext(builder.icmp_signed(">", rem, thr), V16I32)
+    y = builder.add(builder.add(builder.ashr(h, right), up), zp)
+    return _smin(builder, _smax(builder, y, lo), hi)
+
+
+def _codegen(r_rows, nv, mode):
+    def codegen(context, builder, signature, args):
+        a, lda, w, nk4, out, ldo, col0, ncols, nrows, bias, mult, left, right, zp, lo, hi = args
+        accs = _k_loop(builder, r_rows, nv, a, lda, w, nk4)
+        lane = ir.Constant(V16I32, list(range(16)))
+        splat32 = [_splat(builder, builder.trunc(s, I32), V16I32) for s in (zp, lo, hi)]
+        ncols32 = _splat(builder, builder.trunc(ncols, I32), V16I32)
+        item = 1 if mode == "requant" else 4
+        for v in range(nv):
+            c0 = _splat(builder, builder.trunc(builder.add(col0, ir.Constant(I64, 16 * v)), I32), V16I32)
+            colmask = builder.icmp_signed("<", builder.add(c0, lane), ncols32)
+            vec = [_load(builder, builder.add(p, ir.Constant(I64, 64 * v)), V16I32, 4)
+                   for p in (bias, mult, left, right)]
+            for r in range(r_rows):
+                rowok = builder.icmp_signed(">", nrows, ir.Constant(I64, r))
+                mask = builder.select(rowok, colmask, ir.Constant(V16I1, None))
+                dst = builder.add(out, builder.mul(builder.add(builder.mul(ldo, ir.Constant(I64, r)),
+                                                               ir.Constant(I64, 16 * v)), ir.Constant(I64, item)))
+                if mode == "requant":
+                    y = _requantize(builder, accs[r][v], vec[0], vec[1], vec[2], vec[3], *splat32)
+                    _masked_store(builder, builder.trunc(y, V16I8), dst, mask)
+                else:
+                    _masked_store(builder, builder.add(accs[r][v], vec[0]), dst, mask)
+        return context.get_dummy_value()
+
+    return codegen
+
+
+def make_tile(r_rows: int, nv: int, mode: str):
+    """A numba intrinsic tile(a, lda, w, nk4, out, ldo, col0, ncols, nrows, bias, mult, left, right,
+    zp, lo, hi) -> None: one R x NV*16 tile (see the module docstring)."""
+
+    def tile(typingctx, a, lda, w, nk4, out, ldo, col0, ncols, nrows, bias, mult, left, right, zp, lo, hi):
+        return types.void(*([types.int64] * N_ARGS)), _codegen(r_rows, nv, mode)
+
+    tile.__name__ = f"vnni_tile_{r_rows}x{nv}_{mode}"
+    return intrinsic(tile)
+
+
+# ---- GEMM drivers ------------------------------------------------------------------------
+
+ROWS = 12  # rows of the main micro-kernel
+SMALL = 4  # rows of the edge micro-kernel
+GROUP = 32  # output channels per weight panel
+BLOCK_BYTES = 1 << 15  # packed A bytes per row block (stays in L1 / L2 while its tiles run)
+
+T12x2 = make_tile(ROWS, 2, "requant")
+T12x1 = make_tile(ROWS, 1, "requant")
+T4x2 = make_tile(SMALL, 2, "requant")
+T4x1 = make_tile(SMALL, 1, "requant")
+I12x2 = make_tile(ROWS, 2, "int32")
+I12x1 = make_tile(ROWS, 1, "int32")
+I4x2 = make_tile(SMALL, 2, "int32")
+I4x1 = make_tile(SMALL, 1, "int32")
+
+
+def exact(k: int) -> bool:
+    """vpdpbusd does not saturate: every partial sum of K u8 x s8 products fits int32."""
+    return 0 < k and k * 255 * 128 < (1 << 31)
+
+
+def padded(n: int, m: int) -> int:
+    return -(-n // m) * m
+
+
+def pack_weights(wmat: np.ndarray) -> np.ndarray:
+    """(K, OC) int8 -> panels (uint8 bytes): group g of 32 channels at g * nk4 * 128 bytes, per
+    k step nv_g (2, or 1 for a last group of 16) vectors of 64 bytes."""
+    k, oc = wmat.shape
+    kp, oc16 = padded(k, 4), padded(max(oc, 1), 16)
+    w = np.zeros((kp, oc16), np.int8)
+    w[:k, :oc] = wmat
+    nk4 = kp // 4
+    out = np.zeros(padded(oc16, GROUP) * kp, np.int8)
+    for g in range(0, oc16, GROUP):
+        nv = min(GROUP, oc16 - g) // 16
+        block = w[:, g:g + nv * 16].reshape(nk4, 4, nv, 16).transpose(0, 2, 3, 1)  # (k4, v, lane, 4)
+        out[g * kp: g * kp + block.size] = block.reshape(-1)
+    return out.view(np.uint8)
+
+
+def channel_vectors(oc: int, *values) -> np.ndarray:
+    """(len(values), channels) int32: per-channel values (wrapped modulo 2^32), padded to the
+    panels' channel count with zeros."""
+    v = np.zeros((len(values), padded(max(oc, 1), GROUP)), np.int64)
+    for i, val in enumerate(values):
+        v[i, :oc] = np.broadcast_to(np.asarray(val, np.int64), (oc,))
+    return np.ascontiguousarray((((v + (1 << 31)) & 0xFFFFFFFF) - (1 << 31)).astype(np.int32))
+
+
+def _pack_rows(x, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow, pad_byte, p0, p1, buf):
+    """Output pixels [p0, p1) of x (n, h, w, c) uint8 view of int8 data -> buf rows as u8
+    (x ^ 0x80; window taps outside the input: pad_byte; K padding: 0)."""
+    h, wd, c = x.shape[1], x.shape[2], x.shape[3]
+    kp = buf.shape[1]
+    per_image = oh * ow
+    for p in range(p0, p1):
+        r = p - p0
+        img = p // per_image
+        oy = (p % per_image) // ow
+        ox = p % ow
+        col = 0
+        for ky in range(kh):
+            iy = oy * sh - ph + ky * dh
+            for kx in range(kw):
+                ix = ox * sw - pw + kx * dw
+                if 0 <= iy < h and 0 <= ix < wd:
+                    for ch in range(c):
+                        buf[r, col + ch] = x[img, iy, ix, ch] ^ 128
+                else:
+                    for ch in range(c):
+                        buf[r, col + ch] = pad_byte
+                col += c
+        for j in range(col, kp):
+            buf[r, j] = 0
+
+
+pack_rows = njit(_pack_rows)
+
+
+def _tiles_requant(buf, rows, wpack, nk4, oc, chans, zp, lo, hi, out, row0):
+    """The requantized int8 tiles of buf's first `rows` rows into out[row0:row0 + rows]."""
+    kp = buf.shape[1]
+    a0 = np.int64(buf.ctypes.data)  # addresses as int64 (uintp + int64 would be float64)
+    w0 = np.int64(wpack.ctypes.data)
+    o0 = np.int64(out.ctypes.data) + row0 * oc
+    step = chans.shape[1] * 4  # chans: (4, channels) int32 rows bias, mult, left, right
+    bias = np.int64(chans.ctypes.data)
+    mult, left, right = bias + step, bias + 2 * step, bias + 3 * step
+    oc16 = (oc + 15) // 16 * 16
+    for t in range(0, rows, 12):
+        left_rows = rows - t
+        for g in range(0, oc16, 32):
+            wg = w0 + g * nk4 * 4
+            o = o0 + t * oc + g
+            c4 = 4 * g
+            if oc16 - g >= 32:
+                if left_rows > 4:
+                    T12x2(a0 + t * kp, kp, wg, nk4, o, oc, g, oc, left_rows, bias + c4, mult + c4, left + c4,
+                          right + c4, zp, lo, hi)
+                else:
+                    T4x2(a0 + t * kp, kp, wg, nk4, o, oc, g, oc, left_rows, bias + c4, mult + c4, left + c4,
+                         right + c4, zp, lo, hi)
+            elif left_rows > 4:
+                T12x1(a0 + t * kp, kp, wg, nk4, o, oc, g, oc, left_rows, bias + c4, mult + c4, left + c4,
+                      right + c4, zp, lo, hi)
+            else:
+                T4x1(a0 + t * kp, kp, wg, nk4, o, oc, g, oc, left_rows, bias + c4, mult + c4, left + c4,
+                     right + c4, zp, lo, hi)
+
+
+def _tiles_int32(buf, rows, wpack, nk4, oc, bias_vec, out, row0):
+    """wrap32(acc + bias) of buf's first `rows` rows into the int32 out[row0:row0 + rows]."""
+    kp = buf.shape[1]
+    a0 = np.int64(buf.ctypes.data)
+    w0 = np.int64(wpack.ctypes.data)
+    o0 = np.int64(out.ctypes.data) + row0 * oc * 4
+    bias = np.int64(bias_vec.ctypes.data)
+    oc16 = (oc + 15) // 16 * 16
+    for t in range(0, rows, 12):
+        left_rows = rows - t
+        for g in range(0, oc16, 32):
+            wg = w0 + g * nk4 * 4
+            o = o0 + (t * oc + g) * 4
+            if oc16 - g >= 32:
+                if left_rows > 4:
+                    I12x2(a0 + t * kp, kp, wg, nk4, o, oc, g, oc, left_rows, bias + 4 * g, 0, 0, 0, 0, 0, 0)
+                else:
+                    I4x2(a0 + t * kp, kp, wg, nk4, o, oc, g, oc, left_rows, bias + 4 * g, 0, 0, 0, 0, 0, 0)
+            elif left_rows > 4:
+                I12x1(a0 + t * kp, kp, wg, nk4, o, oc, g, oc, left_rows, bias + 4 * g, 0, 0, 0, 0, 0, 0)
+            else:
+                I4x1(a0 + t * kp, kp, wg, nk4, o, oc, g, oc, left_rows, bias + 4 * g, 0, 0, 0, 0, 0, 0)
+
+
+def _conv_range(x, geo, pad_byte, wpack, nk4, oc, chans, zp, lo, hi, out, buf, p0, p1):
+    """Output pixels [p0, p1) of a convolution: packed one block of buf's rows at a time, then
+    its tiles. geo: (kh, kw, sh, sw, dh, dw, ph, pw, oh, ow); buf: (rows, 4 * nk4) uint8 with
+    rows a multiple of 12."""
+    kh, kw, sh, sw, dh, dw, ph, pw, oh, ow = geo[0], geo[1], geo[2], geo[3], geo[4], geo[5], geo[6], geo[7], \
+        geo[8], geo[9]
+    block = buf.shape[0]
+    for b0 in range(p0, p1, block):
+        b1 = min(b0 + block, p1)
+        _PACK(x, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow, pad_byte, b0, b1, buf)
+        _TILES_REQUANT(buf, b1 - b0, wpack, nk4, oc, chans, zp, lo, hi, out, b0)
+
+
+def _fc_range(x, wpack, nk4, oc, bias_vec, out, buf, p0, p1):
+    """Rows [p0, p1) of a FULLY_CONNECTED accumulator (int32, bias added) from x (1, rows, 1,
+    depth), a uint8 view of the int8 input."""
+    block = buf.shape[0]
+    for b0 in range(p0, p1, block):
+        b1 = min(b0 + block, p1)
+        _PACK(x, 1, 1, 1, 1, 1, 1, 0, 0, x.shape[1], 1, 0, b0, b1, buf)  # x (1, rows, 1, depth)
+        _TILES_INT32(buf, b1 - b0, wpack, nk4, oc, bias_vec, out, b0)
+
+
+# The compiled helpers the range functions call (numba dispatchers, compiled on first use).
+tiles_requant = njit(_tiles_requant)
+tiles_int32 = njit(_tiles_int32)
+_PACK = pack_rows.run()
+_TILES_REQUANT = tiles_requant.run()
+_TILES_INT32 = tiles_int32.run()
+conv_range = njit(_conv_range)
+fc_range = njit(_fc_range)
+
+
+def block_rows(kp: int) -> int:
+    """Rows of a packed block: BLOCK_BYTES of A, a multiple of 12, at least 12."""
+    return max(ROWS, BLOCK_BYTES // max(kp, 1) // ROWS * ROWS)
