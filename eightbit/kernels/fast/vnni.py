@@ -144,29 +144,47 @@ def _requantize(builder, acc, bias, mult, left, right, zp, lo, hi):
     return _smin(builder, _smax(builder, y, lo), hi)
 
 
+def _epilogue(builder, r_rows, nv, mode, accs, args, masked):
+    """Bias (+ requantization) and the stores of the tile; `masked`: edge tiles (rows past nrows
+    or columns past ncols are not written), else plain stores."""
+    a, lda, w, nk4, out, ldo, col0, ncols, nrows, bias, mult, left, right, zp, lo, hi = args
+    lane = ir.Constant(V16I32, list(range(16)))
+    splat32 = [_splat(builder, builder.trunc(s, I32), V16I32) for s in (zp, lo, hi)]
+    ncols32 = _splat(builder, builder.trunc(ncols, I32), V16I32)
+    item = 1 if mode == "requant" else 4
+    for v in range(nv):
+        c0 = _splat(builder, builder.trunc(builder.add(col0, ir.Constant(I64, 16 * v)), I32), V16I32)
+        colmask = builder.icmp_signed("<", builder.add(c0, lane), ncols32)
+        vec = [_load(builder, builder.add(p, ir.Constant(I64, 64 * v)), V16I32, 4) for p in (bias, mult, left, right)]
+        for r in range(r_rows):
+            dst = builder.add(out, builder.mul(builder.add(builder.mul(ldo, ir.Constant(I64, r)),
+                                                           ir.Constant(I64, 16 * v)), ir.Constant(I64, item)))
+            if mode == "requant":
+                y = builder.trunc(_requantize(builder, accs[r][v], vec[0], vec[1], vec[2], vec[3], *splat32), V16I8)
+            else:
+                y = builder.add(accs[r][v], vec[0])
+            if masked:
+                rowok = builder.icmp_signed(">", nrows, ir.Constant(I64, r))
+                _masked_store(builder, y, dst, builder.select(rowok, colmask, ir.Constant(V16I1, None)))
+            else:
+                builder.store(y, builder.inttoptr(dst, y.type.as_pointer()), align=1)
+
+
 def _codegen(r_rows, nv, mode):
     def codegen(context, builder, signature, args):
-        a, lda, w, nk4, out, ldo, col0, ncols, nrows, bias, mult, left, right, zp, lo, hi = args
+        a, lda, w, nk4, out, ldo, col0, ncols, nrows, *_ = args
         accs = _k_loop(builder, r_rows, nv, a, lda, w, nk4)
-        lane = ir.Constant(V16I32, list(range(16)))
-        splat32 = [_splat(builder, builder.trunc(s, I32), V16I32) for s in (zp, lo, hi)]
-        ncols32 = _splat(builder, builder.trunc(ncols, I32), V16I32)
-        item = 1 if mode == "requant" else 4
-        for v in range(nv):
-            c0 = _splat(builder, builder.trunc(builder.add(col0, ir.Constant(I64, 16 * v)), I32), V16I32)
-            colmask = builder.icmp_signed("<", builder.add(c0, lane), ncols32)
-            vec = [_load(builder, builder.add(p, ir.Constant(I64, 64 * v)), V16I32, 4)
-                   for p in (bias, mult, left, right)]
-            for r in range(r_rows):
-                rowok = builder.icmp_signed(">", nrows, ir.Constant(I64, r))
-                mask = builder.select(rowok, colmask, ir.Constant(V16I1, None))
-                dst = builder.add(out, builder.mul(builder.add(builder.mul(ldo, ir.Constant(I64, r)),
-                                                               ir.Constant(I64, 16 * v)), ir.Constant(I64, item)))
-                if mode == "requant":
-                    y = _requantize(builder, accs[r][v], vec[0], vec[1], vec[2], vec[3], *splat32)
-                    _masked_store(builder, builder.trunc(y, V16I8), dst, mask)
-                else:
-                    _masked_store(builder, builder.add(accs[r][v], vec[0]), dst, mask)
+        full = builder.and_(builder.icmp_signed(">=", nrows, ir.Constant(I64, r_rows)),
+                            builder.icmp_signed("<=", builder.add(col0, ir.Constant(I64, 16 * nv)), ncols))
+        whole = builder.append_basic_block("vnni.whole")
+        edge = builder.append_basic_block("vnni.edge")
+        done = builder.append_basic_block("vnni.done")
+        builder.cbranch(full, whole, edge)
+        for block, masked in ((whole, False), (edge, True)):
+            builder.position_at_end(block)
+            _epilogue(builder, r_rows, nv, mode, accs, args, masked)
+            builder.branch(done)
+        builder.position_at_end(done)
         return context.get_dummy_value()
 
     return codegen
@@ -234,31 +252,74 @@ def channel_vectors(oc: int, *values) -> np.ndarray:
     return np.ascontiguousarray((((v + (1 << 31)) & 0xFFFFFFFF) - (1 << 31)).astype(np.int32))
 
 
+def _flip(src, s0, dst, d0, n):
+    """dst[d0:d0 + n] = src[s0:s0 + n] ^ 0x80 (flat uint8 arrays; unsigned indices: no
+    negative-index wraparound, so LLVM vectorizes the loop)."""
+    us, ud = np.uint64(s0), np.uint64(d0)
+    flip = np.uint8(128)
+    for i in range(np.uint64(n)):
+        dst[ud + i] = src[us + i] ^ flip
+
+
+def _fill(dst, d0, n, value):
+    ud = np.uint64(d0)
+    v = np.uint8(value)
+    for i in range(np.uint64(n)):
+        dst[ud + i] = v
+
+
+flip_bytes = njit(_flip)
+fill_bytes = njit(_fill)
+_FLIP = flip_bytes.run()
+_FILL = fill_bytes.run()
+
+
 def _pack_rows(x, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow, pad_byte, p0, p1, buf):
     """Output pixels [p0, p1) of x (n, h, w, c) uint8 view of int8 data -> buf rows as u8
-    (x ^ 0x80; window taps outside the input: pad_byte; K padding: 0)."""
+    (x ^ 0x80; window taps outside the input: pad_byte; K padding: 0). The taps of a window row
+    that lies inside the input are one contiguous run when dw == 1 (a 1x1 stride-1 convolution:
+    the whole block is one run when K needs no padding)."""
     h, wd, c = x.shape[1], x.shape[2], x.shape[3]
     kp = buf.shape[1]
+    xf = x.reshape(-1)
+    bf = buf.reshape(-1)
+    if kh == 1 and kw == 1 and sh == 1 and sw == 1 and ph == 0 and pw == 0 and oh == h and ow == wd:
+        if kp == c:
+            _FLIP(xf, p0 * c, bf, 0, (p1 - p0) * c)
+        else:
+            for p in range(p0, p1):
+                _FLIP(xf, p * c, bf, (p - p0) * kp, c)
+                _FILL(bf, (p - p0) * kp + c, kp - c, 0)
+        return
     per_image = oh * ow
+    run = kw * c
+    flip = np.uint8(128)
     for p in range(p0, p1):
-        r = p - p0
+        r = (p - p0) * kp
         img = p // per_image
         oy = (p % per_image) // ow
         ox = p % ow
-        col = 0
+        ix0 = ox * sw - pw
+        inside_x = dw == 1 and ix0 >= 0 and ix0 + kw <= wd
+        col = r
         for ky in range(kh):
             iy = oy * sh - ph + ky * dh
-            for kx in range(kw):
-                ix = ox * sw - pw + kx * dw
-                if 0 <= iy < h and 0 <= ix < wd:
-                    for ch in range(c):
-                        buf[r, col + ch] = x[img, iy, ix, ch] ^ 128
-                else:
-                    for ch in range(c):
-                        buf[r, col + ch] = pad_byte
-                col += c
-        for j in range(col, kp):
-            buf[r, j] = 0
+            if iy < 0 or iy >= h:
+                _FILL(bf, col, run, pad_byte)
+            elif inside_x:  # inline: a call per window row costs more than its few bytes
+                src = np.uint64(((img * h + iy) * wd + ix0) * c)
+                dst = np.uint64(col)
+                for i in range(np.uint64(run)):
+                    bf[dst + i] = xf[src + i] ^ flip
+            else:
+                for kx in range(kw):
+                    ix = ix0 + kx * dw
+                    if 0 <= ix < wd:
+                        _FLIP(xf, ((img * h + iy) * wd + ix) * c, bf, col + kx * c, c)
+                    else:
+                        _FILL(bf, col + kx * c, c, pad_byte)
+            col += run
+        _FILL(bf, col, kp - kh * run, 0)
 
 
 pack_rows = njit(_pack_rows)
