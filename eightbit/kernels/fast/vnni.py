@@ -118,7 +118,7 @@ def _masked_store(builder, value, addr, mask):
     vty = value.type
     suffix = f"v{vty.count}i{vty.element.width}"
     fn = _declare(builder.module, f"llvm.masked.store.{suffix}.p0", ir.VoidType(),
-                  [vty, vty.as_pointer(), I32, V16I1])
+                  [vty, vty.as_pointer(), I32, ir.VectorType(I1, vty.count)])
     builder.call(fn, [value, builder.inttoptr(addr, vty.as_pointer()), ir.Constant(I32, 1), mask])
 
 
@@ -130,15 +130,32 @@ def _smin(builder, a, b):
     return builder.select(builder.icmp_signed("<", a, b), a, b)
 
 
+V8I64 = ir.VectorType(I64, 8)
+ODD_LANES = ir.Constant(V16I1, [ir.Constant(I1, i % 2) for i in range(16)])
+
+
+def _high_mul(builder, x, mult):
+    """(x * mult + 2^30) >> 31 per int32 lane, the int64 products of the even and of the odd
+    lanes formed in place (two vpmuldq) and the results blended back into 16 lanes."""
+    c32, c31 = _const_vec(V8I64, 32), _const_vec(V8I64, 31)
+    x64, m64 = builder.bitcast(x, V8I64), builder.bitcast(mult, V8I64)
+
+    def low(v):  # the even lane of each pair, sign-extended
+        return builder.ashr(builder.shl(v, c32), c32)
+
+    even = builder.add(builder.mul(low(x64), low(m64)), _const_vec(V8I64, 1 << 30))
+    odd = builder.add(builder.mul(builder.ashr(x64, c32), builder.ashr(m64, c32)), _const_vec(V8I64, 1 << 30))
+    even_h = builder.bitcast(builder.lshr(even, c31), V16I32)  # bits 31..62 in the low half
+    odd_h = builder.bitcast(builder.shl(odd, _const_vec(V8I64, 1)), V16I32)  # ... in the high half
+    return builder.select(ODD_LANES, odd_h, even_h)
+
+
 def _requantize(builder, acc, bias, mult, left, right, zp, lo, hi):
     """requant.requant_rows on 16 int32 lanes (see the module docstring)."""
-    x = builder.shl(builder.add(acc, bias), left)
-    prod = builder.mul(builder.sext(x, V16I64), builder.sext(mult, V16I64))
-    h = builder.trunc(builder.ashr(builder.add(prod, _const_vec(V16I64, 1 << 30)), _const_vec(V16I64, 31)), V16I32)
+    h = _high_mul(builder, builder.shl(builder.add(acc, bias), left), mult)
     mask = builder.sub(builder.shl(_const_vec(V16I32, 1), right), _const_vec(V16I32, 1))
     rem = builder.and_(h, mask)
-    neg = builder.zext(builder.icmp_signed("<", h, _const_vec(V16I32, 0)), V16I32)
-    thr = builder.add(builder.ashr(mask, _const_vec(V16I32, 1)), neg)
+    thr = builder.sub(builder.ashr(mask, _const_vec(V16I32, 1)), builder.ashr(h, _const_vec(V16I32, 31)))
     up = builder.zext(builder.icmp_signed(">", rem, thr), V16I32)
     y = builder.add(builder.add(builder.ashr(h, right), up), zp)
     return _smin(builder, _smax(builder, y, lo), hi)
@@ -201,6 +218,38 @@ def make_tile(r_rows: int, nv: int, mode: str):
     return intrinsic(tile)
 
 
+V64I1 = ir.VectorType(I1, 64)
+
+
+@intrinsic
+def bytes64(typingctx, dst, src, n, fill):
+    """bytes64(dst, src, n, fill): the n <= 64 bytes at dst = the bytes at src ^ 0x80, or, when
+    src is 0, the byte fill (masked loads and stores: no byte past n is touched)."""
+
+    def codegen(context, builder, signature, args):
+        dst, src, n, fill = args
+        n = builder.select(builder.icmp_unsigned(">", n, ir.Constant(I64, 64)), ir.Constant(I64, 64), n)
+        lanes = builder.icmp_unsigned("<", ir.Constant(V64I8, list(range(64))),
+                                      _splat(builder, builder.trunc(n, I8), V64I8))
+        flipped = builder.append_basic_block("bytes64.flip")
+        filled = builder.append_basic_block("bytes64.fill")
+        done = builder.append_basic_block("bytes64.done")
+        builder.cbranch(builder.icmp_signed("!=", src, ir.Constant(I64, 0)), flipped, filled)
+        builder.position_at_end(flipped)
+        load = _declare(builder.module, "llvm.masked.load.v64i8.p0", V64I8, [V64I8.as_pointer(), I32, V64I1, V64I8])
+        x = builder.call(load, [builder.inttoptr(src, V64I8.as_pointer()), ir.Constant(I32, 1), lanes,
+                                ir.Constant(V64I8, None)])
+        _masked_store(builder, builder.xor(x, _const_vec(V64I8, 128)), dst, lanes)
+        builder.branch(done)
+        builder.position_at_end(filled)
+        _masked_store(builder, _splat(builder, builder.trunc(fill, I8), V64I8), dst, lanes)
+        builder.branch(done)
+        builder.position_at_end(done)
+        return context.get_dummy_value()
+
+    return types.void(types.int64, types.int64, types.int64, types.int64), codegen
+
+
 # ---- GEMM drivers ------------------------------------------------------------------------
 
 ROWS = 12  # rows of the main micro-kernel
@@ -261,17 +310,16 @@ def _flip(src, s0, dst, d0, n):
         dst[ud + i] = src[us + i] ^ flip
 
 
-def _fill(dst, d0, n, value):
-    ud = np.uint64(d0)
-    v = np.uint8(value)
-    for i in range(np.uint64(n)):
-        dst[ud + i] = v
+def _bytes(dst, src, n, fill):
+    """The n bytes at address dst: those at src ^ 0x80, or `fill` when src is 0."""
+    for o in range(0, n, 64):
+        bytes64(dst + o, src + o if src != 0 else 0, n - o, fill)
 
 
 flip_bytes = njit(_flip)
-fill_bytes = njit(_fill)
+copy_bytes = njit(_bytes)
 _FLIP = flip_bytes.run()
-_FILL = fill_bytes.run()
+_BYTES = copy_bytes.run()
 
 
 def _pack_rows(x, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow, pad_byte, p0, p1, buf):
@@ -281,45 +329,41 @@ def _pack_rows(x, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow, pad_byte, p0, p1, buf)
     the whole block is one run when K needs no padding)."""
     h, wd, c = x.shape[1], x.shape[2], x.shape[3]
     kp = buf.shape[1]
-    xf = x.reshape(-1)
-    bf = buf.reshape(-1)
+    xa = np.int64(x.ctypes.data)
+    ba = np.int64(buf.ctypes.data)
     if kh == 1 and kw == 1 and sh == 1 and sw == 1 and ph == 0 and pw == 0 and oh == h and ow == wd:
         if kp == c:
-            _FLIP(xf, p0 * c, bf, 0, (p1 - p0) * c)
+            _FLIP(x.reshape(-1), p0 * c, buf.reshape(-1), 0, (p1 - p0) * c)
         else:
             for p in range(p0, p1):
-                _FLIP(xf, p * c, bf, (p - p0) * kp, c)
-                _FILL(bf, (p - p0) * kp + c, kp - c, 0)
+                _BYTES(ba + (p - p0) * kp, xa + p * c, c, 0)
+                _BYTES(ba + (p - p0) * kp + c, 0, kp - c, 0)
         return
     per_image = oh * ow
     run = kw * c
-    flip = np.uint8(128)
     for p in range(p0, p1):
-        r = (p - p0) * kp
         img = p // per_image
         oy = (p % per_image) // ow
         ox = p % ow
         ix0 = ox * sw - pw
         inside_x = dw == 1 and ix0 >= 0 and ix0 + kw <= wd
-        col = r
+        col = ba + (p - p0) * kp
         for ky in range(kh):
             iy = oy * sh - ph + ky * dh
+            row = xa + (img * h + iy) * wd * c
             if iy < 0 or iy >= h:
-                _FILL(bf, col, run, pad_byte)
-            elif inside_x:  # inline: a call per window row costs more than its few bytes
-                src = np.uint64(((img * h + iy) * wd + ix0) * c)
-                dst = np.uint64(col)
-                for i in range(np.uint64(run)):
-                    bf[dst + i] = xf[src + i] ^ flip
+                _BYTES(col, 0, run, pad_byte)
+            elif inside_x:
+                _BYTES(col, row + ix0 * c, run, 0)
             else:
                 for kx in range(kw):
                     ix = ix0 + kx * dw
                     if 0 <= ix < wd:
-                        _FLIP(xf, ((img * h + iy) * wd + ix) * c, bf, col + kx * c, c)
+                        _BYTES(col + kx * c, row + ix * c, c, 0)
                     else:
-                        _FILL(bf, col + kx * c, c, pad_byte)
+                        _BYTES(col + kx * c, 0, c, pad_byte)
             col += run
-        _FILL(bf, col, kp - kh * run, 0)
+        _BYTES(col, 0, kp - kh * run, 0)
 
 
 pack_rows = njit(_pack_rows)
