@@ -19,8 +19,6 @@ from tests.kernels.test_fully_connected import fc_case
 
 pytestmark = pytest.mark.skipif(not HAVE_NUMBA, reason="without numba the fast kernels are the reference ones")
 
-VNNI = HAVE_NUMBA and gemm_vnni.enabled()
-
 
 def _run(model, x, kernels, threads=1):
     it = eightbit.Interpreter(model_content=model, kernels=kernels, num_threads=threads)
@@ -47,7 +45,7 @@ def _check(path, model, x, threads=1, vnni=True):
     got = _run(model, x, "fast", threads)
     assert got.dtype == want.dtype and got.shape == want.shape
     assert np.array_equal(got, want), f"{int(np.sum(got != want))} of {want.size} differ"
-    assert bool(calls) == (VNNI and vnni and mode == "vnni")
+    assert bool(calls) == (vnni and gemm_vnni.enabled()), mode  # enabled(): False under EIGHTBIT_DISABLE_VNNI=1
 
 
 PER_CH = np.array([0.004, 0.011, 0.02, 0.0007, 0.015, 0.009, 0.03, 0.002], np.float32)
@@ -158,3 +156,30 @@ def test_conv_random(n, h, w, c, oc, k, stride, dil, padding, act, in_zp, out_zp
                          w_scale=_scales(oc) if per_channel else np.float32(0.01))
     want = _run(model, x, "reference")
     assert np.array_equal(_run(model, x, "fast"), want)
+
+
+def test_without_vnni_on_the_cpu_nothing_changes(monkeypatch):
+    monkeypatch.setattr(gemm_vnni, "_cpu_has_vnni", lambda: False)
+    calls = []
+    monkeypatch.setattr(gemm_vnni, "conv_eval", lambda *a: calls.append(1))
+    model, x = conv_case("int8", (1, 5, 5, 8), (16, 1, 1, 8), w_scale=_scales(16))
+    assert np.array_equal(_run(model, x, "fast"), _run(model, x, "reference")) and not calls
+
+
+def test_kernels_that_fail_their_self_test_are_not_used(monkeypatch):
+    from eightbit.kernels.fast import vnni
+
+    def broken():
+        raise RuntimeError("LLVM ERROR: Cannot select intrinsic")
+
+    monkeypatch.setattr(vnni, "self_test", broken)
+    gemm_vnni._kernels_work.cache_clear()
+    try:
+        with pytest.warns(RuntimeWarning, match="VNNI integer GEMM failed to compile.*Cannot select"):
+            assert not gemm_vnni._kernels_work()
+        monkeypatch.setattr(vnni, "self_test", lambda: False)
+        gemm_vnni._kernels_work.cache_clear()
+        with pytest.warns(RuntimeWarning, match="wrong results"):
+            assert not gemm_vnni._kernels_work()
+    finally:
+        gemm_vnni._kernels_work.cache_clear()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import os
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -47,7 +48,22 @@ def enabled() -> bool:
         return False
     if os.environ.get("NUMBA_CPU_NAME", "host") not in ("", "host"):
         return False
-    return _cpu_has_vnni()
+    return _cpu_has_vnni() and _kernels_work()
+
+
+@functools.lru_cache(maxsize=1)
+def _kernels_work() -> bool:
+    """The VNNI kernels compile (an LLVM that names or lowers an intrinsic otherwise) and give
+    exact results; checked once per process, else the float-GEMM path with a warning."""
+    try:
+        if _vnni().self_test():
+            return True
+        problem = "gave wrong results on its self-test"
+    except Exception as e:  # noqa: BLE001 - any failure: keep the float-GEMM path
+        problem = f"failed to compile ({type(e).__name__}: {' '.join(str(e).split())[:200]})"
+    warnings.warn(f"eightbit: the AVX-512 VNNI integer GEMM {problem}; int8 CONV_2D / FULLY_CONNECTED run the "
+                  "float-GEMM path", RuntimeWarning, stacklevel=2)
+    return False
 
 
 def _vnni():

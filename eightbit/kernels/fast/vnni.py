@@ -49,6 +49,7 @@ from __future__ import annotations
 
 import numpy as np
 from llvmlite import ir
+from llvmlite.binding import llvm_version_info
 from numba import types
 from numba.extending import intrinsic
 
@@ -114,10 +115,17 @@ def _k_loop(builder, r_rows, nv, a, lda, w, nk4):
     return new
 
 
+def _pointer_suffix(vty) -> str:
+    """The pointer part of a masked load / store intrinsic's name: opaque pointers (LLVM >= 15)
+    or the typed ones of older LLVMs (gemm_vnni's self-test turns the path off if this is not
+    accepted)."""
+    return "p0" if llvm_version_info[0] >= 15 else f"p0v{vty.count}i{vty.element.width}"
+
+
 def _masked_store(builder, value, addr, mask):
     vty = value.type
-    suffix = f"v{vty.count}i{vty.element.width}"
-    fn = _declare(builder.module, f"llvm.masked.store.{suffix}.p0", ir.VoidType(),
+    suffix = f"v{vty.count}i{vty.element.width}.{_pointer_suffix(vty)}"
+    fn = _declare(builder.module, f"llvm.masked.store.{suffix}", ir.VoidType(),
                   [vty, vty.as_pointer(), I32, ir.VectorType(I1, vty.count)])
     builder.call(fn, [value, builder.inttoptr(addr, vty.as_pointer()), ir.Constant(I32, 1), mask])
 
@@ -236,7 +244,7 @@ def bytes64(typingctx, dst, src, n, fill):
         done = builder.append_basic_block("bytes64.done")
         builder.cbranch(builder.icmp_signed("!=", src, ir.Constant(I64, 0)), flipped, filled)
         builder.position_at_end(flipped)
-        load = _declare(builder.module, "llvm.masked.load.v64i8.p0", V64I8, [V64I8.as_pointer(), I32, V64I1, V64I8])
+        load = _declare(builder.module, f"llvm.masked.load.v64i8.{_pointer_suffix(V64I8)}", V64I8, [V64I8.as_pointer(), I32, V64I1, V64I8])
         x = builder.call(load, [builder.inttoptr(src, V64I8.as_pointer()), ir.Constant(I32, 1), lanes,
                                 ir.Constant(V64I8, None)])
         _masked_store(builder, builder.xor(x, _const_vec(V64I8, 128)), dst, lanes)
@@ -467,3 +475,28 @@ fc_range = njit(_fc_range)
 def block_rows(kp: int) -> int:
     """Rows of a packed block: BLOCK_BYTES of A, a multiple of 12, at least 12."""
     return max(ROWS, BLOCK_BYTES // max(kp, 1) // ROWS * ROWS)
+
+
+def self_test() -> bool:
+    """Whether the compiled kernels give the exact results on a small layer that takes every
+    micro-kernel (12- and 4-row tiles, 32- and 16-channel panels, masked edges, a 3x3 window
+    with padding, K not a multiple of 4): compiles conv_range once (numba caches it)."""
+    from eightbit.kernels.fast import requant as rq
+
+    rng = np.random.default_rng(12)
+    x = rng.integers(-128, 128, (1, 4, 4, 5)).astype(np.int8)
+    w = rng.integers(-128, 128, (45, 40)).astype(np.int8)
+    in_zp, bias0 = 3, rng.integers(-5000, 5000, 40)
+    mult, right = rng.integers(1 << 30, 1 << 31, 40), rng.integers(0, 12, 40)
+    xp = np.pad(x.astype(np.int64) - in_zp, ((0, 0), (1, 1), (1, 1), (0, 0)))
+    cols = np.stack([xp[0, i:i + 3, j:j + 3].reshape(-1) for i in range(4) for j in range(4)])
+    want = np.empty((16, 40), np.int8)
+    zeros = np.zeros(40, np.int64)
+    rq.requant_rows.run()(cols @ w.astype(np.int64), bias0, mult, zeros, right, -2, -128, 127, want)
+    bias = bias0 - (128 + in_zp) * w.astype(np.int64).sum(axis=0)
+    got = np.empty((16, 40), np.int8)
+    geo = np.array([3, 3, 1, 1, 1, 1, 1, 1, 4, 4], np.int64)
+    conv_range.run()(x.view(np.uint8), geo, in_zp + 128, pack_weights(w), 12, 40,
+                     channel_vectors(40, bias, mult, zeros, right), -2, -128, 127, got, np.empty((12, 48), np.uint8),
+                     0, 16)
+    return bool(np.array_equal(got, want))
