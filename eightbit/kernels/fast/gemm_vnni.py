@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 import os
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -82,6 +82,12 @@ class VnniConvParams:
     oc: int
     chans: np.ndarray  # (4, channels) int32: folded bias, multiplier, left and right shifts
     pad_byte: int  # the input zero point as a packed u8 (taps outside the image)
+    ints: np.ndarray | None = None  # vnni.conv_ints for geo
+
+
+def _conv_ints(p: VnniConvParams, geo) -> np.ndarray:
+    r = p.ref
+    return _vnni().conv_ints(geo, p.pad_byte, p.nk4, p.oc, int(r.out_zp), int(r.lo), int(r.hi))
 
 
 def conv_params(p, x_shape, geo, w_int8, b):
@@ -98,27 +104,27 @@ def conv_params(p, x_shape, geo, w_int8, b):
         bias = bias + np.asarray(b).astype(np.int64)
     left, right = rq.split_shift(np.broadcast_to(np.asarray(p.shift, np.int64), (oc,)))
     chans = vn.channel_vectors(oc, bias, p.mult, left, right)
-    return VnniConvParams(p, tuple(x_shape), geo, vn.pack_weights(wi.T.astype(np.int8)), vn.padded(k, 4) // 4,
-                          oc, chans, (int(p.in_zp) + 128) & 255)
+    params = VnniConvParams(p, tuple(x_shape), geo, vn.pack_weights(wi.T.astype(np.int8)), vn.padded(k, 4) // 4,
+                            oc, chans, (int(p.in_zp) + 128) & 255)
+    return replace(params, ints=_conv_ints(params, geo))
 
 
 def conv_eval(p: VnniConvParams, x, geo):
-    kh, kw, sh, sw, dh, dw, ph, pw, oh, ow = geo
+    oh, ow = geo[8], geo[9]
     vn = _vnni()
     m = x.shape[0] * oh * ow
     out = np.empty((m, p.oc), np.int8)
-    xu = np.ascontiguousarray(x).view(np.uint8)
-    g = np.array(geo, np.int64)
+    xu = (x if x.flags.c_contiguous else np.ascontiguousarray(x)).view(np.uint8)
+    ints = p.ints if geo == p.geo else _conv_ints(p, geo)
     kp = 4 * p.nk4
     rows = vn.block_rows(kp)
     fn = vn.conv_range.run()
-    r = p.ref
-
-    def run(p0, p1):
-        buf = np.empty((rows, kp), np.uint8)
-        fn(xu, g, p.pad_byte, p.wpack, p.nk4, p.oc, p.chans, int(r.out_zp), int(r.lo), int(r.hi), out, buf, p0, p1)
-
-    parallel(run, work_ranges(m, kp * p.oc), m * kp * p.oc)
+    ranges = work_ranges(m, kp * p.oc)
+    if len(ranges) == 1:  # one thread (or too little work to share): no closure, no pool
+        fn(xu, ints, p.wpack, p.chans, out, np.empty((rows, kp), np.uint8), 0, m)
+    else:
+        parallel(lambda p0, p1: fn(xu, ints, p.wpack, p.chans, out, np.empty((rows, kp), np.uint8), p0, p1), ranges,
+                 m * kp * p.oc)
     return out.reshape(x.shape[0], oh, ow, p.oc)
 
 

@@ -439,12 +439,18 @@ def _tiles_int32(buf, rows, wpack, nk4, oc, bias_vec, out, row0):
                 I4x1(a0 + t * kp, kp, wg, nk4, o, oc, g, oc, left_rows, bias + 4 * g, 0, 0, 0, 0, 0, 0)
 
 
-def _conv_range(x, geo, pad_byte, wpack, nk4, oc, chans, zp, lo, hi, out, buf, p0, p1):
+def conv_ints(geo, pad_byte, nk4, oc, zp, lo, hi) -> np.ndarray:
+    """conv_range's int64 operands in one array (one argument to unbox per call, not 16)."""
+    return np.array([*geo, pad_byte, nk4, oc, zp, lo, hi], np.int64)
+
+
+def _conv_range(x, ints, wpack, chans, out, buf, p0, p1):
     """Output pixels [p0, p1) of a convolution: packed one block of buf's rows at a time, then
-    its tiles. geo: (kh, kw, sh, sw, dh, dw, ph, pw, oh, ow); buf: (rows, 4 * nk4) uint8 with
-    rows a multiple of 12."""
-    kh, kw, sh, sw, dh, dw, ph, pw, oh, ow = geo[0], geo[1], geo[2], geo[3], geo[4], geo[5], geo[6], geo[7], \
-        geo[8], geo[9]
+    its tiles. ints: conv_ints (kh, kw, sh, sw, dh, dw, ph, pw, oh, ow, pad_byte, nk4, oc, zp,
+    lo, hi); buf: (rows, 4 * nk4) uint8 with rows a multiple of 12."""
+    kh, kw, sh, sw, dh, dw, ph, pw = ints[0], ints[1], ints[2], ints[3], ints[4], ints[5], ints[6], ints[7]
+    oh, ow, pad_byte, nk4, oc, zp, lo, hi = ints[8], ints[9], ints[10], ints[11], ints[12], ints[13], ints[14], \
+        ints[15]
     block = buf.shape[0]
     for b0 in range(p0, p1, block):
         b1 = min(b0 + block, p1)
@@ -495,8 +501,7 @@ def self_test() -> bool:
     rq.requant_rows.run()(cols @ w.astype(np.int64), bias0, mult, zeros, right, -2, -128, 127, want)
     bias = bias0 - (128 + in_zp) * w.astype(np.int64).sum(axis=0)
     got = np.empty((16, 40), np.int8)
-    geo = np.array([3, 3, 1, 1, 1, 1, 1, 1, 4, 4], np.int64)
-    conv_range.run()(x.view(np.uint8), geo, in_zp + 128, pack_weights(w), 12, 40,
-                     channel_vectors(40, bias, mult, zeros, right), -2, -128, 127, got, np.empty((12, 48), np.uint8),
-                     0, 16)
+    ints = conv_ints((3, 3, 1, 1, 1, 1, 1, 1, 4, 4), in_zp + 128, 12, 40, -2, -128, 127)
+    conv_range.run()(x.view(np.uint8), ints, pack_weights(w), channel_vectors(40, bias, mult, zeros, right), got,
+                     np.empty((12, 48), np.uint8), 0, 16)
     return bool(np.array_equal(got, want))
