@@ -183,3 +183,19 @@ def test_kernels_that_fail_their_self_test_are_not_used(monkeypatch):
             assert not gemm_vnni._kernels_work()
     finally:
         gemm_vnni._kernels_work.cache_clear()
+
+
+def test_conv_input_resized_at_run_time(path):
+    """Params prepared for one input shape, run on another (batch 3, larger image)."""
+    model, _ = conv_case("int8", (1, 6, 6, 10), (20, 3, 3, 10), w_scale=_scales(20), stride=(2, 2), in_q=(0.05, -9))
+    x = np.random.default_rng(5).integers(-128, 128, (3, 9, 11, 10)).astype(np.int8)
+    got = []
+    for kernels in ("fast", "reference"):
+        it = eightbit.Interpreter(model_content=model, kernels=kernels)
+        it.resize_tensor_input(it.get_input_details()[0]["index"], list(x.shape))
+        it.allocate_tensors()
+        it.set_tensor(it.get_input_details()[0]["index"], x)
+        it.invoke()
+        got.append(it.get_tensor(it.get_output_details()[0]["index"]))
+    assert got[0].shape == (3, 5, 6, 20) and np.array_equal(got[0], got[1])
+    assert bool(path[1]) == gemm_vnni.enabled()

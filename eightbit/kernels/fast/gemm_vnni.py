@@ -109,6 +109,12 @@ def conv_params(p, x_shape, geo, w_int8, b):
     return replace(params, ints=_conv_ints(params, geo))
 
 
+def _tile_ranges(rows: int, work_per_row: int) -> list:
+    """work_ranges in whole 12-row tiles (a range of 7 rows would still compute 12)."""
+    tile = _vnni().ROWS
+    return [(a * tile, min(b * tile, rows)) for a, b in work_ranges(-(-rows // tile), tile * work_per_row)]
+
+
 def conv_eval(p: VnniConvParams, x, geo):
     oh, ow = geo[8], geo[9]
     vn = _vnni()
@@ -119,7 +125,7 @@ def conv_eval(p: VnniConvParams, x, geo):
     kp = 4 * p.nk4
     rows = vn.block_rows(kp)
     fn = vn.conv_range.run()
-    ranges = work_ranges(m, kp * p.oc)
+    ranges = _tile_ranges(m, kp * p.oc)
     if len(ranges) == 1:  # one thread (or too little work to share): no closure, no pool
         fn(xu, ints, p.wpack, p.chans, out, np.empty((rows, kp), np.uint8), 0, m)
     else:
@@ -170,5 +176,5 @@ def fc_eval(p: VnniFCParams, x2, out):
         fn(np.ascontiguousarray(xu[:, p0:p1]), p.wpack, p.nk4, p.units, p.bias, acc, buf, 0, p1 - p0)
         requant(acc, p.zeros, p.scale, int(r.out_zp), int(r.lo), int(r.hi), out[p0:p1])
 
-    parallel(run, work_ranges(rows, kp * p.units), rows * kp * p.units)
+    parallel(run, _tile_ranges(rows, kp * p.units), rows * kp * p.units)
     return out
