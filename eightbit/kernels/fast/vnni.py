@@ -57,8 +57,7 @@ from eightbit.kernels.fast.jit import njit
 
 # ---- micro-kernels: LLVM IR --------------------------------------------------------------
 I1, I8, I32, I64 = ir.IntType(1), ir.IntType(8), ir.IntType(32), ir.IntType(64)
-V16I32, V16I64, V64I8, V16I8, V16I1 = (ir.VectorType(I32, 16), ir.VectorType(I64, 16), ir.VectorType(I8, 64),
-                                      ir.VectorType(I8, 16), ir.VectorType(I1, 16))
+V16I32, V64I8, V16I8, V16I1 = ir.VectorType(I32, 16), ir.VectorType(I8, 64), ir.VectorType(I8, 16), ir.VectorType(I1, 16)
 N_ARGS = 16
 
 
@@ -244,7 +243,8 @@ def bytes64(typingctx, dst, src, n, fill):
         done = builder.append_basic_block("bytes64.done")
         builder.cbranch(builder.icmp_signed("!=", src, ir.Constant(I64, 0)), flipped, filled)
         builder.position_at_end(flipped)
-        load = _declare(builder.module, f"llvm.masked.load.v64i8.{_pointer_suffix(V64I8)}", V64I8, [V64I8.as_pointer(), I32, V64I1, V64I8])
+        load = _declare(builder.module, f"llvm.masked.load.v64i8.{_pointer_suffix(V64I8)}", V64I8,
+                        [V64I8.as_pointer(), I32, V64I1, V64I8])
         x = builder.call(load, [builder.inttoptr(src, V64I8.as_pointer()), ir.Constant(I32, 1), lanes,
                                 ir.Constant(V64I8, None)])
         _masked_store(builder, builder.xor(x, _const_vec(V64I8, 128)), dst, lanes)
@@ -292,12 +292,20 @@ def pack_weights(wmat: np.ndarray) -> np.ndarray:
     w = np.zeros((kp, oc16), np.int8)
     w[:k, :oc] = wmat
     nk4 = kp // 4
-    out = np.zeros(padded(oc16, GROUP) * kp, np.int8)
+    out = _aligned_zeros(padded(oc16, GROUP) * kp)
     for g in range(0, oc16, GROUP):
         nv = min(GROUP, oc16 - g) // 16
         block = w[:, g:g + nv * 16].reshape(nk4, 4, nv, 16).transpose(0, 2, 3, 1)  # (k4, v, lane, 4)
-        out[g * kp: g * kp + block.size] = block.reshape(-1)
-    return out.view(np.uint8)
+        out[g * kp: g * kp + block.size] = block.reshape(-1).view(np.uint8)
+    return out
+
+
+def _aligned_zeros(n: int) -> np.ndarray:
+    """n zero bytes starting on a 64-byte boundary (a weight vector load then never spans two
+    cache lines)."""
+    raw = np.zeros(n + 64, np.uint8)
+    start = -raw.ctypes.data % 64
+    return raw[start:start + n]
 
 
 def channel_vectors(oc: int, *values) -> np.ndarray:
