@@ -199,3 +199,24 @@ def test_conv_input_resized_at_run_time(path):
         got.append(it.get_tensor(it.get_output_details()[0]["index"]))
     assert got[0].shape == (3, 5, 6, 20) and np.array_equal(got[0], got[1])
     assert bool(path[1]) == gemm_vnni.enabled()
+
+
+def test_conv_depth_at_the_int32_bound(path):
+    """K = 65793, the largest with K * 255 * 128 < 2^31: all-extreme operands reach -2^31 + 128
+    in the accumulator without wrapping (the output scale keeps the result off the clamps)."""
+    k = 65793
+    w = np.full((2, 1, 1, k), -128, np.int8)
+    w[1, 0, 0, ::2] = 127
+    model, x = conv_case("int8", (1, 1, 2, k), (2, 1, 1, k), w_data=w, w_scale=np.float32(0.01), in_q=(0.05, -128),
+                         out_q=(20000.0, 0), bias_range=0)
+    x[0, 0, 0] = 127
+    _check(path, model, x)
+
+
+@settings(max_examples=15, deadline=None)
+@given(rows=st.integers(1, 30), depth=st.integers(1, 300), units=st.integers(1, 70), act=st.sampled_from([NONE, RELU]),
+       in_zp=st.integers(-128, 127), out_zp=st.integers(-128, 127), out_scale=st.sampled_from([1e-3, 0.05, 3.0]),
+       seed=st.integers(0, 1000))
+def test_fully_connected_random(rows, depth, units, act, in_zp, out_zp, out_scale, seed):
+    model, x = fc_case("int8", (rows, depth), units, act=act, in_q=(0.05, in_zp), out_q=(out_scale, out_zp), seed=seed)
+    assert np.array_equal(_run(model, x, "fast"), _run(model, x, "reference"))
