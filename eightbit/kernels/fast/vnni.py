@@ -404,7 +404,7 @@ def _tiles_requant(buf, rows, wpack, nk4, oc, chans, zp, lo, hi, out, row0):
     bias = np.int64(chans.ctypes.data)
     mult, left, right = bias + step, bias + 2 * step, bias + 3 * step
     oc16 = (oc + 15) // 16 * 16
-    for t in range(0, rows, 12):
+    for t in range(0, rows, ROWS):
         left_rows = rows - t
         for g in range(0, oc16, 32):
             wg = w0 + g * nk4 * 4
@@ -434,7 +434,7 @@ def _tiles_int32(buf, rows, wpack, nk4, oc, bias_vec, out, row0):
     o0 = np.int64(out.ctypes.data) + row0 * oc * 4
     bias = np.int64(bias_vec.ctypes.data)
     oc16 = (oc + 15) // 16 * 16
-    for t in range(0, rows, 12):
+    for t in range(0, rows, ROWS):
         left_rows = rows - t
         for g in range(0, oc16, 32):
             wg = w0 + g * nk4 * 4
@@ -511,5 +511,5 @@ def self_test() -> bool:
     got = np.empty((16, 40), np.int8)
     ints = conv_ints((3, 3, 1, 1, 1, 1, 1, 1, 4, 4), in_zp + 128, 12, 40, -2, -128, 127)
     conv_range.run()(x.view(np.uint8), ints, pack_weights(w), channel_vectors(40, bias, mult, zeros, right), got,
-                     np.empty((12, 48), np.uint8), 0, 16)
+                     np.empty((2 * ROWS, 48), np.uint8), 0, 16)
     return bool(np.array_equal(got, want))
