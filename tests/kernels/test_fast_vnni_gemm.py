@@ -16,6 +16,7 @@ import eightbit
 from eightbit.kernels.fast import HAVE_NUMBA, gemm_vnni
 from tests.kernels.test_conv import NONE, RELU, RELU6, SAME, VALID, conv_case
 from tests.kernels.test_fully_connected import fc_case
+from tests.oracle import single_op_model
 
 pytestmark = pytest.mark.skipif(not HAVE_NUMBA, reason="without numba the fast kernels are the reference ones")
 
@@ -220,3 +221,19 @@ def test_conv_depth_at_the_int32_bound(path):
 def test_fully_connected_random(rows, depth, units, act, in_zp, out_zp, out_scale, seed):
     model, x = fc_case("int8", (rows, depth), units, act=act, in_q=(0.05, in_zp), out_q=(out_scale, out_zp), seed=seed)
     assert np.array_equal(_run(model, x, "fast"), _run(model, x, "reference"))
+
+
+def test_layers_without_bias(path):
+    rng = np.random.default_rng(8)
+    x_shape, w_shape = (1, 7, 6, 13), (18, 3, 3, 13)
+    model = single_op_model("CONV_2D", [
+        dict(shape=x_shape, dtype=np.int8, scale=0.05, zero_point=-3),
+        dict(shape=w_shape, dtype=np.int8, data=rng.integers(-128, 128, w_shape), scale=_scales(18),
+             zero_point=[0] * 18), None],
+        [dict(shape=(1, 7, 6, 18), dtype=np.int8, scale=0.02, zero_point=4)],
+        options=dict(padding=SAME, stride_h=1, stride_w=1, dilation_h_factor=1, dilation_w_factor=1,
+                     fused_activation_function=NONE), version=3)
+    _check(path, model, rng.integers(-128, 128, x_shape).astype(np.int8))
+    path[1].clear()
+    model, x = fc_case("int8", (3, 45), 17, bias=False, in_q=(0.05, 6))
+    _check(path, model, x)
