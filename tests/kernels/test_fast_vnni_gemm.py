@@ -101,11 +101,27 @@ def test_conv_extreme_operands(path):
     _check(path, model, x)
 
 
-def test_conv_two_threads(path):
-    model, x = conv_case("int8", (2, 24, 24, 64), (40, 1, 1, 64), w_scale=_scales(40), in_q=(0.05, 3), act=RELU)
+@pytest.fixture
+def split(monkeypatch):
+    """The most ranges a VNNI layer was split into."""
+    most = [0]
+    real = gemm_vnni._tile_ranges
+
+    def counted(*a):
+        ranges = real(*a)
+        most[0] = max(most[0], len(ranges))
+        return ranges
+
+    monkeypatch.setattr(gemm_vnni, "_tile_ranges", counted)
+    return most
+
+
+def test_conv_two_threads(path, split):
+    model, x = conv_case("int8", (2, 32, 32, 128), (68, 1, 1, 128), w_scale=_scales(68), in_q=(0.05, 3), act=RELU)
     _check(path, model, x, threads=2)
-    model, x = conv_case("int8", (1, 30, 30, 16), (24, 3, 3, 16), w_scale=_scales(24), stride=(1, 1))
+    model, x = conv_case("int8", (1, 48, 48, 32), (40, 3, 3, 32), w_scale=_scales(40), stride=(1, 1))
     _check(path, model, x, threads=2)
+    assert (split[0] > 1) == gemm_vnni.enabled()
 
 
 def test_conv_depth_past_the_int32_bound_falls_back(path):
@@ -138,9 +154,10 @@ def test_fully_connected(name, path):
     _check(path, model, x)
 
 
-def test_fully_connected_two_threads(path):
-    model, x = fc_case("int8", (64, 300), 200, in_q=(0.05, 4))
+def test_fully_connected_two_threads(path, split):
+    model, x = fc_case("int8", (256, 515), 250, in_q=(0.05, 4))
     _check(path, model, x, threads=2)
+    assert (split[0] > 1) == gemm_vnni.enabled()
 
 
 @settings(max_examples=25, deadline=None)

@@ -109,10 +109,16 @@ def conv_params(p, x_shape, geo, w_int8, b):
     return replace(params, ints=_conv_ints(params, geo))
 
 
-def _tile_ranges(rows: int, work_per_row: int) -> list:
+# jit.MIN_PARALLEL_WORK counts the multiply-adds a float GEMM does in the time waking the pool
+# costs; vpdpbusd does about 4 times as many in that time, so a layer's work is counted / 4.
+VNNI_SPEEDUP = 4
+
+
+def _tile_ranges(rows: int, macs_per_row: int) -> list:
     """work_ranges in whole 12-row tiles (a range of 7 rows would still compute 12)."""
     tile = _vnni().ROWS
-    return [(a * tile, min(b * tile, rows)) for a, b in work_ranges(-(-rows // tile), tile * work_per_row)]
+    per_tile = tile * macs_per_row // VNNI_SPEEDUP
+    return [(a * tile, min(b * tile, rows)) for a, b in work_ranges(-(-rows // tile), per_tile)]
 
 
 def conv_eval(p: VnniConvParams, x, geo):
@@ -130,7 +136,7 @@ def conv_eval(p: VnniConvParams, x, geo):
         fn(xu, ints, p.wpack, p.chans, out, np.empty((rows, kp), np.uint8), 0, m)
     else:
         parallel(lambda p0, p1: fn(xu, ints, p.wpack, p.chans, out, np.empty((rows, kp), np.uint8), p0, p1), ranges,
-                 m * kp * p.oc)
+                 m * kp * p.oc // VNNI_SPEEDUP)
     return out.reshape(x.shape[0], oh, ow, p.oc)
 
 
@@ -176,5 +182,5 @@ def fc_eval(p: VnniFCParams, x2, out):
         fn(np.ascontiguousarray(xu[:, p0:p1]), p.wpack, p.nk4, p.units, p.bias, acc, buf, 0, p1 - p0)
         requant(acc, p.zeros, p.scale, int(r.out_zp), int(r.lo), int(r.hi), out[p0:p1])
 
-    parallel(run, _tile_ranges(rows, kp * p.units), rows * kp * p.units)
+    parallel(run, _tile_ranges(rows, kp * p.units), rows * kp * p.units // VNNI_SPEEDUP)
     return out
