@@ -22,6 +22,7 @@ from eightbit.kernels import im2col as ic
 from eightbit.kernels.conv import Conv2D, ConvParams
 from eightbit.kernels.depthwise_conv import DepthwiseConv2D, DepthwiseConvParams
 from eightbit.kernels.fast import depthwise as dwk
+from eightbit.kernels.fast import gemm_vnni
 from eightbit.kernels.fast import requant as rq
 from eightbit.kernels.fast.jit import HAVE_NUMBA, blocks, fixed_ranges, parallel, work_ranges
 from eightbit.kernels.float_sequential import matmul_sequential
@@ -148,6 +149,11 @@ class FastConv2D(Conv2D):
         if (not HAVE_NUMBA or p.kind not in ("int8", "uint8") or w.data is None or int(x.shape[3]) != fin
                 or (b is not None and b.data is None) or not rq.fits(p.mult, p.shift)):
             return Fallback(p)
+        geo = _geometry(p, tuple(x.shape), kh, kw)
+        if gemm_vnni.enabled() and p.kind == "int8":
+            vp = gemm_vnni.conv_params(p, tuple(x.shape), geo, w.data, None if b is None else b.data)
+            if vp is not None:
+                return vp
         k = kh * kw * fin
         wi = np.asarray(w.data).astype(np.int64).reshape(oc, k) - int(p.wzp)
         plan = _gemm_plan(k, _input_max(p.kind), ic.max_abs(wi))
@@ -156,13 +162,17 @@ class FastConv2D(Conv2D):
         bias = -int(p.in_zp) * wi.sum(axis=1)
         if b is not None:
             bias = bias + np.asarray(b.data).astype(np.int64)
-        return FastConvParams(p, tuple(x.shape), _geometry(p, tuple(x.shape), kh, kw),
-                              np.ascontiguousarray(wi.T.astype(plan[0])), plan[1], bias, Requant.of(p, oc))
+        return FastConvParams(p, tuple(x.shape), geo, np.ascontiguousarray(wi.T.astype(plan[0])), plan[1], bias,
+                              Requant.of(p, oc))
 
     @staticmethod
     def eval(params, x, w, bias=None):
         if type(params) is Fallback:
             return Conv2D.eval(params.params, x, w, bias)
+        if type(params) is gemm_vnni.VnniConvParams:
+            kh, kw = params.geo[0], params.geo[1]
+            geo = params.geo if x.shape == params.x_shape else _geometry(params.ref, x.shape, kh, kw)
+            return gemm_vnni.conv_eval(params, x, geo)
         p = params if params.wmat is not None else _runtime_weights(params, w, bias)
         geo = p.geo if x.shape == p.x_shape else _geometry(p.ref, x.shape, p.geo[0], p.geo[1])
         kh, kw, sh, sw, dh, dw, ph, pw, oh, ow = geo
@@ -365,6 +375,10 @@ class FastFullyConnected(FullyConnected):
         scale = np.broadcast_to(np.asarray(p.effective_scale, np.float64), (units,)).copy()
         if not np.all(np.abs(scale) < 0.5):  # |round(acc * scale)| stays inside int32
             return Fallback(p)
+        if gemm_vnni.enabled() and p.kind == "int8" and len(w.shape) == 2:
+            vp = gemm_vnni.fc_params(p, w.data, None if b is None else b.data, scale)
+            if vp is not None:
+                return vp
         wi = np.asarray(w.data).astype(np.int64) - int(p.wzp)
         plan = _gemm_plan(depth, _input_max(p.kind), ic.max_abs(wi))
         if plan is None:
@@ -379,6 +393,11 @@ class FastFullyConnected(FullyConnected):
     def eval(params, x, w, bias=None):
         if type(params) is Fallback:
             return FullyConnected.eval(params.params, x, w, bias)
+        if type(params) is gemm_vnni.VnniFCParams:
+            rows = x.size // params.depth
+            out = np.empty((rows, params.units), np.int8)
+            gemm_vnni.fc_eval(params, x.reshape(rows, params.depth), out)
+            return out.reshape((*x.shape[:-1], params.units) if params.ref.keep_num_dims else (rows, params.units))
         p = params
         if p.wmat is None:
             p = _memoized(p, w, bias, lambda: replace(p, wmat=np.ascontiguousarray(np.asarray(w, F32).T),
