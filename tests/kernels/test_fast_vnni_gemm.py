@@ -33,6 +33,7 @@ def _run(model, x, kernels, threads=1):
 def path(request, monkeypatch):
     """Both fast paths; counts the layers the VNNI GEMM ran."""
     monkeypatch.setenv("EIGHTBIT_DISABLE_VNNI", "0" if request.param == "vnni" else "1")
+    monkeypatch.setenv("EIGHTBIT_GRAPH_RUNNER", "0")  # single-layer models would run on the whole-graph runner
     calls = []
     for name in ("conv_eval", "fc_eval"):
         real = getattr(gemm_vnni, name)
@@ -185,7 +186,7 @@ def test_without_vnni_on_the_cpu_nothing_changes(monkeypatch):
 
 
 def test_kernels_that_fail_their_self_test_are_not_used(monkeypatch):
-    from eightbit.kernels.fast import vnni
+    from eightbit.kernels.fast import vnni_layout as vnni
 
     def broken():
         raise RuntimeError("LLVM ERROR: Cannot select intrinsic")

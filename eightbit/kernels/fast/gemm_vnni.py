@@ -67,9 +67,11 @@ def _kernels_work() -> bool:
 
 
 def _vnni():
-    from eightbit.kernels.fast import vnni  # imports numba: only once a layer is prepared for it
+    # The numba-free half: vnni.py itself (LLVM IR, numba) is imported only when the
+    # ahead-of-time library lacks its kernels.
+    from eightbit.kernels.fast import vnni_layout
 
-    return vnni
+    return vnni_layout
 
 
 @dataclass(frozen=True)
@@ -130,7 +132,7 @@ def conv_eval(p: VnniConvParams, x, geo):
     ints = p.ints if geo == p.geo else _conv_ints(p, geo)
     kp = 4 * p.nk4
     rows = vn.block_rows(kp)
-    fn = vn.conv_range.run()
+    fn = vn.kernels()[0]
     ranges = _tile_ranges(m, kp * p.oc)
     if len(ranges) == 1:  # one thread (or too little work to share): no closure, no pool
         fn(xu, ints, p.wpack, p.chans, out, np.empty((rows, kp), np.uint8), 0, m)
@@ -173,7 +175,7 @@ def fc_eval(p: VnniFCParams, x2, out):
     xu = np.ascontiguousarray(x2).view(np.uint8).reshape(1, rows, 1, p.depth)
     kp = 4 * p.nk4
     block = vn.block_rows(kp)
-    fn, requant = vn.fc_range.run(), rq.requant_double_rows.run()
+    fn, requant = vn.kernels()[1], rq.requant_double_rows.run()
     r = p.ref
 
     def run(p0, p1):

@@ -54,6 +54,7 @@ from numba import types
 from numba.extending import intrinsic, register_jitable
 
 from eightbit.kernels.fast.jit import njit
+from eightbit.kernels.fast.vnni_layout import ROWS, SMALL
 
 # ---- micro-kernels: LLVM IR --------------------------------------------------------------
 I1, I8, I32, I64 = ir.IntType(1), ir.IntType(8), ir.IntType(32), ir.IntType(64)
@@ -260,11 +261,6 @@ def bytes64(typingctx, dst, src, n, fill):
 
 # ---- GEMM drivers ------------------------------------------------------------------------
 
-ROWS = 12  # rows of the main micro-kernel
-SMALL = 4  # rows of the edge micro-kernel
-GROUP = 32  # output channels per weight panel
-BLOCK_BYTES = 1 << 15  # packed A bytes per row block (stays in L1 / L2 while its tiles run)
-
 T12x2 = make_tile(ROWS, 2, "requant")
 T12x1 = make_tile(ROWS, 1, "requant")
 T4x2 = make_tile(SMALL, 2, "requant")
@@ -273,48 +269,6 @@ I12x2 = make_tile(ROWS, 2, "int32")
 I12x1 = make_tile(ROWS, 1, "int32")
 I4x2 = make_tile(SMALL, 2, "int32")
 I4x1 = make_tile(SMALL, 1, "int32")
-
-
-def exact(k: int) -> bool:
-    """vpdpbusd does not saturate: every partial sum of K u8 x s8 products fits int32."""
-    return 0 < k and k * 255 * 128 < (1 << 31)
-
-
-def padded(n: int, m: int) -> int:
-    return -(-n // m) * m
-
-
-def pack_weights(wmat: np.ndarray) -> np.ndarray:
-    """(K, OC) int8 -> panels (uint8 bytes): group g of 32 channels at g * nk4 * 128 bytes, per
-    k step nv_g (2, or 1 for a last group of 16) vectors of 64 bytes."""
-    k, oc = wmat.shape
-    kp, oc16 = padded(k, 4), padded(max(oc, 1), 16)
-    w = np.zeros((kp, oc16), np.int8)
-    w[:k, :oc] = wmat
-    nk4 = kp // 4
-    out = _aligned_zeros(padded(oc16, GROUP) * kp)
-    for g in range(0, oc16, GROUP):
-        nv = min(GROUP, oc16 - g) // 16
-        block = w[:, g:g + nv * 16].reshape(nk4, 4, nv, 16).transpose(0, 2, 3, 1)  # (k4, v, lane, 4)
-        out[g * kp: g * kp + block.size] = block.reshape(-1).view(np.uint8)
-    return out
-
-
-def _aligned_zeros(n: int) -> np.ndarray:
-    """n zero bytes starting on a 64-byte boundary (a weight vector load then never spans two
-    cache lines)."""
-    raw = np.zeros(n + 64, np.uint8)
-    start = -raw.ctypes.data % 64
-    return raw[start:start + n]
-
-
-def channel_vectors(oc: int, *values) -> np.ndarray:
-    """(len(values), channels) int32: per-channel values (wrapped modulo 2^32), padded to the
-    panels' channel count with zeros."""
-    v = np.zeros((len(values), padded(max(oc, 1), GROUP)), np.int64)
-    for i, val in enumerate(values):
-        v[i, :oc] = np.broadcast_to(np.asarray(val, np.int64), (oc,))
-    return np.ascontiguousarray((((v + (1 << 31)) & 0xFFFFFFFF) - (1 << 31)).astype(np.int32))
 
 
 @register_jitable
@@ -450,11 +404,6 @@ def _tiles_int32(buf, rows, wpack, nk4, oc, bias_vec, out, row0):
                 I4x1(a0 + t * kp, kp, wg, nk4, o, oc, g, oc, left_rows, bias + 4 * g, 0, 0, 0, 0, 0, 0)
 
 
-def conv_ints(geo, pad_byte, nk4, oc, zp, lo, hi) -> np.ndarray:
-    """conv_range's int64 operands in one array (one argument to unbox per call, not 16)."""
-    return np.array([*geo, pad_byte, nk4, oc, zp, lo, hi], np.int64)
-
-
 def _conv_range(x, ints, wpack, chans, out, buf, p0, p1):
     """Output pixels [p0, p1) of a convolution: packed one block of buf's rows at a time, then
     its tiles. ints: conv_ints (kh, kw, sh, sw, dh, dw, ph, pw, oh, ow, pad_byte, nk4, oc, zp,
@@ -484,32 +433,3 @@ def _fc_range(x, wpack, nk4, oc, bias_vec, out, buf, p0, p1):
 # no compiled function calls another's dispatcher: plain JIT or the ahead-of-time library alike).
 conv_range = njit(_conv_range)
 fc_range = njit(_fc_range)
-
-
-def block_rows(kp: int) -> int:
-    """Rows of a packed block: BLOCK_BYTES of A, a multiple of 12, at least 12."""
-    return max(ROWS, BLOCK_BYTES // max(kp, 1) // ROWS * ROWS)
-
-
-def self_test() -> bool:
-    """Whether the compiled kernels give the exact results on a small layer that takes every
-    micro-kernel (12- and 4-row tiles, 32- and 16-channel panels, masked edges, a 3x3 window
-    with padding, K not a multiple of 4): compiles conv_range once (numba caches it)."""
-    from eightbit.kernels.fast import requant as rq
-
-    rng = np.random.default_rng(12)
-    x = rng.integers(-128, 128, (1, 4, 4, 5)).astype(np.int8)
-    w = rng.integers(-128, 128, (45, 40)).astype(np.int8)
-    in_zp, bias0 = 3, rng.integers(-5000, 5000, 40)
-    mult, right = rng.integers(1 << 30, 1 << 31, 40), rng.integers(0, 12, 40)
-    xp = np.pad(x.astype(np.int64) - in_zp, ((0, 0), (1, 1), (1, 1), (0, 0)))
-    cols = np.stack([xp[0, i:i + 3, j:j + 3].reshape(-1) for i in range(4) for j in range(4)])
-    want = np.empty((16, 40), np.int8)
-    zeros = np.zeros(40, np.int64)
-    rq.requant_rows.run()(cols @ w.astype(np.int64), bias0, mult, zeros, right, -2, -128, 127, want)
-    bias = bias0 - (128 + in_zp) * w.astype(np.int64).sum(axis=0)
-    got = np.empty((16, 40), np.int8)
-    ints = conv_ints((3, 3, 1, 1, 1, 1, 1, 1, 4, 4), in_zp + 128, 12, 40, -2, -128, 127)
-    conv_range.run()(x.view(np.uint8), ints, pack_weights(w), channel_vectors(40, bias, mult, zeros, right), got,
-                     np.empty((2 * ROWS, 48), np.uint8), 0, 16)
-    return bool(np.array_equal(got, want))
