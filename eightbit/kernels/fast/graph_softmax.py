@@ -16,8 +16,6 @@ loop, up to 128 eight accumulators combined pairwise, beyond that halves rounded
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 from llvmlite import ir
 from numba import types
@@ -48,6 +46,20 @@ def fma32(typingctx, a, b, c):
     return sig, codegen
 
 
+@intrinsic
+def pow2_f64(typingctx, q):
+    """2.0 ** q for an int64 q in [-1022, 1023], from its bits (math.ldexp would need numba's
+    runtime helper, which keeps a kernel out of the ahead-of-time library)."""
+    sig = types.float64(types.int64)
+
+    def codegen(context, builder, signature, args):
+        i64 = ir.IntType(64)
+        bits = builder.shl(builder.add(args[0], ir.Constant(i64, 1023)), ir.Constant(i64, 52))
+        return builder.bitcast(bits, ir.DoubleType())
+
+    return sig, codegen
+
+
 @inline
 def np_exp_f32(x):
     if x != x:
@@ -68,7 +80,8 @@ def np_exp_f32(x):
     den = fma32(_Q2, r, _Q1)
     den = fma32(den, r, _Q0)
     poly = F32(num / den)
-    return F32(math.ldexp(np.float64(poly), int(q)))
+    # poly * 2^q: exact in float64 for q in [-150, 128] (what ldexp computes), then one rounding
+    return F32(np.float64(poly) * pow2_f64(np.int64(q)))
 
 
 def exp_many(x, out):

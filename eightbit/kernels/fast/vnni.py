@@ -282,18 +282,6 @@ def _bytes(dst, src, n, fill):
 
 
 @register_jitable
-def _flip(src, s0, dst, d0, n):
-    """dst[d0:d0 + n] = src[s0:s0 + n] ^ 0x80 (flat uint8 arrays; unsigned indices: no
-    negative-index wraparound, so LLVM vectorizes the loop)."""
-    us, ud = np.uint64(s0), np.uint64(d0)
-    flip = np.uint8(128)
-    for i in range(np.uint64(n)):
-        dst[ud + i] = src[us + i] ^ flip
-
-
-
-
-@register_jitable
 def _pack_rows(x, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow, pad_byte, p0, p1, buf):
     """Output pixels [p0, p1) of x (n, h, w, c) uint8 view of int8 data -> buf rows as u8
     (x ^ 0x80; window taps outside the input: pad_byte; K padding: 0). The taps of a window row
@@ -305,7 +293,7 @@ def _pack_rows(x, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow, pad_byte, p0, p1, buf)
     ba = np.int64(buf.ctypes.data)
     if kh == 1 and kw == 1 and sh == 1 and sw == 1 and ph == 0 and pw == 0 and oh == h and ow == wd:
         if kp == c:
-            _flip(x.reshape(-1), p0 * c, buf.reshape(-1), 0, (p1 - p0) * c)
+            _bytes(ba, xa + p0 * c, (p1 - p0) * c, 0)  # one run (no reshape: see aot_build)
         else:
             for p in range(p0, p1):
                 _bytes(ba + (p - p0) * kp, xa + p * c, c, 0)
