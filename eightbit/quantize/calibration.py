@@ -16,13 +16,16 @@ Methods (`calibration_method`):
 from __future__ import annotations
 
 import math
+import os
 import sys
 
 import numpy as np
 
+from eightbit.errors import ModelError
 from eightbit.interpreter.runner import SubgraphRunner
 from eightbit.ir import Model
-from eightbit.quantize.calibration_run import Calibrator
+from eightbit.quantize.calibration_parallel import ParallelCalibrator
+from eightbit.quantize.calibration_run import Calibrator, auto_batch
 
 METHODS = ("minmax", "moving_average", "percentile", "mse", "entropy")
 BINS = 2048
@@ -402,6 +405,36 @@ def _watch_called_subgraphs(model: Model, runner, observers: dict, count: list) 
     runner.session.observe = observe
 
 
+def _sample_workers(model: Model, runner, threads, batch_size, called_subgraphs: bool) -> int:
+    """Threads running whole samples side by side (calibration_parallel.py): `threads` for a
+    model that is not batched (batch_size 1, or None and too large for batching: auto_batch)
+    and holds no control flow; 1 otherwise (a batched model uses the threads inside its runs)."""
+    n = (os.cpu_count() or 1) if threads == -1 else (threads or 1)
+    if n <= 1 or runner.lazy or (called_subgraphs and len(model.subgraphs) > 1):
+        return 1
+    try:
+        unbatched = batch_size == 1 or (batch_size is None and auto_batch(runner) == 1)
+    except (ModelError, RuntimeError, ValueError):  # no memory plan before the first run
+        unbatched = False
+    return n if unbatched else 1
+
+
+def _run_in_parallel(model: Model, runner, observers: dict, samples, total, progress, workers: int) -> int:
+    """The samples on `workers` threads; returns their number (errors as the one-thread loop's)."""
+    run = ParallelCalibrator(model, runner, observers, CalibrationError, workers)
+    count, failure = 0, None
+    try:
+        for sample in _progress(samples, total, progress):
+            if not run.add(count, [check_input(model, i, v, count)
+                                   for i, v in enumerate(sample_arrays(model, sample, count))]):
+                break
+            count += 1
+    except BaseException as e:  # the dataset's error or a malformed sample: after any earlier sample's
+        failure = (count, e)
+    run.finish(failure)
+    return count
+
+
 def calibrate(model: Model, dataset, method: str = "minmax", percentile: float = 99.99,
               progress: bool | None = None, tensors=None, threads: int | None = 1,
               called_subgraphs: bool = False, batch_size: int | None = None) -> dict:
@@ -411,8 +444,10 @@ def calibrate(model: Model, dataset, method: str = "minmax", percentile: float =
     Raises CalibrationError for an empty dataset, a generator that raises, a malformed sample,
     NaN / Inf in a sample, and a tensor that becomes NaN / Inf while running a sample.
     `called_subgraphs`: also record the float tensors of subgraphs 1.. (keys (subgraph, tensor)).
-    `threads`: the interpreter's num_threads for the runs (the fast kernels' threads; BLAS held
-    at one), 1 by default so that the time does not swing with the machine's load; -1 every CPU.
+    `threads`: threads for the runs (BLAS held at one): a model that is not batched runs that
+    many samples side by side, one per thread (calibration_parallel.py); a batched one uses them
+    inside each run (the fast kernels' row ranges); -1 every CPU. The ranges are the same for
+    any number of threads.
     `batch_size`: samples per invoke when the model allows it (calibration_run.py checks that it
     does, on the first samples); None picks it from the memory plan, 1 runs one at a time. The
     ranges are the same either way.
@@ -446,7 +481,7 @@ def calibrate(model: Model, dataset, method: str = "minmax", percentile: float =
     count = 0
 
     def samples():
-        nonlocal count
+        k = 0  # the sample being produced
         while True:
             try:
                 s = next(iterator)
@@ -454,15 +489,20 @@ def calibrate(model: Model, dataset, method: str = "minmax", percentile: float =
                 return
             except Exception as e:
                 raise CalibrationError(
-                    f"representative_dataset raised {type(e).__name__} while producing sample {count}: {e}") from e
+                    f"representative_dataset raised {type(e).__name__} while producing sample {k}: {e}") from e
             yield s
+            k += 1
 
-    run = Calibrator(runner, observers, CalibrationError, threads, batch_size)
-    for sample in _progress(samples(), total, progress):
-        k = sample_index[0] = count  # named by errors in called subgraphs (never batched)
-        run.add([check_input(model, i, v, k) for i, v in enumerate(sample_arrays(model, sample, k))])
-        count += 1
-    run.finish()
+    workers = _sample_workers(model, runner, threads, batch_size, called_subgraphs)
+    if workers > 1:
+        count = _run_in_parallel(model, runner, observers, samples(), total, progress, workers)
+    else:
+        run = Calibrator(runner, observers, CalibrationError, threads, batch_size)
+        for sample in _progress(samples(), total, progress):
+            k = sample_index[0] = count  # named by errors in called subgraphs (never batched)
+            run.add([check_input(model, i, v, k) for i, v in enumerate(sample_arrays(model, sample, k))])
+            count += 1
+        run.finish()
     if count == 0:
         raise CalibrationError("representative_dataset produced no samples: calibration needs at least one")
     return observers
