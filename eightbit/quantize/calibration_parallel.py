@@ -126,6 +126,7 @@ class ParallelCalibrator:
         self.failures: list = []  # (sample index, exception)
         self.lock = threading.Lock()
         self.stopped = threading.Event()
+        self.warm = threading.Event()  # the first sample has run
         self.runners = [runner] + [None] * (workers - 1)
         self.workers: list = []
         self.threads = [threading.Thread(target=self._serve, args=(w,), daemon=True, name=f"eightbit-calib-{w}")
@@ -136,6 +137,14 @@ class ParallelCalibrator:
             t.start()
 
     def _serve(self, w: int) -> None:
+        try:
+            if w:  # after the first sample: numba's cached kernels loaded once, not once per thread
+                self.warm.wait()
+            self._serve_samples(w)
+        finally:
+            self.warm.set()
+
+    def _serve_samples(self, w: int) -> None:
         worker = None
         try:
             runner = self.runners[w] or SubgraphRunner(self.model, 0, preserve_all_tensors=True)
@@ -155,6 +164,7 @@ class ParallelCalibrator:
                 except BaseException as e:  # noqa: BLE001
                     self._fail(k, e)
             self.turnstile.finish(k)
+            self.warm.set()
 
     def _fail(self, k: int, e: BaseException) -> None:
         with self.lock:
