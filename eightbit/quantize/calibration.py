@@ -24,6 +24,7 @@ import numpy as np
 from eightbit.errors import ModelError
 from eightbit.interpreter.runner import SubgraphRunner
 from eightbit.ir import Model
+from eightbit.kernels.fast.jit import HAVE_NUMBA, njit
 from eightbit.quantize.calibration_parallel import ParallelCalibrator
 from eightbit.quantize.calibration_run import Calibrator, auto_batch
 
@@ -140,13 +141,10 @@ class HistogramObserver:
     def update(self, x: np.ndarray) -> None:
         if not x.size:
             return
-        x = x.astype(np.float64, copy=False).reshape(-1)
         lo, hi = float(np.min(x)), float(np.max(x))
         self.min, self.max = min(self.min, lo), max(self.max, hi)
         self._grow(min(lo, 0.0), max(hi, 0.0))
-        idx = np.floor((x - self.lo) / self.width).astype(np.int64)
-        np.clip(idx, 0, self.bins - 1, out=idx)
-        self.hist += np.bincount(idx, minlength=self.bins)[: self.bins]
+        self.hist += bin_counts(x, self.lo, self.width, self.bins)
 
     def edges(self) -> np.ndarray:
         return self.lo + self.width * np.arange(self.bins + 1)
@@ -253,6 +251,32 @@ class HistogramObserver:
         p, q = p / ps, q / qs
         m = p > 0
         return float(np.sum(p[m] * np.log(p[m] / np.maximum(q[m], 1e-12))))
+
+
+def _bin_counts_numpy(x: np.ndarray, lo: float, width: float, bins: int) -> np.ndarray:
+    idx = np.floor((x.astype(np.float64, copy=False).reshape(-1) - lo) / width).astype(np.int64)
+    np.clip(idx, 0, bins - 1, out=idx)
+    return np.bincount(idx, minlength=bins)[:bins]
+
+
+def _bin_counts_loop(x, lo, width, bins):
+    """The same float64 arithmetic as _bin_counts_numpy, value by value: one pass, no temporaries."""
+    counts = np.zeros(bins, np.int64)
+    for v in x:
+        b = np.floor((np.float64(v) - lo) / width)
+        counts[min(max(int(b), 0), bins - 1) if b == b else 0] += 1
+    return counts
+
+
+_BIN_COUNTS = njit(_bin_counts_loop) if HAVE_NUMBA else None
+
+
+def bin_counts(x: np.ndarray, lo: float, width: float, bins: int) -> np.ndarray:
+    """Per bin i of [lo + i * width, lo + (i + 1) * width), how many values of x fall in it (the
+    values outside counted in the end bins)."""
+    if _BIN_COUNTS is None or x.dtype not in (np.float32, np.float64):
+        return _bin_counts_numpy(x, lo, width, bins)
+    return _BIN_COUNTS.run()(np.ascontiguousarray(x).reshape(-1), float(lo), float(width), int(bins))
 
 
 def make_observer(method: str, percentile: float = 99.99):

@@ -156,3 +156,13 @@ def test_mobilenet_is_the_same_bytes_on_threads_and_in_batches(monkeypatch):
     want = _convert(model_bytes, data, 1, 1, monkeypatch)
     for threads, batch in [(2, None), (3, 1), (2, 4), (1, 8)]:
         assert _convert(model_bytes, data, threads, batch, monkeypatch) == want, (threads, batch)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("lo, width", [(-8.0, 16 / 2048), (-3.0, 1e-3), (0.0, 1 / 3), (-7.5, 15 / 2048)])
+def test_compiled_bin_counts_equal_numpy_s(dtype, lo, width):
+    # The histogram methods' one-pass counting: numpy's float64 floor((x - lo) / width), clipped.
+    rng = np.random.default_rng(0)
+    x = (rng.standard_normal(50_000) * 3).astype(dtype)
+    x[:6] = [0.0, -0.0, 1e-30, 7.5, -7.5, lo + 5 * width]  # on and around edges
+    assert np.array_equal(cal.bin_counts(x, lo, width, 2048), cal._bin_counts_numpy(x, lo, width, 2048))
