@@ -22,6 +22,7 @@ import sys
 import numpy as np
 
 from eightbit.errors import ModelError
+from eightbit.interpreter.memory_plan import plan_memory
 from eightbit.interpreter.runner import SubgraphRunner
 from eightbit.ir import Model
 from eightbit.kernels.fast.jit import HAVE_NUMBA, njit
@@ -33,6 +34,8 @@ BINS = 2048
 # Histogram methods need enough values to judge a distribution's tails: below this many values
 # (e.g. the 10 logits of a classifier over 100 samples) a tensor keeps its min / max.
 MIN_VALUES = 8 * BINS
+# threads=-1: at most this much activation memory (one sample's arena per worker thread).
+PARALLEL_BYTES = 1 << 30
 
 
 class CalibrationError(ValueError):
@@ -429,15 +432,27 @@ def _watch_called_subgraphs(model: Model, runner, observers: dict, count: list) 
     runner.session.observe = observe
 
 
+def _cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))  # the CPUs this process may use (containers, taskset)
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
 def _sample_workers(model: Model, runner, threads, batch_size, called_subgraphs: bool) -> int:
     """Threads running whole samples side by side (calibration_parallel.py): `threads` for a
     model that is not batched (batch_size 1, or None and too large for batching: auto_batch)
-    and holds no control flow; 1 otherwise (a batched model uses the threads inside its runs)."""
-    n = (os.cpu_count() or 1) if threads == -1 else (threads or 1)
+    and holds no control flow; 1 otherwise (a batched model uses the threads inside its runs).
+    -1: every CPU, but no more workers than keep their activations (one sample's arena each)
+    under PARALLEL_BYTES."""
+    n = _cpus() if threads == -1 else (threads or 1)
     if n <= 1 or runner.lazy or (called_subgraphs and len(model.subgraphs) > 1):
         return 1
     try:
         unbatched = batch_size == 1 or (batch_size is None and auto_batch(runner) == 1)
+        if unbatched and threads == -1:
+            arena = plan_memory(runner.sg, runner.shapes).arena_bytes
+            n = max(1, min(n, PARALLEL_BYTES // max(arena, 1)))
     except (ModelError, RuntimeError, ValueError):  # no memory plan before the first run
         unbatched = False
     return n if unbatched else 1

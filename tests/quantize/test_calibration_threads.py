@@ -77,14 +77,27 @@ def test_the_quantized_model_does_not_depend_on_threads_or_batch(case, monkeypat
 
 
 def test_the_converter_uses_every_cpu_by_default(parallel_runs, monkeypatch):
-    import os
-
-    monkeypatch.setattr(os, "cpu_count", lambda: 3)
+    monkeypatch.setattr(cal, "_cpus", lambda: 3)
     model_bytes, data = _pointwise_case()
     conv = TFLiteConverter.from_tflite(model_bytes)
     assert conv.calibration_threads == -1
     assert _convert(model_bytes, data, -1, 1, monkeypatch) == _convert(model_bytes, data, 1, 1, monkeypatch)
     assert parallel_runs == [3]
+
+
+def test_every_cpu_keeps_the_workers_activations_under_a_bound(parallel_runs, monkeypatch):
+    from eightbit.interpreter.memory_plan import plan_memory
+    from eightbit.interpreter.runner import SubgraphRunner
+
+    m = eightbit.load(float_model_path("dwsep"))
+    r = SubgraphRunner(m, 0)
+    r.allocate()
+    arena = plan_memory(r.sg, r.shapes).arena_bytes
+    monkeypatch.setattr(cal, "_cpus", lambda: 8)
+    monkeypatch.setattr(cal, "PARALLEL_BYTES", 3 * arena + 1)
+    calibrate(m, calib_gen("dwsep", 4), progress=False, threads=-1, batch_size=1)
+    calibrate(m, calib_gen("dwsep", 4), progress=False, threads=5, batch_size=1)  # asked for: given
+    assert parallel_runs == [3, 5]
 
 
 def _rsqrt_model():
