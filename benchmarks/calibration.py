@@ -5,8 +5,9 @@ random samples), split into calibration and the rest, per number of samples.
 
 Default model: MobileNetV2-224 float (../shared/bench). Each count runs in a fresh process
 (numba loaded and its cached kernels read in every one, as for a user) and prints wall seconds
-of the whole process (start-up, imports, model load and convert), of convert(), of the
-calibration inside it, milliseconds per sample of calibration, and peak RSS.
+of the whole process (start-up, imports, model load and convert), of convert() (and its CPU
+seconds, all threads: steadier than wall time on a busy machine), of the calibration inside it,
+milliseconds per sample of calibration, and peak RSS.
 --eightbit DIR times another checkout (e.g. an older commit) with the same script.
 TensorFlow 2.21 takes 15.9 s (100 samples) and 37 s (400) in convert() on this architecture
 (docs/benchmarks.md, "PTQ against TensorFlow").
@@ -55,14 +56,14 @@ def child(model: str, n: int, threads: int) -> None:
     import eightbit.quantize.converter as converter_module
 
     converter_module.calibrate = timed
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     conv.convert()
-    total = time.perf_counter() - t0
+    total, cpu = time.perf_counter() - t0, time.process_time() - c0
     peak = 0.0
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
             peak = int(line.split()[1]) / 1024
-    print(json.dumps({"n": n, "total": total, "calibration": spent[0], "peak_mb": peak,
+    print(json.dumps({"n": n, "total": total, "cpu": cpu, "calibration": spent[0], "peak_mb": peak,
                       "in_process": time.perf_counter() - t_start}))
 
 
@@ -81,8 +82,8 @@ def main(argv=None) -> int:
         return 0
     print(f"{Path(args.model).name}, eightbit from {args.eightbit}, {args.threads} thread(s); "
           f"load average {', '.join(f'{v:.2f}' for v in os.getloadavg())}")
-    print("| samples | process s | convert s | calibration s | ms per sample | peak RSS MB |")
-    print("| --- | --- | --- | --- | --- | --- |")
+    print("| samples | process s | convert s | convert CPU s | calibration s | ms per sample | peak RSS MB |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
     done = []
     for n in [int(s) for s in args.samples.split(",")]:
         t0 = time.perf_counter()
@@ -94,7 +95,7 @@ def main(argv=None) -> int:
             print(f"| {n} | failed: {r.stderr.strip()[-300:]} |")
             continue
         d = json.loads(out[-1])
-        print(f"| {n} | {process:.1f} | {d['total']:.1f} | {d['calibration']:.1f} | {1e3 * d['calibration'] / n:.1f} | "
+        print(f"| {n} | {process:.1f} | {d['total']:.1f} | {d['cpu']:.1f} | {d['calibration']:.1f} | {1e3 * d['calibration'] / n:.1f} | "
               f"{d['peak_mb']:.0f} |", flush=True)
         done.append(d)
     if len(done) >= 2 and done[-1]["n"] != done[0]["n"]:  # without the start-up (numba, kernels, first run)
