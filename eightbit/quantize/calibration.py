@@ -16,19 +16,26 @@ Methods (`calibration_method`):
 from __future__ import annotations
 
 import math
+import os
 import sys
 
 import numpy as np
 
+from eightbit.errors import ModelError
+from eightbit.interpreter.memory_plan import plan_memory
 from eightbit.interpreter.runner import SubgraphRunner
 from eightbit.ir import Model
-from eightbit.quantize.calibration_run import Calibrator
+from eightbit.kernels.fast.jit import HAVE_NUMBA, njit
+from eightbit.quantize.calibration_parallel import ParallelCalibrator
+from eightbit.quantize.calibration_run import Calibrator, auto_batch
 
 METHODS = ("minmax", "moving_average", "percentile", "mse", "entropy")
 BINS = 2048
 # Histogram methods need enough values to judge a distribution's tails: below this many values
 # (e.g. the 10 logits of a classifier over 100 samples) a tensor keeps its min / max.
 MIN_VALUES = 8 * BINS
+# threads=-1: at most this much activation memory (one sample's arena per worker thread).
+PARALLEL_BYTES = 1 << 30
 
 
 class CalibrationError(ValueError):
@@ -137,13 +144,10 @@ class HistogramObserver:
     def update(self, x: np.ndarray) -> None:
         if not x.size:
             return
-        x = x.astype(np.float64, copy=False).reshape(-1)
         lo, hi = float(np.min(x)), float(np.max(x))
         self.min, self.max = min(self.min, lo), max(self.max, hi)
         self._grow(min(lo, 0.0), max(hi, 0.0))
-        idx = np.floor((x - self.lo) / self.width).astype(np.int64)
-        np.clip(idx, 0, self.bins - 1, out=idx)
-        self.hist += np.bincount(idx, minlength=self.bins)[: self.bins]
+        self.hist += bin_counts(x, self.lo, self.width, self.bins)
 
     def edges(self) -> np.ndarray:
         return self.lo + self.width * np.arange(self.bins + 1)
@@ -250,6 +254,32 @@ class HistogramObserver:
         p, q = p / ps, q / qs
         m = p > 0
         return float(np.sum(p[m] * np.log(p[m] / np.maximum(q[m], 1e-12))))
+
+
+def _bin_counts_numpy(x: np.ndarray, lo: float, width: float, bins: int) -> np.ndarray:
+    idx = np.floor((x.astype(np.float64, copy=False).reshape(-1) - lo) / width).astype(np.int64)
+    np.clip(idx, 0, bins - 1, out=idx)
+    return np.bincount(idx, minlength=bins)[:bins]
+
+
+def _bin_counts_loop(x, lo, width, bins):
+    """The same float64 arithmetic as _bin_counts_numpy, value by value: one pass, no temporaries."""
+    counts = np.zeros(bins, np.int64)
+    for v in x:
+        b = np.floor((np.float64(v) - lo) / width)
+        counts[min(max(int(b), 0), bins - 1) if b == b else 0] += 1
+    return counts
+
+
+_BIN_COUNTS = njit(_bin_counts_loop) if HAVE_NUMBA else None
+
+
+def bin_counts(x: np.ndarray, lo: float, width: float, bins: int) -> np.ndarray:
+    """Per bin i of [lo + i * width, lo + (i + 1) * width), how many values of x fall in it (the
+    values outside counted in the end bins)."""
+    if _BIN_COUNTS is None or x.dtype not in (np.float32, np.float64):
+        return _bin_counts_numpy(x, lo, width, bins)
+    return _BIN_COUNTS.run()(np.ascontiguousarray(x).reshape(-1), float(lo), float(width), int(bins))
 
 
 def make_observer(method: str, percentile: float = 99.99):
@@ -402,6 +432,48 @@ def _watch_called_subgraphs(model: Model, runner, observers: dict, count: list) 
     runner.session.observe = observe
 
 
+def _cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))  # the CPUs this process may use (containers, taskset)
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def _sample_workers(model: Model, runner, threads, batch_size, called_subgraphs: bool) -> int:
+    """Threads running whole samples side by side (calibration_parallel.py): `threads` for a
+    model that is not batched (batch_size 1, or None and too large for batching: auto_batch)
+    and holds no control flow; 1 otherwise (a batched model uses the threads inside its runs).
+    -1: every CPU, but no more workers than keep their activations (one sample's arena each)
+    under PARALLEL_BYTES."""
+    n = _cpus() if threads == -1 else (threads or 1)
+    if n <= 1 or runner.lazy or (called_subgraphs and len(model.subgraphs) > 1):
+        return 1
+    try:
+        unbatched = batch_size == 1 or (batch_size is None and auto_batch(runner) == 1)
+        if unbatched and threads == -1:
+            arena = plan_memory(runner.sg, runner.shapes).arena_bytes
+            n = max(1, min(n, PARALLEL_BYTES // max(arena, 1)))
+    except (ModelError, RuntimeError, ValueError):  # no memory plan before the first run
+        unbatched = False
+    return n if unbatched else 1
+
+
+def _run_in_parallel(model: Model, runner, observers: dict, samples, total, progress, workers: int) -> int:
+    """The samples on `workers` threads; returns their number (errors as the one-thread loop's)."""
+    run = ParallelCalibrator(model, runner, observers, CalibrationError, workers)
+    count, failure = 0, None
+    try:
+        for sample in _progress(samples, total, progress):
+            if not run.add(count, [check_input(model, i, v, count)
+                                   for i, v in enumerate(sample_arrays(model, sample, count))]):
+                break
+            count += 1
+    except BaseException as e:  # the dataset's error or a malformed sample: after any earlier sample's
+        failure = (count, e)
+    run.finish(failure)
+    return count
+
+
 def calibrate(model: Model, dataset, method: str = "minmax", percentile: float = 99.99,
               progress: bool | None = None, tensors=None, threads: int | None = 1,
               called_subgraphs: bool = False, batch_size: int | None = None) -> dict:
@@ -411,8 +483,10 @@ def calibrate(model: Model, dataset, method: str = "minmax", percentile: float =
     Raises CalibrationError for an empty dataset, a generator that raises, a malformed sample,
     NaN / Inf in a sample, and a tensor that becomes NaN / Inf while running a sample.
     `called_subgraphs`: also record the float tensors of subgraphs 1.. (keys (subgraph, tensor)).
-    `threads`: the interpreter's num_threads for the runs (the fast kernels' threads; BLAS held
-    at one), 1 by default so that the time does not swing with the machine's load; -1 every CPU.
+    `threads`: threads for the runs (BLAS held at one): a model that is not batched runs that
+    many samples side by side, one per thread (calibration_parallel.py); a batched one uses them
+    inside each run (the fast kernels' row ranges); -1 every CPU. The ranges are the same for
+    any number of threads.
     `batch_size`: samples per invoke when the model allows it (calibration_run.py checks that it
     does, on the first samples); None picks it from the memory plan, 1 runs one at a time. The
     ranges are the same either way.
@@ -446,7 +520,7 @@ def calibrate(model: Model, dataset, method: str = "minmax", percentile: float =
     count = 0
 
     def samples():
-        nonlocal count
+        k = 0  # the sample being produced
         while True:
             try:
                 s = next(iterator)
@@ -454,15 +528,20 @@ def calibrate(model: Model, dataset, method: str = "minmax", percentile: float =
                 return
             except Exception as e:
                 raise CalibrationError(
-                    f"representative_dataset raised {type(e).__name__} while producing sample {count}: {e}") from e
+                    f"representative_dataset raised {type(e).__name__} while producing sample {k}: {e}") from e
             yield s
+            k += 1
 
-    run = Calibrator(runner, observers, CalibrationError, threads, batch_size)
-    for sample in _progress(samples(), total, progress):
-        k = sample_index[0] = count  # named by errors in called subgraphs (never batched)
-        run.add([check_input(model, i, v, k) for i, v in enumerate(sample_arrays(model, sample, k))])
-        count += 1
-    run.finish()
+    workers = _sample_workers(model, runner, threads, batch_size, called_subgraphs)
+    if workers > 1:
+        count = _run_in_parallel(model, runner, observers, samples(), total, progress, workers)
+    else:
+        run = Calibrator(runner, observers, CalibrationError, threads, batch_size)
+        for sample in _progress(samples(), total, progress):
+            k = sample_index[0] = count  # named by errors in called subgraphs (never batched)
+            run.add([check_input(model, i, v, k) for i, v in enumerate(sample_arrays(model, sample, k))])
+            count += 1
+        run.finish()
     if count == 0:
         raise CalibrationError("representative_dataset produced no samples: calibration needs at least one")
     return observers

@@ -6,10 +6,16 @@ an invoke does. Memory is bounded by one batch, whatever the number of samples.
 
 Batching: a model whose samples are independent along the first dimension runs `batch` samples
 per invoke (the input resized to the batch). Whether it is, is checked on the samples, not
-assumed: the first two run one by one and then together, and batching is used only when every
-observed tensor of the pair run is, row for row, bit for bit, the two single runs' (a RESHAPE to
-a constant batch-1 shape, an operator mixing the batch, a kernel whose float sums depend on the
-batch: each makes it run one sample at a time, as before). Observers then see each sample's
+assumed: the first `batch` samples run one by one and then together, and batching is used only
+when every observed tensor of the batch run is, row for row, bit for bit, the single runs' (a
+RESHAPE to a constant batch-1 shape, an operator mixing the batch, a kernel whose float sums
+depend on the batch: each makes it run one sample at a time, as before). The check is made at
+the batch size itself, and the samples left over at the end (fewer than a batch) run one by
+one, so every invoke has 1 or `batch` samples: numpy's OpenBLAS sums a float GEMM's rows in an
+order that depends on the GEMM's row count M (a GEMV at M = 1, a small-matrix kernel while
+M * N * K <= 100^3, the blocked kernel above; each the same for every row at any M), so a pair of
+samples can match the single runs where 8 do not. Which kernel runs depends on the shapes only,
+so one batch that matches proves every batch of that size. Observers then see each sample's
 rows in sample order, so every method gives exactly the ranges of one-at-a-time calibration
 (min / max are taken over the whole batch at once: the same numbers).
 """
@@ -30,7 +36,6 @@ from eightbit.interpreter.memory_plan import plan_memory
 # batched.
 BATCH_BYTES = 2 << 20
 MAX_BATCH = 32
-PROBE = 2  # samples run one by one, then together, before batching
 
 
 def auto_batch(runner) -> int:
@@ -145,7 +150,7 @@ class Calibrator:
         self.decided = True
         probe, self.probe = self.probe, []
         digests, self.rec.digests = self.rec.digests, None
-        if len(probe) < PROBE or any([a.shape for a in p] != [a.shape for a in probe[0]] for p in probe):
+        if len(probe) < self.size or any([a.shape for a in p] != [a.shape for a in probe[0]] for p in probe):
             return
         size = self.size
         rec = self.rec
@@ -174,7 +179,7 @@ class Calibrator:
                     self.rec.digests = {}
                 self.probe.append(arrays)
                 self._run(arrays, 1)
-                if len(self.probe) == PROBE:
+                if len(self.probe) == self.size:
                     self._decide()
                 return
         if not self.batched or not self._may_batch(arrays):  # in order: what waits runs first
@@ -187,12 +192,15 @@ class Calibrator:
             self.flush()
 
     def flush(self) -> None:
+        """Run the waiting samples: together when they are a whole (checked) batch, else one by
+        one (a batch of another size could sum its GEMMs another way)."""
         if self.pending:
             pending, self.pending = self.pending, []
-            if len(pending) == 1:
-                self._run(pending[0], 1)
-            else:
+            if len(pending) == self.batch:
                 self._run([np.concatenate(xs) for xs in zip(*pending)], len(pending))
+            else:
+                for arrays in pending:
+                    self._run(arrays, 1)
 
     def finish(self) -> int:
         self.rec.digests = None

@@ -13,8 +13,8 @@ The attributes, their defaults and the way they choose the mode are TensorFlow's
 [float16] it is float16, with data it is full integer (int8, or int16 activations with
 EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8); TFLITE_BUILTINS in supported_ops
 allows float fallback. Additions: calibration_method, percentile, per_channel, denylist,
-bias_overflow, dynamic_range_min_elements, graph_passes, progress, calibration_threads (the
-interpreter's num_threads while calibrating: 1 by default, -1 every CPU).
+bias_overflow, dynamic_range_min_elements, graph_passes, progress, calibration_threads (threads
+while calibrating: -1, every CPU, by default; the quantized model is the same for any count).
 
 Models with several subgraphs: the operators IF, WHILE and CALL_ONCE run are calibrated and
 quantized too, values crossing IF / WHILE as integers keep one set of parameters on both sides;
@@ -153,7 +153,9 @@ class TFLiteConverter:
         # TF's private switch (its QuantizeVariablesPass): resource variables hold integers in full-integer modes
         self._experimental_variable_quantization = False
         self.progress = None  # None: a progress bar when stderr is a terminal (and tqdm is installed)
-        self.calibration_threads = 1
+        # Every CPU: the model's bytes do not depend on it (calibration_parallel.py), and a
+        # converter is expected to use the machine (TF's calibrating interpreter keeps its default).
+        self.calibration_threads = -1
         self.report = Report()
         self._settled = True  # from here on a misspelled attribute is an error (__setattr__)
 

@@ -39,7 +39,8 @@ def test_batched_ranges_equal_one_at_a_time(runs, name, method):
     runs[0] = 0
     batched = ranges(calibrate(m, calib_gen(name), method, progress=False, batch_size=8))
     assert batched == one
-    assert runs[0] <= 3 + -(-(n - 2) // 8)  # two probes, the pair check, then batches of 8
+    # 8 probes one by one, the batch check, then batches of 8 and what is left one by one
+    assert runs[0] == 8 + 1 + (n - 8) // 8 + (n - 8) % 8
 
 
 def test_a_model_with_a_batch_1_reshape_runs_one_at_a_time(runs):
@@ -167,3 +168,27 @@ def test_a_sample_that_cannot_batch_during_the_probe_stops_probing():
         monkey.undo()
     assert got == ranges(calibrate(m, lambda: ([x] for x in data), "moving_average", progress=False, batch_size=1))
     assert made[0].rec.digests is None and not made[0].batched
+
+
+def _pointwise_conv_model(hw=7, cin=144, cout=24):
+    """A 1x1 CONV_2D whose BLAS GEMM (K=144, N=24) runs numpy's OpenBLAS small-matrix kernel at 1
+    and 2 samples (M = 49, 98) and the blocked kernel at 8 (M = 392): other last bits."""
+    rng = np.random.default_rng(3)
+    b = ModelBuilder()
+    x = b.tensor("x", (1, hw, hw, cin))
+    y = b.tensor("y", (1, hw, hw, cout))
+    w = b.const("w", rng.normal(size=(cout, 1, 1, cin)).astype(np.float32))
+    bias = b.const("b", rng.normal(size=cout).astype(np.float32))
+    b.op("CONV_2D", [x, w, bias], [y], {"padding": 1, "stride_w": 1, "stride_h": 1, "fused_activation_function": 0,
+                                        "dilation_w_factor": 1, "dilation_h_factor": 1}, options_type="Conv2DOptions")
+    return b.inputs(x).outputs(y).build()
+
+
+@pytest.mark.parametrize("batch", [2, 3, 8, 16, None])
+def test_a_batch_is_checked_at_its_own_size(batch):
+    # The pair of probes matched the single runs and batches of 8 did not: ranges changed.
+    m = _pointwise_conv_model()
+    rng = np.random.default_rng(0)
+    data = [rng.normal(size=(1, 7, 7, 144)).astype(np.float32) for _ in range(37)]
+    one = ranges(calibrate(m, data, progress=False, batch_size=1))
+    assert ranges(calibrate(m, data, progress=False, batch_size=batch)) == one
