@@ -378,3 +378,11 @@ def test_random_convolutions_equal_reference():
         assert_graph_equals_reference(_conv_model(data), invokes=2)
 
     check()
+
+
+def test_float_exp_equals_numpys_on_a_dense_sweep():
+    # The runner's float SOFTMAX uses graph_softmax's exp only where it equals np.exp (what the
+    # reference kernel takes); each process checks a sparse sweep, this one every 97th float32.
+    from eightbit.kernels.fast import graph_api
+
+    assert graph_api.exp_sweep_matches(97, 997)
