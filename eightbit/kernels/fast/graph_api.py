@@ -22,20 +22,29 @@ MEAN_F32, MEAN_Q, CONCAT = 18, 19, 20
 SOFTMAX_MAX_DEPTH = 8192  # numpy's reduction buffer: longer rows could be summed in chunks
 
 
-def _kernel(name: str, module: str):
+def _from_library(name: str):
     from eightbit.kernels.fast import aot
 
-    found = aot.lookup(f"eightbit.kernels.fast.{module}:{name}") if aot.enabled() else None
-    if found is not None:
-        return found
-    import importlib
-
-    return getattr(importlib.import_module(f"eightbit.kernels.fast.{module}"), name).run()
+    return aot.lookup(name) if aot.enabled() else None
 
 
 def run_graph_kernel():
     """run_graph(prog, fpar, arena, consts) -> int: the library's, or numba's."""
-    return _kernel("run_graph", "graph")
+    found = _from_library("eightbit.kernels.fast.graph:run_graph")
+    if found is None:
+        from eightbit.kernels.fast import graph
+
+        found = graph.run_graph.run()
+    return found
+
+
+def _exp_many():
+    found = _from_library("eightbit.kernels.fast.graph_softmax:exp_many")
+    if found is None:
+        from eightbit.kernels.fast import graph_softmax
+
+        found = graph_softmax.exp_many.run()
+    return found
 
 
 def depth_ok(depth: int) -> bool:
@@ -65,7 +74,7 @@ def exp_sweep_matches(neg_step: int, pos_step: int) -> bool:
                         88.7, -103.9], np.float32)
     x = np.concatenate([neg, pos, special]).astype(np.float32)
     out = np.empty_like(x)
-    _kernel("exp_many", "graph_softmax")(x, out)
+    _exp_many()(x, out)
     with np.errstate(all="ignore"):
         ref = np.exp(x)
     return bool(np.array_equal(out.view(np.uint32), ref.view(np.uint32)))
