@@ -290,6 +290,8 @@ def compile_entries(signatures: dict, have_nrt: bool, log=print):
             continue
         entries = []
         for sig in sorted(signatures[name], key=repr):
+            if len(sig) != jitted.fn.__code__.co_argcount:
+                continue  # recorded before the kernel's arguments changed: nothing calls it so any more
             index += 1
             try:
                 cf, ret = wrapper(jitted.jit(), sig, index)
