@@ -1,4 +1,4 @@
-"""Fast CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED, bit-identical to the reference kernels.
+"""Fast CONV_2D and FULLY_CONNECTED (DEPTHWISE_CONV_2D: depthwise_conv.py), bit-identical to the reference kernels.
 
 Each fast kernel runs the reference prepare (same validation, same multipliers), then adds the
 prepare-time work of its fast path once: the filter re-laid out as a float32 (or float64) GEMM
@@ -20,11 +20,9 @@ import numpy as np
 
 from eightbit.kernels import im2col as ic
 from eightbit.kernels.conv import Conv2D, ConvParams
-from eightbit.kernels.depthwise_conv import DepthwiseConv2D, DepthwiseConvParams
-from eightbit.kernels.fast import depthwise as dwk
 from eightbit.kernels.fast import gemm_vnni
 from eightbit.kernels.fast import requant as rq
-from eightbit.kernels.fast.jit import HAVE_NUMBA, blocks, fixed_ranges, parallel, work_ranges
+from eightbit.kernels.fast.jit import HAVE_NUMBA, blocks, fixed_ranges, parallel
 from eightbit.kernels.float_sequential import matmul_sequential
 from eightbit.kernels.fully_connected import FullyConnected, FullyConnectedParams
 from eightbit.kernels.padding import compute_padding_height_width
@@ -259,85 +257,6 @@ def _windows_conv(p, x, geo):
 
 def _pointwise_fits(x, sh, sw, oh, ow) -> bool:
     return (oh - 1) * sh < x.shape[1] and (ow - 1) * sw < x.shape[2]
-
-
-@dataclass(frozen=True)
-class FastDepthwiseParams:
-    ref: DepthwiseConvParams
-    x_shape: tuple
-    geo: np.ndarray  # int64 (sh, sw, dh, dw, pad_top, pad_left)
-    out_hw: tuple
-    w: np.ndarray  # (KH, KW, OC): filter minus its zero point, float32 when exact (else int32); float filter
-    bias: np.ndarray  # (OC,) int32, or float32
-    has_bias: bool
-    requant: Requant | None
-    memo: dict = field(default_factory=dict, compare=False)  # _memoized's last layout
-
-
-def _dw_geometry(p, x_shape, kh, kw):
-    g = _geometry(p, x_shape, kh, kw)
-    kh, kw, sh, sw, dh, dw, ph, pw, oh, ow = g
-    return np.array([sh, sw, dh, dw, ph, pw], np.int64), (oh, ow)
-
-
-class FastDepthwiseConv2D(DepthwiseConv2D):
-    @staticmethod
-    def prepare(op):
-        p = DepthwiseConv2D.prepare(op)
-        x, w = op.inputs[0], op.inputs[1]
-        b = op.inputs[2] if len(op.inputs) > 2 else None
-        _, kh, kw, oc = (int(d) for d in w.shape)
-        c = int(x.shape[3])
-        runtime = w.data is None or (b is not None and b.data is None)
-        if (not HAVE_NUMBA or p.kind not in ("int8", "uint8", "float") or (runtime and p.kind != "float")
-                or c == 0 or oc % c):
-            return Fallback(p)
-        geo, out_hw = _dw_geometry(p, tuple(x.shape), kh, kw)
-        if p.kind == "float" and runtime:  # filter / bias computed at run time: taken at eval
-            return FastDepthwiseParams(p, tuple(x.shape), geo, out_hw, None, None, b is not None, None)
-        if p.kind == "float":
-            bias = np.zeros(oc, F32) if b is None else np.asarray(b.data, F32)
-            return FastDepthwiseParams(p, tuple(x.shape), geo, out_hw, np.ascontiguousarray(
-                np.asarray(w.data, F32).reshape(kh, kw, oc)), bias, b is not None, None)
-        if not rq.fits(p.mult, p.shift):
-            return Fallback(p)
-        wi = np.asarray(w.data).astype(np.int32).reshape(kh, kw, oc) - np.int32(p.wzp)
-        if kh * kw * 255 * ic.max_abs(wi) < ic.F32_EXACT:  # taps summed exactly in float32
-            bias = np.zeros(oc, np.int64) if b is None else np.asarray(b.data).astype(np.int64)
-            return FastDepthwiseParams(p, tuple(x.shape), geo, out_hw, np.ascontiguousarray(wi.astype(F32)), bias,
-                                       b is not None, Requant.of(p, oc))
-        bias = np.zeros(oc, np.int32) if b is None else np.asarray(b.data).astype(np.int32)
-        return FastDepthwiseParams(p, tuple(x.shape), geo, out_hw, np.ascontiguousarray(wi), bias, b is not None,
-                                   Requant.of(p, oc))
-
-    @staticmethod
-    def eval(params, x, w, bias=None):
-        if type(params) is Fallback:
-            return DepthwiseConv2D.eval(params.params, x, w, bias)
-        p = params
-        if p.w is None:
-            p = _memoized(p, w, bias, lambda: replace(
-                p, w=np.ascontiguousarray(np.asarray(w, F32).reshape(w.shape[1:])),
-                bias=np.zeros(w.shape[3], F32) if bias is None else np.asarray(bias, F32)))
-        kh, kw, oc = p.w.shape
-        geo, (oh, ow) = (p.geo, p.out_hw) if x.shape == p.x_shape else _dw_geometry(p.ref, x.shape, kh, kw)
-        if x.shape[3] == 0 or oc % x.shape[3]:
-            raise ValueError(f"filter depth {oc} is not a multiple of the input depth {x.shape[3]}")
-        dm = oc // x.shape[3]
-        jobs = work_ranges(x.shape[0] * oh, ow * oc * kh * kw)
-        if p.requant is None:
-            out = np.empty((x.shape[0], oh, ow, oc), F32)
-            lo, hi = p.ref.clamp
-            xf, fn = np.ascontiguousarray(x, F32), dwk.depthwise_float.run()
-            parallel(lambda j0, j1: fn(xf, p.w, p.bias, p.has_bias, geo, dm, F32(lo), F32(hi), out, j0, j1), jobs)
-            return out
-        r = p.requant
-        out = np.empty((x.shape[0], oh, ow, oc), r.dtype)
-        kernel = dwk.depthwise_int_f32 if p.w.dtype == F32 else dwk.depthwise_int
-        xc, fn, zp = np.ascontiguousarray(x), kernel.run(), np.int32(p.ref.in_zp)
-        parallel(lambda j0, j1: fn(xc, p.w, p.bias, zp, geo, dm, r.mult, r.left, r.right, r.out_zp, r.lo, r.hi,
-                                   out, j0, j1), jobs)
-        return out
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,7 @@ could leave float32's exact integers (more than 258 taps) runs the int32 loop (d
 one whose windows are so far apart that the converted rows would pass MAX_SCRATCH the loop that
 skips outside taps (depthwise_int_f32); float32 layers depthwise_float (taps in the reference's
 (fy, fx) order). Layers this does not cover (int16, hybrid, a filter or bias of an integer layer
-computed at run time, multipliers outside requant.fits) keep the reference eval.
-(Moved here from fast/conv.py, whose FastDepthwiseConv2D kernel_for no longer picks.)"""
+computed at run time, multipliers outside requant.fits) keep the reference eval."""
 
 from __future__ import annotations
 
