@@ -20,9 +20,9 @@ from __future__ import annotations
 import numpy as np
 
 from eightbit.kernels.fast.graph_ops import (
+    bias_clamp_f32,
     bias_view_f32,
     bias_view_i64,
-    clamp_f32,
     f32_view,
     i32_view,
     i64_view,
@@ -56,17 +56,6 @@ def _taps(rec, b, oy, ox, tx, tw):
     return nt
 
 
-@inline
-def _epilogue_f32(y, yb, oc, bias, lo, hi):
-    """+ bias (when there is one: adding a zero bias would turn -0.0 into +0.0), then the clamp."""
-    if bias.size:
-        for o in range(oc):
-            y[yb + o] = clamp_f32(F32(y[yb + o] + bias[o]), lo, hi)
-    else:
-        for o in range(oc):
-            y[yb + o] = clamp_f32(y[yb + o], lo, hi)
-
-
 @jit
 def conv_f32(rec, fpar, arena, consts):
     n, h, wd, c, oc, kh, kw, oh, ow = rec[6], rec[7], rec[8], rec[9], rec[10], rec[11], rec[12], rec[19], rec[20]
@@ -80,7 +69,7 @@ def conv_f32(rec, fpar, arena, consts):
     else:
         _conv_f32_scalar(x, w, y, rec)
     for p in range(n * oh * ow):
-        _epilogue_f32(y, np.uint64(p * oc), np.uint64(oc), bias, lo, hi)
+        bias_clamp_f32(y, np.uint64(p * oc), np.uint64(oc), bias, lo, hi)
 
 
 @inline

@@ -88,9 +88,10 @@ def bias_view_i64(consts, off, cols):
     return i64_view(consts, off if off >= 0 else 0, cols if off >= 0 else 0)
 
 
-@jit
-def _bias_clamp(y, yb, cols, bias, lo, hi):
-    """y[yb:yb+cols] + bias (float32; an empty bias: none), then the clamp."""
+@inline
+def bias_clamp_f32(y, yb, cols, bias, lo, hi):
+    """y[yb:yb+cols] + bias (float32; an empty bias: none: adding a zero bias would turn -0.0
+    into +0.0), then the clamp."""
     if bias.size:
         for o in range(cols):
             y[yb + o] = clamp_f32(F32(y[yb + o] + bias[o]), lo, hi)
@@ -141,7 +142,7 @@ def dw_f32(rec, fpar, arena, consts):
                         wb = (ky * kw + kx) * oc
                         for o in range(oc):
                             y[yb + o] = F32(y[yb + o] + F32(x[xb + o // mul] * w[wb + o]))
-                _bias_clamp(y, yb, oc, bias, lo, hi)
+                bias_clamp_f32(y, yb, oc, bias, lo, hi)
 
 
 @jit
@@ -207,7 +208,7 @@ def fc_f32(rec, fpar, arena, consts):
             v = x[r * depth + t]
             for u in range(units):
                 y[yb + u] = F32(y[yb + u] + F32(v * w[t * units + u]))
-        _bias_clamp(y, yb, units, bias, lo, hi)
+        bias_clamp_f32(y, yb, units, bias, lo, hi)
 
 
 @jit
