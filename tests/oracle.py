@@ -26,8 +26,9 @@ def run_litert(model_bytes: bytes, inputs, reference: bool = True) -> list:
     return [it.get_tensor(d["index"]) for d in it.get_output_details()]
 
 
-def run_eightbit(model_bytes: bytes, inputs) -> list:
-    it = eightbit.Interpreter(model_content=model_bytes)
+def run_eightbit(model_bytes: bytes, inputs, kernels: str = "fast", num_threads: int | None = None) -> list:
+    """eightbit's outputs, the inputs resized into the model first where their shapes differ."""
+    it = eightbit.Interpreter(model_content=model_bytes, kernels=kernels, num_threads=num_threads)
     _resize_like(it, inputs)
     it.allocate_tensors()
     for det, x in zip(it.get_input_details(), inputs):

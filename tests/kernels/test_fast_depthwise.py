@@ -11,7 +11,7 @@ import eightbit
 from eightbit.kernels.fast import HAVE_NUMBA
 from tests.fuzz.fast_vs_reference import identical
 from tests.kernels.test_depthwise_conv import RELU, RELU6, SAME, VALID, dw_case
-from tests.oracle import single_op_model
+from tests.oracle import run_eightbit, single_op_model
 
 pytestmark = pytest.mark.skipif(not HAVE_NUMBA, reason="without numba the fast kernels are the reference ones")
 
@@ -109,14 +109,7 @@ def test_input_of_another_shape_at_run_time():
     """The geometry is worked out again for an input resized after prepare (batch and size)."""
     model, _ = dw_case("int8", (1, 8, 8, 6), 3, 1, stride=(2, 2), in_q=(0.05, -128))
     x = np.random.default_rng(5).integers(-128, 128, (3, 11, 7, 6)).astype(np.int8)
-    outs = []
-    for kernels in ("fast", "reference"):
-        it = eightbit.Interpreter(model_content=model, kernels=kernels)
-        it.resize_tensor_input(it.get_input_details()[0]["index"], list(x.shape))
-        it.allocate_tensors()
-        it.set_tensor(it.get_input_details()[0]["index"], x)
-        it.invoke()
-        outs.append(it.get_tensor(it.get_output_details()[0]["index"]))
+    outs = [run_eightbit(model, [x], kernels)[0] for kernels in ("fast", "reference")]
     assert outs[0].shape == (3, 6, 4, 6) and identical(outs[0], outs[1])
 
 

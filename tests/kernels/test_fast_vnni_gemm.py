@@ -12,21 +12,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import eightbit
 from eightbit.kernels.fast import HAVE_NUMBA, gemm_vnni
 from tests.kernels.test_conv import NONE, RELU, RELU6, SAME, VALID, conv_case
 from tests.kernels.test_fully_connected import fc_case
-from tests.oracle import single_op_model
+from tests.oracle import run_eightbit, single_op_model
 
 pytestmark = pytest.mark.skipif(not HAVE_NUMBA, reason="without numba the fast kernels are the reference ones")
 
 
 def _run(model, x, kernels, threads=1):
-    it = eightbit.Interpreter(model_content=model, kernels=kernels, num_threads=threads)
-    it.allocate_tensors()
-    it.set_tensor(it.get_input_details()[0]["index"], x)
-    it.invoke()
-    return it.get_tensor(it.get_output_details()[0]["index"])
+    return run_eightbit(model, [x], kernels, threads)[0]
 
 
 @pytest.fixture(params=["vnni", "float_gemm"])
@@ -208,14 +203,7 @@ def test_conv_input_resized_at_run_time(path):
     """Params prepared for one input shape, run on another (batch 3, larger image)."""
     model, _ = conv_case("int8", (1, 6, 6, 10), (20, 3, 3, 10), w_scale=_scales(20), stride=(2, 2), in_q=(0.05, -9))
     x = np.random.default_rng(5).integers(-128, 128, (3, 9, 11, 10)).astype(np.int8)
-    got = []
-    for kernels in ("fast", "reference"):
-        it = eightbit.Interpreter(model_content=model, kernels=kernels)
-        it.resize_tensor_input(it.get_input_details()[0]["index"], list(x.shape))
-        it.allocate_tensors()
-        it.set_tensor(it.get_input_details()[0]["index"], x)
-        it.invoke()
-        got.append(it.get_tensor(it.get_output_details()[0]["index"]))
+    got = [run_eightbit(model, [x], kernels)[0] for kernels in ("fast", "reference")]
     assert got[0].shape == (3, 5, 6, 20) and np.array_equal(got[0], got[1])
     assert bool(path[1]) == gemm_vnni.enabled()
 
