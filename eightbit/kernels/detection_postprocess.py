@@ -36,6 +36,7 @@ import numpy as np
 from eightbit.errors import ModelError
 from eightbit.kernels.base import Kernel, OpContext
 from eightbit.kernels.movement import fail
+from eightbit.kernels.stl_heap import adjust_heap
 
 
 @dataclass(frozen=True)
@@ -244,41 +245,23 @@ def _partial_argsort(values: np.ndarray, k: int) -> list:
         return [int(i) for i in order[:k]]  # the k largest distinct and above the rest: one answer
     v = [float(x) for x in values]
     idx = list(range(n))
-    _make_heap(idx, k, v)
+
+    def comp(a, b):  # the partial sort's values[i] > values[j]
+        return v[a] > v[b]
+
+    _make_heap(idx, k, comp)
     for i in range(k, n):
         if v[idx[i]] > v[idx[0]]:
             value, idx[i] = idx[i], idx[0]
-            _adjust_heap(idx, 0, k, value, v)
+            adjust_heap(idx, 0, k, value, comp)
     for end in range(k - 1, 0, -1):  # sort_heap
         value, idx[end] = idx[end], idx[0]
-        _adjust_heap(idx, 0, end, value, v)
+        adjust_heap(idx, 0, end, value, comp)
     return idx[:k]
 
 
-def _make_heap(idx: list, length: int, v: list) -> None:
+def _make_heap(idx: list, length: int, comp) -> None:
     if length < 2:
         return
     for parent in range((length - 2) // 2, -1, -1):
-        _adjust_heap(idx, parent, length, idx[parent], v)
-
-
-def _adjust_heap(idx: list, hole: int, length: int, value: int, v: list) -> None:
-    """libstdc++'s __adjust_heap then __push_heap, with comp(a, b) = v[a] > v[b]."""
-    top = hole
-    child = hole
-    while child < (length - 1) // 2:
-        child = 2 * (child + 1)
-        if v[idx[child]] > v[idx[child - 1]]:
-            child -= 1
-        idx[hole] = idx[child]
-        hole = child
-    if length % 2 == 0 and child == (length - 2) // 2:
-        child = 2 * (child + 1)
-        idx[hole] = idx[child - 1]
-        hole = child - 1
-    parent = (hole - 1) // 2
-    while hole > top and v[idx[parent]] > v[value]:
-        idx[hole] = idx[parent]
-        hole = parent
-        parent = (hole - 1) // 2
-    idx[hole] = value
+        adjust_heap(idx, parent, length, idx[parent], comp)

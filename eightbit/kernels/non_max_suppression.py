@@ -26,6 +26,7 @@ import numpy as np
 from eightbit.errors import ModelError
 from eightbit.kernels.base import Kernel, OpContext
 from eightbit.kernels.movement import as_ints, fail, require_type
+from eightbit.kernels.stl_heap import adjust_heap, push_heap
 
 # glibc's expf (sysdeps/ieee754/flt-32/e_expf.c, e_exp2f_data.c; the same for its SSE2 and FMA
 # builds on every argument but two): x / ln2 = k / 32 + r, 2^(k / 32) from a table of binary64
@@ -75,21 +76,15 @@ class _Queue:
         self.heap: list = []  # [score, index, suppress_begin]
 
     def push(self, item: list) -> None:
-        h = self.heap
-        h.append(item)
-        hole = len(h) - 1
-        parent = (hole - 1) // 2
-        while hole > 0 and h[parent][0] < item[0]:
-            h[hole] = h[parent]
-            hole, parent = parent, (parent - 1) // 2
-        h[hole] = item
+        self.heap.append(item)
+        push_heap(self.heap, len(self.heap) - 1, 0, item, _score_less)
 
     def pop(self) -> list:
         h = self.heap
         top = h[0]
         if len(h) > 1:
             value, h[-1] = h[-1], h[0]
-            _adjust_heap(h, len(h) - 1, value)
+            adjust_heap(h, 0, len(h) - 1, value, _score_less)
         h.pop()
         return top
 
@@ -97,24 +92,8 @@ class _Queue:
         return len(self.heap)
 
 
-def _adjust_heap(h: list, length: int, value: list) -> None:
-    """libstdc++'s __adjust_heap from the root then __push_heap, comp(a, b) = a.score < b.score."""
-    hole = child = 0
-    while child < (length - 1) // 2:
-        child = 2 * (child + 1)
-        if h[child][0] < h[child - 1][0]:
-            child -= 1
-        h[hole] = h[child]
-        hole = child
-    if length % 2 == 0 and child == (length - 2) // 2:
-        child = 2 * (child + 1)
-        h[hole] = h[child - 1]
-        hole = child - 1
-    parent = (hole - 1) // 2
-    while hole > 0 and h[parent][0] < value[0]:
-        h[hole] = h[parent]
-        hole, parent = parent, (parent - 1) // 2
-    h[hole] = value
+def _score_less(a: list, b: list) -> bool:  # Candidate's operator<, as the queue compares
+    return a[0] < b[0]
 
 
 def _corners(boxes: np.ndarray) -> tuple:
