@@ -92,6 +92,13 @@ def _conv_ints(p: VnniConvParams, geo) -> np.ndarray:
     return _vnni().conv_ints(geo, p.pad_byte, p.nk4, p.oc, int(r.out_zp), int(r.lo), int(r.hi))
 
 
+def _folded_bias(rows, in_zp, b) -> np.ndarray:
+    """(channels,) int64: bias - (128 + in_zp) * sum(w) per output channel (rows (OC, K) int8);
+    the kernels read x ^ 0x80 = x + 128 as unsigned bytes."""
+    bias = -(128 + int(in_zp)) * rows.sum(axis=1, dtype=np.int64)
+    return bias if b is None else bias + np.asarray(b).astype(np.int64)
+
+
 def conv_params(p, x_shape, geo, w_int8, b):
     """VnniConvParams of an int8 CONV_2D (w_int8 (OC, KH, KW, C) int8), or None."""
     oc = int(w_int8.shape[0])
@@ -100,13 +107,10 @@ def conv_params(p, x_shape, geo, w_int8, b):
     if (p.kind != "int8" or np.any(np.asarray(p.wzp) != 0) or not vn.exact(k) or oc == 0
             or not rq.fits(p.mult, p.shift)):
         return None
-    wi = np.asarray(w_int8).reshape(oc, k).astype(np.int64)
-    bias = -(128 + int(p.in_zp)) * wi.sum(axis=1)
-    if b is not None:
-        bias = bias + np.asarray(b).astype(np.int64)
+    rows = np.asarray(w_int8).reshape(oc, k)
     left, right = rq.split_shift(np.broadcast_to(np.asarray(p.shift, np.int64), (oc,)))
-    chans = vn.channel_vectors(oc, bias, p.mult, left, right)
-    params = VnniConvParams(p, tuple(x_shape), geo, vn.pack_weights(wi.T.astype(np.int8)), vn.padded(k, 4) // 4,
+    chans = vn.channel_vectors(oc, _folded_bias(rows, p.in_zp, b), p.mult, left, right)
+    params = VnniConvParams(p, tuple(x_shape), geo, vn.pack_weights(rows), vn.padded(k, 4) // 4,
                             oc, chans, (int(p.in_zp) + 128) & 255)
     return replace(params, ints=_conv_ints(params, geo))
 
@@ -160,12 +164,10 @@ def fc_params(p, w_int8, b, scale):
     vn = _vnni()
     if p.kind != "int8" or p.int64_acc or np.any(np.asarray(p.wzp) != 0) or not vn.exact(depth) or units == 0:
         return None
-    wi = np.asarray(w_int8).astype(np.int64)
-    bias = -(128 + int(p.in_zp)) * wi.sum(axis=1)
-    if b is not None:
-        bias = bias + np.asarray(b).astype(np.int64)
-    return VnniFCParams(p, vn.pack_weights(wi.T.astype(np.int8)), vn.padded(depth, 4) // 4, depth, units,
-                        vn.channel_vectors(units, bias)[0].copy(), scale, np.zeros(units, np.int64))
+    rows = np.asarray(w_int8)
+    return VnniFCParams(p, vn.pack_weights(rows), vn.padded(depth, 4) // 4, depth, units,
+                        vn.channel_vectors(units, _folded_bias(rows, p.in_zp, b))[0].copy(), scale,
+                        np.zeros(units, np.int64))
 
 
 def fc_eval(p: VnniFCParams, x2, out):
