@@ -139,7 +139,8 @@ def per_channel_multipliers(input_scale: float, filter_scales, output_scale: flo
     fs = np.asarray(filter_scales, np.float32).reshape(-1)
     if fs.size == 1:
         fs = np.full(channels, fs[0], np.float32)
-    real = [float(input_scale) * float(s) / float(output_scale) for s in fs]
+    # The same double operations channel by channel, as one vector expression (IEEE: identical).
+    real = np.float64(input_scale) * fs.astype(np.float64) / np.float64(output_scale)
     return fp.quantize_multiplier_array(real)
 
 
