@@ -67,7 +67,8 @@ class GraphProgram:
 
 def build(runner) -> GraphProgram | None:
     """The program of a prepared runner, or None when the graph is not one the runner covers."""
-    if not _eligible(runner) or not all(rec.covers(runner, op) for op in runner.sg.operators):
+    if not _eligible(runner) or _macs_at_least(runner) > MAX_MACS \
+            or not all(rec.covers(runner, op) for op in runner.sg.operators):
         return None  # decided before numba is imported: a model it cannot run never loads it
     run_graph = _compiled()
     if run_graph is None:
@@ -151,6 +152,24 @@ def _fold_constants(runner) -> dict | None:
                     return None
                 constants[i] = folded[i] = v
     return folded
+
+
+_FILTER_DIMS = {"CONV_2D": slice(1, None), "FULLY_CONNECTED": slice(1, None), "DEPTHWISE_CONV_2D": slice(1, 3)}
+
+
+def _macs_at_least(runner) -> int:
+    """The multiply-adds record_for will count, from the shapes alone (outputs x the filter's
+    taps per output), so that a big model is turned down before its layout is built; operators on
+    constant inputs (possibly folded away) are not counted."""
+    total = 0
+    for op in runner.sg.operators:
+        dims = _FILTER_DIMS.get(op.op_type)
+        if dims is None or len(op.inputs) < 2 or op.inputs[0] in runner.constants or op.inputs[1] < 0 \
+                or not op.outputs or op.outputs[0] < 0:
+            continue
+        taps = runner.shapes[op.inputs[1]][dims]
+        total += int(np.prod(runner.shapes[op.outputs[0]], dtype=np.int64)) * int(np.prod(taps, dtype=np.int64))
+    return total
 
 
 def _eligible(runner) -> bool:
