@@ -3,7 +3,9 @@ counts of an invoke (hooks called from runner.py and interpreter.py)."""
 
 from __future__ import annotations
 
-from eightbit.kernels.fast import check_mode, kernel_for, running_with
+from eightbit.kernels.fast import check_mode, kernel_for, preload, running_with
+
+preload()  # the fast kernels' modules now, not in a model's first allocate_tensors()
 
 __all__ = ["choose_kernels", "check_mode", "floats_stay_float", "running_with"]
 

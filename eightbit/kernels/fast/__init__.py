@@ -50,8 +50,29 @@ _BLAS = {
 FAST_OPS = tuple(_FAST)
 
 
+def preload() -> None:
+    """Import every fast kernel's module (about 11 ms, mostly their dataclasses; numba stays
+    unimported): the interpreter does it when imported, so that a model's first
+    allocate_tensors() does not pay for it."""
+    from eightbit.kernels.fast import (  # noqa: F401
+        add,
+        batch_matmul,
+        constant,
+        conv,
+        depthwise_conv,
+        lut,
+        mul,
+        pooling,
+        prelu,
+        reduce,
+        resize,
+        softmax,
+        transpose_conv,
+    )
+
+
 def _fast_class(op_type: str, float_blas: bool = False):
-    # Imported on first use (explicitly, module by module): `import eightbit` stays light.
+    # Imported explicitly, module by module (preload imports them all).
     names = _BLAS if float_blas and op_type in _BLAS else _FAST
     if op_type == "BATCH_MATMUL":
         from eightbit.kernels.fast import batch_matmul as module
@@ -97,4 +118,4 @@ def check_mode(kernels: str) -> str:
     return kernels
 
 
-__all__ = ["FAST_OPS", "HAVE_NUMBA", "MODES", "check_mode", "kernel_for", "running_with"]
+__all__ = ["FAST_OPS", "HAVE_NUMBA", "MODES", "check_mode", "kernel_for", "preload", "running_with"]
