@@ -13,6 +13,9 @@ from tests.converted import check_written
 # its own in a temp dir). EIGHTBIT_AOT=1 with a built library runs the suite through it instead.
 os.environ.setdefault("EIGHTBIT_AOT", "0")
 os.environ.setdefault("EIGHTBIT_AOT_BUILD", "0")
+# Nor the prepared-params cache (tests/interpreter/test_prepared_cache.py turns it on in a temp
+# dir): every test prepares its kernels.
+os.environ.setdefault("EIGHTBIT_PREPARED_CACHE", "0")
 
 
 @pytest.fixture(autouse=True)

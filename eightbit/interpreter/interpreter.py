@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
+import threading
+
 import numpy as np
 
 from eightbit.errors import ModelError
-from eightbit.interpreter import fastpath
+from eightbit.interpreter import fastpath, prepared
 from eightbit.interpreter.runner import SubgraphRunner
 from eightbit.interpreter.subgraphs import reset_variable_tensors
 from eightbit.ir import Model, load
+from eightbit.tflite import read_bytes
 
 
 def tensor_details(runner: SubgraphRunner, i: int) -> dict:
@@ -64,6 +68,23 @@ def _blas_threads(n):
     return fastpath.running_with(n)
 
 
+def _digest_of(raw: bytes):
+    """() -> the sha256 of the model's bytes, for the prepared-params cache (None when it is
+    off). hashlib releases the GIL: the hash (2 ms for 4 MB) runs on another core in a thread
+    started here, while the model is decoded and the kernels chosen."""
+    if not prepared.enabled():
+        return None
+    memo: list = []
+    worker = threading.Thread(target=lambda: memo.append(hashlib.sha256(raw).hexdigest()), daemon=True)
+    worker.start()
+
+    def digest() -> str:
+        worker.join()
+        return memo[0]
+
+    return digest
+
+
 class Interpreter:
     """Drop-in for tf.lite.Interpreter, running TFLite's reference arithmetic in numpy.
 
@@ -87,11 +108,17 @@ class Interpreter:
         if num_threads is not None and (not isinstance(num_threads, int) or num_threads < -1 or num_threads == 0):
             raise ValueError("num_threads should be >= 1 or -1")
         src = model_path if model_path is not None else model_content
-        self._model: Model = src if isinstance(src, Model) else load(src)
+        digest = None
+        if isinstance(src, Model):
+            self._model: Model = src
+        else:
+            raw = read_bytes(src)
+            digest = _digest_of(raw)
+            self._model = load(raw)
         self._num_threads = num_threads
         self._preserve = bool(experimental_preserve_all_tensors)
         self._kernels = fastpath.check_mode(kernels)
-        self._runner = SubgraphRunner(self._model, 0, self._preserve, kernels=self._kernels)
+        self._runner = SubgraphRunner(self._model, 0, self._preserve, kernels=self._kernels, model_digest=digest)
 
     @property
     def model(self) -> Model:

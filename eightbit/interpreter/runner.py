@@ -11,10 +11,12 @@ Nothing else escapes: a kernel's IndexError or MemoryError is wrapped with the o
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 
 from eightbit.errors import ModelError, UnsupportedOpError
-from eightbit.interpreter import fastpath, graph_runner, shapes
+from eightbit.interpreter import fastpath, graph_runner, prepared, shapes
 from eightbit.interpreter.plan import build_plan, run_plan
 from eightbit.interpreter.subgraphs import (
     Session,
@@ -54,8 +56,14 @@ def kernel_for(op):
 
 class SubgraphRunner:
     def __init__(self, model: Model, subgraph_index: int = 0, preserve_all_tensors: bool = False,
-                 session: Session | None = None, lazy: bool = False, kernels: str = "fast"):
+                 session: Session | None = None, lazy: bool = False, kernels: str = "fast",
+                 model_digest=None):
         self.model = model
+        self.subgraph_index = subgraph_index
+        # () -> sha256 hex of the file the model was read from, for the prepared-params cache
+        # (prepared.py); None: not cached (an IR Model given directly can change after load).
+        self.model_digest = model_digest
+        self.params_from_cache = False
         if not 0 <= subgraph_index < len(model.subgraphs):
             raise ModelError(f"subgraph {subgraph_index} out of range 0..{len(model.subgraphs) - 1}")
         self.sg = model.subgraphs[subgraph_index]
@@ -138,7 +146,7 @@ class SubgraphRunner:
                 return
             self.shapes_dirty = False
         self.deferred_shapes = False
-        self.params = self._prepare_all()
+        self.params = self._prepare_or_load()
         self._graph = graph_runner.build(self)
         for i, t in enumerate(self.sg.tensors):
             if t.is_variable and i not in self.constants and self.values.get(i) is None:
@@ -232,6 +240,29 @@ class SubgraphRunner:
     def _type_problems(self) -> list:
         return self._prepare_each(skip_model_errors=True)[1]
 
+    def _prepare_or_load(self) -> list:
+        """Every operator's params: from the prepared-params cache when it holds them for this
+        model, these shapes and this environment, else prepared (and stored when worth it)."""
+        key = self._prepared_key()
+        if key is not None:
+            params = prepared.load(key, len(self.sg.operators))
+            self.params_from_cache = params is not None
+            if params is not None:
+                return params
+        start = time.perf_counter()
+        params = self._prepare_all()
+        if key is not None and time.perf_counter() - start >= prepared.MIN_PREPARE_SECONDS:
+            prepared.store(key, params)
+        return params
+
+    def _prepared_key(self) -> bytes | None:
+        if self.model_digest is None or self.preserve_all or not prepared.enabled():
+            return None
+        names = [prepared.kernel_name(k) for k in self.kernels]
+        if None in names:  # a kernel from outside eightbit (a custom op): its code is not in the key
+            return None
+        return prepared.entry_key(self.model_digest(), self.subgraph_index, self.shapes, self.kernel_mode, names)
+
     def _prepare_all(self) -> list:
         params, problems = self._prepare_each(skip_model_errors=False)
         if problems:
@@ -240,10 +271,14 @@ class SubgraphRunner:
 
     # ---- execution --------------------------------------------------------------------
     def _eval_one(self, k, op, kernel, params, args):
+        # Float overflow to inf and NaN are results, as in TFLite, not something to warn about.
+        with np.errstate(over="ignore", invalid="ignore"):
+            return self._eval_checked(k, op, kernel, params, args)
+
+    def _eval_checked(self, k, op, kernel, params, args):
+        """One operator's outputs, checked (count, dtypes); errors name the operator."""
         try:
-            # Float overflow to inf and NaN are results, as in TFLite, not something to warn about.
-            with np.errstate(over="ignore", invalid="ignore"):
-                result = kernel.eval(params, *args)
+            result = kernel.eval(params, *args)
         except Exception as e:
             raise RuntimeError(f"operator {k} ({op.name} v{op.version}) failed: {type(e).__name__}: {e}") from e
         if not isinstance(result, (tuple, list)):
@@ -313,18 +348,19 @@ class SubgraphRunner:
         seen = {}
         # Variable tensors (an LSTM's state) outlive the invoke: the next one continues from them.
         keep = set(self.sg.outputs) | set(self.sg.inputs) | {i for i, t in enumerate(self.sg.tensors) if t.is_variable}
-        for k, (op, kernel, params) in enumerate(zip(self.sg.operators, self.kernels, self.params)):
-            args = [self._value(i, k) for i in op.inputs]
-            for i, v in zip(op.outputs, self._eval_one(k, op, kernel, params, args)):
-                if i >= 0:
-                    self.values[i] = v
-                    seen[i] = v.shape
-                    if observe is not None:
-                        observe(i, v)
-            if not keep_all:
-                for i in op.inputs:
-                    if i >= 0 and self._last_use.get(i) == k and i not in keep and i not in self.constants:
-                        self.values.pop(i, None)
+        with np.errstate(over="ignore", invalid="ignore"):  # as _eval_one, once for the whole run
+            for k, (op, kernel, params) in enumerate(zip(self.sg.operators, self.kernels, self.params)):
+                args = [self._value(i, k) for i in op.inputs]
+                for i, v in zip(op.outputs, self._eval_checked(k, op, kernel, params, args)):
+                    if i >= 0:
+                        self.values[i] = v
+                        seen[i] = v.shape
+                        if observe is not None:
+                            observe(i, v)
+                if not keep_all:
+                    for i in op.inputs:
+                        if i >= 0 and self._last_use.get(i) == k and i not in keep and i not in self.constants:
+                            self.values.pop(i, None)
         return seen
 
     def _value(self, i: int, k: int):

@@ -62,6 +62,7 @@ def _data(doc: str, **fields):
     """A frozen dataclass type for one kernel's prepare result (fields: name -> type)."""
     cls = make_dataclass(doc.split(":")[0], list(fields.items()), frozen=True, eq=False)
     cls.__doc__ = doc
+    cls.__module__ = __name__  # found by pickle (the prepared-state cache stores params)
     return cls
 
 
