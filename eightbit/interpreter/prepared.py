@@ -87,6 +87,14 @@ def sources_fingerprint() -> str:
 
 
 _MACHINE: list = []
+# Variables no prepare reads (where caches live, how the kernel library is built and called, how
+# errors print): a process that sets one (build-kernels runs the models with EIGHTBIT_AOT=0)
+# shares the entries of the others.
+_NO_EFFECT = frozenset({
+    "EIGHTBIT_AOT", "EIGHTBIT_AOT_BUILD", "EIGHTBIT_AOT_DISPATCH", "EIGHTBIT_CC", "EIGHTBIT_CACHE_DIR",
+    "EIGHTBIT_TRACEBACK", "EIGHTBIT_PREPARED_CACHE", "EIGHTBIT_PREPARED_CACHE_DIR", "EIGHTBIT_PREPARED_CACHE_MB",
+    "NUMBA_CACHE_DIR",
+})
 
 
 def environment_fingerprint() -> str:
@@ -98,8 +106,7 @@ def environment_fingerprint() -> str:
 
     if not _MACHINE:
         _MACHINE.append(aot.fingerprint())
-    env = sorted((k, v) for k, v in os.environ.items() if k.startswith(("EIGHTBIT_", "NUMBA_"))
-                 and k not in ("EIGHTBIT_PREPARED_CACHE_DIR", "EIGHTBIT_PREPARED_CACHE_MB"))
+    env = sorted((k, v) for k, v in os.environ.items() if k.startswith(("EIGHTBIT_", "NUMBA_")) and k not in _NO_EFFECT)
     return repr((env, HAVE_NUMBA, _MACHINE[0], np.__version__, sys.version, sources_fingerprint()))
 
 

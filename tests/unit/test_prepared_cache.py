@@ -131,6 +131,15 @@ def test_whatever_changes_the_params_misses(cache, change, monkeypatch):
     assert again._runner.params_from_cache
 
 
+def test_variables_no_prepare_reads_share_the_entries(cache, monkeypatch):
+    c, _, inputs = _inputs(INT8)
+    _run(model_bytes(c), inputs)
+    monkeypatch.setenv("EIGHTBIT_AOT", "1" if os.environ.get("EIGHTBIT_AOT") == "0" else "0")  # as build-kernels
+    monkeypatch.setenv("EIGHTBIT_AOT_BUILD", "0")
+    it, _ = _run(model_bytes(c), inputs)
+    assert it._runner.params_from_cache
+
+
 def test_a_change_to_eightbit_misses(cache, monkeypatch):
     c, _, inputs = _inputs(INT8)
     _run(model_bytes(c), inputs)
