@@ -14,12 +14,17 @@ $(BIN)/python:
 
 # The package needs only numpy and flatbuffers; the demo adds onnx (to read the bundled ONNX model),
 # tests add LiteRT (the oracle), pytest, ruff and the importers' oracles.
+# An editable install writes no bytecode (a wheel's install does), and where PYTHONDONTWRITEBYTECODE
+# is set no import ever writes it: every process would compile eightbit's modules from source
+# (tens of ms at startup, some of it in a model's first allocate_tensors()). compileall writes it.
 $(BASE): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e .
+	$(BIN)/python -m compileall -q eightbit
 	touch $@
 
 $(TEST): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e '.[test]'
+	$(BIN)/python -m compileall -q eightbit
 	touch $(BASE) $@
 
 $(BENCH): pyproject.toml $(TEST)
@@ -56,6 +61,7 @@ lint: $(TEST)
 # fast kernels without importing numba), from the bundled and the benchmark models. Built before
 # the benchmark so that no background build (after a process that needed the JIT) runs during it.
 kernels: $(BENCH)
+	$(BIN)/python -m compileall -q eightbit
 	$(BIN)/python -m eightbit.cli build-kernels eightbit/data/digits_cnn_float32.tflite $(wildcard ../shared/bench/*.tflite)
 
 # Benchmark models live outside the repo (default ../shared/bench); BENCH_ARGS adds options or models.

@@ -13,7 +13,10 @@ def add_parser(subparsers):
         "build-kernels", help="compile the fast kernels once, so later processes start without numba",
         description="Build the library of compiled kernels that processes load without importing numba "
                     "(saving about 90 MB and a quarter second at the first invoke). Each MODEL is run once "
-                    "(zero inputs, its own batch size) to record the kernels it needs; the library holds "
+                    "(zero inputs, its own batch size) to record the kernels it needs (which also stores its "
+                    "params, when preparing them takes 5 ms or more, "
+                    "in the prepared-params cache, so that its first allocate_tensors() "
+                    "in later processes loads them; EIGHTBIT_PREPARED_CACHE=0 turns that off); the library holds "
                     "those and every kernel signature recorded before (processes that ran kernels without "
                     "the library record them at exit and build it in the background). Needs numba and a "
                     "C compiler (EIGHTBIT_CC); the cache is EIGHTBIT_CACHE_DIR, else ~/.cache/eightbit.",
