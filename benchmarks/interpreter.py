@@ -170,6 +170,7 @@ def main(argv=None):
     ap.add_argument("--engines", default=DEFAULT_ENGINES, help=f"default {DEFAULT_ENGINES}; also eightbit-ref")
     ap.add_argument("--no-memory", action="store_true", help="skip the peak RSS / first invoke processes")
     ap.add_argument("--no-small", action="store_true", help="skip the small models (digits CNN, op chain)")
+    ap.add_argument("--memory-only", action="store_true", help="only the peak RSS / first invoke processes")
     ap.add_argument("--child", nargs=3, metavar=("ENGINE", "MODEL", "BATCH"), help=argparse.SUPPRESS)
     ap.add_argument("--budget", type=float, default=3.0, help="seconds of timed runs per cell (at least 3 runs)")
     ap.add_argument("--markdown", action="store_true", help="print the table as Markdown")
@@ -206,6 +207,9 @@ def main(argv=None):
     if env:
         print(f"environment: {env}")
 
+    if args.memory_only:
+        memory_table(models, batches, args.markdown, small)
+        return 0
     rows = []
     for path in models:
         raw = path.read_bytes()
@@ -313,12 +317,12 @@ def memory_child(engine, model, batch):
     t0 = time.perf_counter()
     it = make(raw, 1)
     t1 = time.perf_counter()
-    inputs = []
-    for d in it.get_input_details():
-        x = make_input(d, int(batch), rng)
+    details = it.get_input_details()
+    inputs = [make_input(d, int(batch), rng) for d in details]  # not timed: 0.1-0.8 s at batch 32
+    t1b = time.perf_counter()
+    for d, x in zip(details, inputs):
         if list(x.shape) != [int(s) for s in d["shape"]]:
             it.resize_tensor_input(d["index"], list(x.shape))
-        inputs.append(x)
     it.allocate_tensors()
     t2 = time.perf_counter()
     for d, x in zip(it.get_input_details(), inputs):
@@ -326,45 +330,58 @@ def memory_child(engine, model, batch):
     it.invoke()
     t3 = time.perf_counter()
     steady, _ = time_invokes(it, 1.0, min_runs=3, max_runs=200, warmup=0)
-    print(json.dumps({"base": base, "peak": _maxrss_mb(), "first": t3 - t0, "steady": steady,
-                      "construct": t1 - t0, "allocate": t2 - t1, "invoke1": t3 - t2, "numba": "numba" in sys.modules}))
+    print(json.dumps({"base": base, "peak": _maxrss_mb(), "first": (t3 - t0) - (t1b - t1), "steady": steady,
+                      "construct": t1 - t0, "allocate": t2 - t1b, "invoke1": t3 - t2, "numba": "numba" in sys.modules}))
     return 0
 
 
-def _child(engine, path, batch):
+def _child(engine, path, batch, env=None):
     import json
     import subprocess
 
     r = subprocess.run([sys.executable, __file__, "--child", engine, str(path), str(batch)],
-                       capture_output=True, text=True, env=os.environ.copy())
+                       capture_output=True, text=True, env=dict(os.environ, **(env or {})))
     out = [ln for ln in r.stdout.splitlines() if ln.startswith("{")]
     if not out:
         print(f"  {engine} {Path(path).name} batch {batch}: failed: {r.stderr.strip()[-200:]}", file=sys.stderr)
     return json.loads(out[-1]) if out else None
 
 
+def _eightbit_cold_and_warm(path, batch):
+    """eightbit's cell twice, in fresh processes sharing an empty prepared-params cache
+    (interpreter/prepared.py): cold (every operator prepared, the entry written), then warm."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as d:
+        env = {"EIGHTBIT_PREPARED_CACHE_DIR": d}
+        return _child("eightbit", path, batch, env), _child("eightbit", path, batch, env)
+
+
 def memory_table(models, batches, markdown, small=()):
     lines, phases = [], []
     for path in models:
         for batch in [1] if path in small else batches:
-            e, lt = _child("eightbit", path, batch), _child("litert-opt", path, batch)
-            if not (e and lt):
+            (cold, e), lt = _eightbit_cold_and_warm(path, batch), _child("litert-opt", path, batch)
+            if not (cold and e and lt):
                 continue
             lines.append([path.stem, str(batch), f"{e['peak']:.0f}", f"{e['peak'] - e['base']:.0f}",
                           f"{lt['peak']:.0f}", f"{lt['peak'] - lt['base']:.0f}", f"{e['peak'] / lt['peak']:.2f}",
                           _ms(e["first"]), _ms(e["steady"]), f"{e['first'] / e['steady']:.1f}",
-                          f"{lt['first'] / lt['steady']:.1f}"])
-            phases.append([path.stem, str(batch), _ms(e["construct"]), _ms(e["allocate"]), _ms(e["invoke1"]),
-                           "yes" if e["numba"] else "no"])
-    print("\npeak RSS (MB; 'above' = above the RSS after imports) and first allocate_tensors() + invoke(), 1 thread")
+                          f"{cold['first'] / cold['steady']:.1f}", f"{lt['first'] / lt['steady']:.1f}"])
+            for what, cell in (("cold", cold), ("warm", e)):
+                phases.append([path.stem, str(batch), what, _ms(cell["construct"]), _ms(cell["allocate"]),
+                               _ms(cell["invoke1"]), "yes" if cell["numba"] else "no"])
+    print("\npeak RSS (MB; 'above' = above the RSS after imports) and first allocate_tensors() + invoke(), 1 thread;"
+          " eightbit's with its prepared-params cache warm (the process before ran the same model), and cold")
     header = ["model", "batch", "eightbit MB", "above", "litert-opt MB", "above", "eightbit / litert",
-              "eightbit first ms", "steady ms", "first / steady", "litert first / steady"]
+              "eightbit first ms", "steady ms", "first / steady", "cold first / steady", "litert first / steady"]
     _print_table(header, lines, markdown)
     nb = _child("numba", "-", 0)
     print("\neightbit's first run by phase (ms): Interpreter(), resize + allocate_tensors(), set_tensor + first invoke()"
           + (f"; importing numba alone takes {nb['import_ms']:.0f} ms and {nb['rss_mb']:.0f} MB (in the first invoke "
              "when the model loads it, with loading its cached kernels)" if nb else ""))
-    _print_table(["model", "batch", "construct", "allocate", "first invoke", "numba loaded"], phases, markdown)
+    _print_table(["model", "batch", "prepared cache", "construct", "allocate", "first invoke", "numba loaded"], phases,
+                 markdown)
 
 
 if __name__ == "__main__":
