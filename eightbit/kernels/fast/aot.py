@@ -66,8 +66,18 @@ def _writable_parent(path: str) -> bool:
     return os.access(path, os.W_OK)
 
 
+_CPU: list = []  # _cpu()'s text, read once per process
+_VERSIONS: dict = {}  # _version()'s answers, looked up once per process
+
+
 def _cpu() -> str:
     """The CPU's model name and feature flags (the code is compiled for the host CPU)."""
+    if not _CPU:
+        _CPU.append(_read_cpu())
+    return _CPU[0]
+
+
+def _read_cpu() -> str:
     try:
         with open("/proc/cpuinfo") as f:
             text = f.read(1 << 16)
@@ -83,6 +93,12 @@ def _cpu() -> str:
 def _version(dist: str) -> str:
     """The installed distribution's version from its .dist-info folder name (importlib.metadata
     costs about 15 ms to import), else the package's file times; "none" when absent."""
+    if dist not in _VERSIONS:
+        _VERSIONS[dist] = _find_version(dist)
+    return _VERSIONS[dist]
+
+
+def _find_version(dist: str) -> str:
     import importlib.util
 
     spec = importlib.util.find_spec(dist)
