@@ -165,6 +165,7 @@ class Interpreter:
         if i in r.constants:
             # Overriding a constant, as TFLite allows: this Interpreter's copy only.
             r.constants[i] = np.array(value, copy=True)
+            r.model_digest = None  # the params now follow more than the file: never cached (prepared.py)
             if r.params is not None:
                 r.allocate(force=True)  # kernels prepared from the old constant
             return

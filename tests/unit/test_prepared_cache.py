@@ -140,6 +140,34 @@ def test_variables_no_prepare_reads_share_the_entries(cache, monkeypatch):
     assert it._runner.params_from_cache
 
 
+@pytest.mark.parametrize("when", ["before allocate", "after a cached allocate"])
+def test_a_constant_set_by_the_user_is_not_served_from_the_cache(cache, when, monkeypatch):
+    monkeypatch.setenv("EIGHTBIT_GRAPH_RUNNER", "0")  # its program reads the constants, not the params
+    c, _, inputs = _inputs("mlp__float32")
+    raw = model_bytes(c)
+
+    def run(zero_weights: bool):
+        it = eightbit.Interpreter(model_content=raw)
+        fc = next(op for op in it.model.subgraphs[0].operators if op.op_type == "FULLY_CONNECTED")
+        w = fc.inputs[1]
+        zero = np.zeros(it.get_tensor(w).shape, np.float32)
+        if zero_weights and when == "before allocate":
+            it.set_tensor(w, zero)
+        it.allocate_tensors()
+        if zero_weights and when != "before allocate":
+            it.set_tensor(w, zero)
+        it.set_tensor(it.get_input_details()[0]["index"], inputs[0])
+        it.invoke()
+        return it.get_tensor(it.get_output_details()[0]["index"])
+
+    _run(raw, inputs)  # the file's own params are in the cache
+    monkeypatch.setenv("EIGHTBIT_PREPARED_CACHE", "0")
+    want = run(True)
+    monkeypatch.setenv("EIGHTBIT_PREPARED_CACHE", "1")
+    np.testing.assert_array_equal(run(True), want)
+    assert not np.array_equal(want, _run(raw, inputs)[1][0])
+
+
 def test_a_change_to_eightbit_misses(cache, monkeypatch):
     c, _, inputs = _inputs(INT8)
     _run(model_bytes(c), inputs)
