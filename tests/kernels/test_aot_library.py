@@ -368,3 +368,17 @@ def test_lookup_calls_a_kernel_without_importing_its_module(built):
                        env=_env(built, EIGHTBIT_AOT="1"), timeout=300)
     assert r.returncode == 0, r.stderr[-2000:]
     assert r.stdout.splitlines() == ["[2, 3, 4, 5] None False False", "True"]
+
+
+def test_sources_whose_stat_matches_the_manifest_are_not_hashed_again(built, monkeypatch):
+    data = json.loads(Path(aot.manifest_path(str(built / "kernels"))).read_text())
+    deps = {m for k in data["kernels"].values() for m in k["deps"]}
+    assert deps and set(data["sources"]) == deps  # every dependency's stat and hash recorded
+    module = "tests.kernels.aot_test_kernels"
+    path, size, mtime, inode, digest = data["sources"][module]
+    monkeypatch.setattr(aot, "_FILE_HASHES", {})
+    monkeypatch.setattr(aot, "_HINTS", {module: [path, size, mtime, inode, "recorded"]})
+    assert aot.module_hash(module) == "recorded"  # the stat matches: the recorded hash, file not read
+    monkeypatch.setattr(aot, "_FILE_HASHES", {})
+    monkeypatch.setattr(aot, "_HINTS", {module: [path, size + 1, mtime, inode, "recorded"]})
+    assert aot.module_hash(module) == digest  # an edited file (another size): hashed again

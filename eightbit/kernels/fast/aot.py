@@ -130,22 +130,54 @@ def manifest_path(directory: str | None = None) -> str:
 
 
 _FILE_HASHES: dict = {}
+# module -> [path, size, mtime_ns, inode, hash] from the manifest (the build's view of each source):
+# a file whose stat still matches is not read and hashed again (~1 ms a process), the check
+# Python's own .pyc files rest on.
+_HINTS: dict = {}
+
+
+def _source_path(module: str):
+    mod = sys.modules.get(module)
+    path = getattr(mod, "__file__", None)
+    if path is None:
+        import importlib.util
+
+        try:
+            spec = importlib.util.find_spec(module)
+        except (ImportError, ValueError):
+            spec = None
+        path = spec.origin if spec is not None else None
+    return path
+
+
+def _stat_key(path) -> list | None:
+    try:
+        st = os.stat(path)
+    except (OSError, TypeError):
+        return None
+    return [st.st_size, st.st_mtime_ns, st.st_ino]
+
+
+def source_stats(modules) -> dict:
+    """{module: [path, size, mtime_ns, inode, hash]} for the manifest (see _HINTS)."""
+    out = {}
+    for m in modules:
+        path = _source_path(m)
+        key = _stat_key(path)
+        if key is not None:
+            out[m] = [path, *key, module_hash(m)]
+    return out
 
 
 def module_hash(module: str) -> str:
     """sha256 of the source of `module` as this process imports it ("missing" when absent)."""
     h = _FILE_HASHES.get(module)
     if h is None:
-        mod = sys.modules.get(module)
-        path = getattr(mod, "__file__", None)
-        if path is None:
-            import importlib.util
-
-            try:
-                spec = importlib.util.find_spec(module)
-            except (ImportError, ValueError):
-                spec = None
-            path = spec.origin if spec is not None else None
+        path = _source_path(module)
+        hint = _HINTS.get(module)
+        if hint is not None and hint[0] == path and hint[1:4] == _stat_key(path):
+            _FILE_HASHES[module] = hint[4]
+            return hint[4]
         try:
             with open(path, "rb") as f:
                 h = hashlib.sha256(f.read()).hexdigest()
@@ -207,6 +239,7 @@ class Library:
         self.errors = ctypes.c_int.in_dll(self.cdll, "eightbit_aot_errors")
         self.kernels = {}
         self.signatures = {}  # kernel name -> {signature} of the kernels not stale
+        _HINTS.update(manifest.get("sources") or {})
         for name, entry in manifest["kernels"].items():
             if any(module_hash(m) != h for m, h in entry["deps"].items()):
                 continue  # its source changed since the build: the JIT runs it

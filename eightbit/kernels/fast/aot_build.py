@@ -379,8 +379,9 @@ def build(directory: str | None = None, log=print) -> str | None:
         manifest = aot.manifest_path(directory)
         so = f"{manifest[:-len('.json')]}-{digest}.so"
         os.replace(tmp_so, so)
+    sources = aot.source_stats(sorted({m for k in kernels.values() for m in k["deps"]}))
     _write_json(manifest, {"format": aot.FORMAT, "library": os.path.basename(so), "kernels": kernels,
-                           "dispatch": "extension" if dispatch[1] else "ctypes"})
+                           "dispatch": "extension" if dispatch[1] else "ctypes", "sources": sources})
     _remove_older_libraries(manifest, so)
     count = sum(len(k["entries"]) for k in kernels.values())
     log(f"eightbit: build-kernels: {count} kernel signatures of {len(kernels)} kernels in {so}")
