@@ -9,9 +9,9 @@ per-run `keep` set. Operators that only give their input a new shape (RESHAPE, S
 EXPAND_DIMS with constant shape arguments) become a bound reshape to the shape the first run
 produced: their output depends on nothing but the input's shape, fixed until the next allocation.
 
-The first invoke after each allocation goes through the runner's checked loop (each kernel's
-output count and dtypes verified, exactly as before); those checks cannot fail later for the
-same params and input types, so the plan's loop skips them.
+The first invoke after each allocation runs the same loop with each kernel's output count and
+dtypes checked (run_plan's `check`, without reshapes bound to shapes not seen yet); those checks
+cannot fail later for the same params and input types, so the plan's loop skips them.
 """
 
 from __future__ import annotations
@@ -75,9 +75,10 @@ def build_plan(runner, seen_shapes: dict) -> list:
     return steps
 
 
-def run_plan(runner, steps: list, keep_all: bool, observe=None) -> None:
+def run_plan(runner, steps: list, keep_all: bool, observe=None, check=None) -> None:
     """Evaluate every step on runner.values (read at call time: calibration swaps the dict);
-    observe(i, value), when given, sees every tensor as it is produced."""
+    observe(i, value), when given, sees every tensor as it is produced; check(k, result), when
+    given, returns operator k's result as a checked tuple (the runner's first run)."""
     values = runner.values
     # Float overflow to inf and NaN are results, as in TFLite, not something to warn about.
     with np.errstate(over="ignore", invalid="ignore"):
@@ -94,6 +95,8 @@ def run_plan(runner, steps: list, keep_all: bool, observe=None) -> None:
                 result = step.eval(step.params, *args)
             except Exception as e:
                 raise RuntimeError(f"operator {step.k} ({step.name}) failed: {type(e).__name__}: {e}") from e
+            if check is not None:
+                result = check(step.k, result)
             if isinstance(result, (tuple, list)):
                 for i, v in zip(step.outs, result):
                     if i >= 0:

@@ -281,6 +281,10 @@ class SubgraphRunner:
             result = kernel.eval(params, *args)
         except Exception as e:
             raise RuntimeError(f"operator {k} ({op.name} v{op.version}) failed: {type(e).__name__}: {e}") from e
+        return self._checked_result(k, op, result)
+
+    def _checked_result(self, k, op, result) -> tuple:
+        """A kernel's result as a tuple, after checking its count and dtypes against the model."""
         if not isinstance(result, (tuple, list)):
             result = (result,)
         if len(result) != len(op.outputs):
@@ -344,26 +348,24 @@ class SubgraphRunner:
         return g is not None and g.params is self.params and not self.shapes_dirty and not self.preserve_all
 
     def _run_checked(self, keep_all: bool, observe=None) -> dict:
-        """Run every operator with every check; {tensor: shape} of the outputs produced."""
+        """The first run after an allocation: the plan's loop (no reshape bound to a shape yet)
+        with each kernel's output count and dtypes checked; {tensor: shape} of the outputs."""
         seen = {}
-        # Variable tensors (an LSTM's state) outlive the invoke: the next one continues from them.
-        keep = set(self.sg.outputs) | set(self.sg.inputs) | {i for i, t in enumerate(self.sg.tensors) if t.is_variable}
-        with np.errstate(over="ignore", invalid="ignore"):  # as _eval_one, once for the whole run
-            for k, (op, kernel, params) in enumerate(zip(self.sg.operators, self.kernels, self.params)):
-                args = [self._value(i, k) for i in op.inputs]
-                for i, v in zip(op.outputs, self._eval_checked(k, op, kernel, params, args)):
-                    if i >= 0:
-                        self.values[i] = v
-                        seen[i] = v.shape
-                        if observe is not None:
-                            observe(i, v)
-                if not keep_all:
-                    for i in op.inputs:
-                        if i >= 0 and self._last_use.get(i) == k and i not in keep and i not in self.constants:
-                            self.values.pop(i, None)
+        operators = self.sg.operators
+
+        def check(k, result):
+            op = operators[k]
+            result = self._checked_result(k, op, result)
+            for i, v in zip(op.outputs, result):
+                if i >= 0:
+                    seen[i] = v.shape
+            return result
+
+        run_plan(self, build_plan(self, {}), keep_all, observe, check)
         return seen
 
     def _value(self, i: int, k: int):
+        """Tensor i's value as operator k's input (subgraphs.py's operator-by-operator runs)."""
         if i < 0:
             return None
         if i in self.constants:
