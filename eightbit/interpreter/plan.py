@@ -4,7 +4,8 @@ After allocate_tensors() nothing about an operator changes until the next resize
 prepare: its kernel, its params, which of its inputs are constants (bound into the argument
 template here), which tensors it reads from the run's values, and which tensors die after it
 (their last reader). `build_plan` records that per operator (a `Step`); `run_plan` is the loop
-invoke() runs: no dictionary look-up of constants, no per-operator error-state context, no
+invoke() runs, the fast kernels' outputs taken from the runner's pool of buffers that dead
+tensors give back (kernels/fast/workspace.py: a steady invoke allocates nothing big): no dictionary look-up of constants, no per-operator error-state context, no
 per-run `keep` set. Operators that only give their input a new shape (RESHAPE, SQUEEZE,
 EXPAND_DIMS with constant shape arguments) become a bound reshape to the shape the first run
 produced: their output depends on nothing but the input's shape, fixed until the next allocation.
@@ -19,6 +20,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
+from eightbit.kernels.fast import workspace
 
 
 @dataclass(frozen=True)
@@ -80,8 +83,9 @@ def run_plan(runner, steps: list, keep_all: bool, observe=None, check=None) -> N
     observe(i, value), when given, sees every tensor as it is produced; check(k, result), when
     given, returns operator k's result as a checked tuple (the runner's first run)."""
     values = runner.values
+    pool = runner.output_pool()
     # Float overflow to inf and NaN are results, as in TFLite, not something to warn about.
-    with np.errstate(over="ignore", invalid="ignore"):
+    with np.errstate(over="ignore", invalid="ignore"), workspace.active(pool):
         for step in steps:
             args = list(step.args)
             try:
@@ -109,4 +113,5 @@ def run_plan(runner, steps: list, keep_all: bool, observe=None, check=None) -> N
                     observe(step.outs[0], result)
             if not keep_all:
                 for i in step.frees:
-                    values.pop(i, None)
+                    pool.release(values.pop(i, None))  # its buffer is reused unless still reachable
+    pool.settle()

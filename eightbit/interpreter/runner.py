@@ -28,6 +28,7 @@ from eightbit.interpreter.subgraphs import (
 )
 from eightbit.ir import Model
 from eightbit.kernels.base import OpContext, TensorInfo, UnsupportedTypeError
+from eightbit.kernels.fast import workspace
 from eightbit.kernels.registry import get_kernel
 
 
@@ -93,6 +94,7 @@ class SubgraphRunner:
             if i not in self.constants and i not in produced and i not in self.sg.inputs and 0 in t.shape:
                 self.constants[i] = np.zeros(t.shape, t.dtype)
         self.values: dict = {}
+        self._pool = None  # output buffers the plan recycles (kernels/fast/workspace.py)
         self.params = None
         self._plan = None  # (params it was built for, steps): see plan.py
         self._graph = None  # the whole-graph program of small models (graph_runner.py), or None
@@ -146,6 +148,7 @@ class SubgraphRunner:
                 return
             self.shapes_dirty = False
         self.deferred_shapes = False
+        self._pool = None  # buffers of the old shapes are not kept
         self.params = self._prepare_or_load()
         self._graph = graph_runner.build(self)
         for i, t in enumerate(self.sg.tensors):
@@ -312,6 +315,7 @@ class SubgraphRunner:
         self._propagate_shapes({i: self.values[i] for i in self.sg.inputs if i not in self.constants})
         self.shapes_dirty = False
         self.deferred_shapes = False
+        self._pool = None
         self.params = self._prepare_all()
 
     def run(self, keep_all: bool | None = None, observe=None) -> None:
@@ -337,6 +341,12 @@ class SubgraphRunner:
         seen = self._run_checked(keep_all, observe)
         # The checks of that first run hold for these params: later runs follow the plan.
         self._plan = (self.params, build_plan(self, seen))
+
+    def output_pool(self):
+        """The pool the plan's kernels take their outputs from (kept across invokes)."""
+        if self._pool is None:
+            self._pool = workspace.Pool()
+        return self._pool
 
     def graph_input(self, i: int):
         """The arena array of model input i while the whole-graph program is current, else None."""

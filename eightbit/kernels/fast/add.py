@@ -17,6 +17,7 @@ import numpy as np
 
 from eightbit.kernels import fixedpoint as fp
 from eightbit.kernels.add import Add
+from eightbit.kernels.fast import workspace
 from eightbit.kernels.fast.conv import Fallback
 from eightbit.kernels.fast.jit import HAVE_NUMBA, njit, parallel, work_ranges
 from eightbit.kernels.opdata import Plain
@@ -133,7 +134,7 @@ class FastAdd(Add):
             return _eval_float(params, x1, x2)
         if x1.shape != x2.shape:
             raise ValueError(f"ADD inputs changed shape after prepare: {x1.shape} and {x2.shape}")
-        out = np.empty(x1.shape, params.dtype)
+        out = workspace.empty(x1.shape, params.dtype)
         a, b, o = np.ascontiguousarray(x1).reshape(-1), np.ascontiguousarray(x2).reshape(-1), out.reshape(-1)
         if params.table is not None and a.size >= TABLE_MIN_SIZE:
             a, b, table, fn = a.view(np.uint8), b.view(np.uint8), params.table, add_table.run()
@@ -147,7 +148,7 @@ class FastAdd(Add):
 def _eval_float(p, x1, x2):
     if x1.shape != x2.shape or x1.dtype != np.float32 or x2.dtype != np.float32:
         return Add.eval(Plain((float(p.lo), float(p.hi))), x1, x2)
-    out = np.empty(x1.shape, np.float32)
+    out = workspace.empty(x1.shape, np.float32)
     a, b, o = np.ascontiguousarray(x1).reshape(-1), np.ascontiguousarray(x2).reshape(-1), out.reshape(-1)
     fn = add_float.run()
     parallel(lambda s, e: fn(a[s:e], b[s:e], p.lo, p.hi, o[s:e]), work_ranges(a.size, 4))

@@ -20,7 +20,7 @@ import numpy as np
 
 from eightbit.kernels import im2col as ic
 from eightbit.kernels.conv import Conv2D, ConvParams
-from eightbit.kernels.fast import gemm_vnni
+from eightbit.kernels.fast import gemm_vnni, workspace
 from eightbit.kernels.fast import requant as rq
 from eightbit.kernels.fast.jit import HAVE_NUMBA, blocks, fixed_ranges, parallel
 from eightbit.kernels.float_sequential import matmul_sequential
@@ -183,7 +183,7 @@ class FastConv2D(Conv2D):
         src = x if sh == 1 and sw == 1 else x[:, : (oh - 1) * sh + 1: sh, : (ow - 1) * sw + 1: sw, :]
         a = src.reshape(m, c) if src.flags.c_contiguous else np.ascontiguousarray(src).reshape(m, c)
         oc = p.wmat.shape[1]
-        out = np.empty((m, oc), F32 if p.requant is None else p.requant.dtype)
+        out = workspace.empty((m, oc), F32 if p.requant is None else p.requant.dtype)
 
         def rows(r0, r1):  # int8 rows -> GEMM dtype, GEMM, requantize (or bias + clamp), per row block
             ar = a[r0:r1] if a.dtype == dt else a[r0:r1].astype(dt)
@@ -235,7 +235,7 @@ def _windows_conv(p, x, geo):
     floats = p.requant is None
     view = ic.window_patches(x, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow, 0 if floats else p.ref.in_zp,
                              F32 if floats else x.dtype)
-    out = np.empty((n * oh * ow, oc), F32 if floats else p.requant.dtype)
+    out = workspace.empty((n * oh * ow, oc), F32 if floats else p.requant.dtype)
     rows = max(1, (1 << 20) // max(ow * (k + oc) * 4, 1))  # output rows per block
     jobs = [(b, min(b + rows, oh)) for b in range(0, oh, rows)]
     ranges = [(i * len(jobs) + j, i * len(jobs) + j + 1) for i in range(n) for j in range(len(jobs))]
@@ -314,7 +314,7 @@ class FastFullyConnected(FullyConnected):
             return FullyConnected.eval(params.params, x, w, bias)
         if type(params) is gemm_vnni.VnniFCParams:
             rows = x.size // params.depth
-            out = np.empty((rows, params.units), np.int8)
+            out = workspace.empty((rows, params.units), np.int8)
             gemm_vnni.fc_eval(params, x.reshape(rows, params.depth), out)
             return out.reshape((*x.shape[:-1], params.units) if params.ref.keep_num_dims else (rows, params.units))
         p = params
@@ -325,7 +325,7 @@ class FastFullyConnected(FullyConnected):
         rows = x.size // depth if depth else int(np.prod(x.shape[:-1]))
         out_shape = (*x.shape[:-1], units) if p.ref.keep_num_dims else (rows, units)
         x2 = x.reshape(rows, depth)
-        out = np.empty((rows, units), p.dtype)
+        out = workspace.empty((rows, units), p.dtype)
 
         def block(r0, r1):
             if p.scale is None:  # BLAS, or TFLite's summation order (the reference kernel's bits)

@@ -21,6 +21,7 @@ from eightbit.kernels import im2col as ic
 from eightbit.kernels.depthwise_conv import DepthwiseConv2D, DepthwiseConvParams
 from eightbit.kernels.fast import depthwise as dwk
 from eightbit.kernels.fast import requant as rq
+from eightbit.kernels.fast import workspace
 from eightbit.kernels.fast.conv import Fallback, Requant, _geometry, _memoized
 from eightbit.kernels.fast.jit import HAVE_NUMBA, parallel, work_ranges
 
@@ -105,13 +106,13 @@ class FastDepthwiseConv2D(DepthwiseConv2D):
         dm = oc // x.shape[3]
         jobs = work_ranges(x.shape[0] * oh, ow * oc * kh * kw)
         if p.requant is None:
-            out = np.empty((x.shape[0], oh, ow, oc), F32)
+            out = workspace.empty((x.shape[0], oh, ow, oc), F32)
             lo, hi = p.ref.clamp
             xf, fn = np.ascontiguousarray(x, F32), dwk.depthwise_float.run()
             parallel(lambda j0, j1: fn(xf, p.w, p.bias, p.has_bias, geo, dm, F32(lo), F32(hi), out, j0, j1), jobs)
             return out
         r = p.requant
-        out = np.empty((x.shape[0], oh, ow, oc), r.dtype)
+        out = workspace.empty((x.shape[0], oh, ow, oc), r.dtype)
         xc = np.ascontiguousarray(x)
         if p.tiles is None:
             fn, zp = dwk.depthwise_int.run(), np.int32(p.ref.in_zp)
@@ -183,7 +184,7 @@ def _scratch(p, shape):
 
 def _eval_quant(p, x, plan):
     g, scratch, shape, scal, work = plan
-    out = np.empty(shape, p.requant.dtype)
+    out = workspace.empty(shape, p.requant.dtype)
     flat = out.reshape(shape[0] * shape[1], shape[2] * shape[3])
     xc, (wt, chan, _, _), fn = np.ascontiguousarray(x), p.tiles, dwk.depthwise_quant.run()
 

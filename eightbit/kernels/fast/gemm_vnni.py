@@ -19,6 +19,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from eightbit.kernels.fast import requant as rq
+from eightbit.kernels.fast import workspace
 from eightbit.kernels.fast.jit import parallel, work_ranges
 
 _FLAGS = ("avx512_vnni", "avx512bw", "avx512f")
@@ -131,7 +132,7 @@ def conv_eval(p: VnniConvParams, x, geo):
     oh, ow = geo[8], geo[9]
     vn = _vnni()
     m = x.shape[0] * oh * ow
-    out = np.empty((m, p.oc), np.int8)
+    out = workspace.empty((m, p.oc), np.int8)
     xu = (x if x.flags.c_contiguous else np.ascontiguousarray(x)).view(np.uint8)
     ints = p.ints if geo == p.geo else _conv_ints(p, geo)
     kp = 4 * p.nk4

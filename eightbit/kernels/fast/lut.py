@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from eightbit.kernels.activations import HardSwish, Logistic, Tanh
+from eightbit.kernels.fast import workspace
 from eightbit.kernels.fast.jit import HAVE_NUMBA, njit, parallel, work_ranges
 from eightbit.kernels.opdata import Plain
 
@@ -71,7 +72,7 @@ class FastHardSwish(HardSwish):
     def eval(params, x):
         if isinstance(params, Plain) and HAVE_NUMBA and x.dtype == F32:
             flat = np.ascontiguousarray(x).reshape(-1)
-            out = np.empty(flat.shape, F32)
+            out = workspace.empty(flat.shape, F32)
             fn = hard_swish_f32.run()
             parallel(lambda s, e: fn(flat[s:e], out[s:e]), work_ranges(flat.size, 4))
             return out.reshape(x.shape)

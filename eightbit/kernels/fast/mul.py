@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from eightbit.kernels.fast import requant as rq
+from eightbit.kernels.fast import workspace
 from eightbit.kernels.fast.jit import HAVE_NUMBA, njit, parallel, work_ranges
 from eightbit.kernels.mul import Mul, MulQuant
 from eightbit.kernels.opdata import Plain
@@ -82,7 +83,7 @@ class FastMul(Mul):
         shape = np.broadcast_shapes(x1.shape, x2.shape)
         a = np.ascontiguousarray(np.broadcast_to(x1, shape)).reshape(-1)
         b = np.ascontiguousarray(np.broadcast_to(x2, shape)).reshape(-1)
-        out = np.empty(shape, params.ref.out.dtype)
+        out = workspace.empty(shape, params.ref.out.dtype)
         o, fn = out.reshape(-1), mul_int.run()
         parallel(lambda s, e: fn(a[s:e], b[s:e], params.packed, o[s:e]), work_ranges(a.size, 4))
         return out
@@ -92,7 +93,7 @@ def _eval_float(params, x1, x2):
     shape = np.broadcast_shapes(x1.shape, x2.shape)
     a = np.ascontiguousarray(np.broadcast_to(x1, shape)).reshape(-1)
     b = np.ascontiguousarray(np.broadcast_to(x2, shape)).reshape(-1)
-    out = np.empty(shape, np.float32)
+    out = workspace.empty(shape, np.float32)
     o, fn = out.reshape(-1), mul_f32.run()
     lo, hi = np.float32(params.clamp[0]), np.float32(params.clamp[1])
     parallel(lambda s, e: fn(a[s:e], b[s:e], lo, hi, o[s:e]), work_ranges(a.size, 4))

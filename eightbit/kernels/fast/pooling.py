@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from eightbit.kernels.fast import workspace
 from eightbit.kernels.fast.conv import Fallback
 from eightbit.kernels.fast.jit import HAVE_NUMBA, njit, parallel, work_ranges
 from eightbit.kernels.padding import compute_padding_height_width
@@ -106,7 +107,7 @@ def _eval(params, x, is_max):
     p = params.ref
     geo, (oh, ow) = (params.geo, params.out_hw) if x.shape == params.x_shape else _geometry(p, x.shape)
     dtype = np.dtype(p.dtype)
-    out = np.empty((x.shape[0], oh, ow, x.shape[3]), dtype)
+    out = workspace.empty((x.shape[0], oh, ow, x.shape[3]), dtype)
     lowest = float(np.finfo(dtype).min) if p.float else float(np.iinfo(dtype).min)
     lo, hi = p.clamp
     x = np.ascontiguousarray(x)
