@@ -21,9 +21,13 @@ _OP_KNOWN = {"opcode_index", "inputs", "outputs", "builtin_options_type", "built
              "large_custom_options_size", "builtin_options2_type", "builtin_options2"}
 
 
+# Vectors QuantParams keeps as numpy arrays: read straight into arrays, not via Python lists.
+_QUANT_ARRAYS = frozenset(("QuantizationParameters", f) for f in ("scale", "zero_point", "min", "max"))
+
+
 def load(path_or_bytes) -> Model:
     """Read a .tflite file (path or bytes) into the IR; ModelError if it is malformed."""
-    return model_from_dict(read_flatbuffer(read_bytes(path_or_bytes)))
+    return model_from_dict(read_flatbuffer(read_bytes(path_or_bytes), arrays=_QUANT_ARRAYS))
 
 
 def model_from_dict(m: dict) -> Model:
@@ -76,8 +80,9 @@ def _tensor_from_dict(t: dict, buffers) -> Tensor:
     q = t.get("quantization")
     qp = None
     if q is not None:
+        scale, zero_point = q.get("scale"), q.get("zero_point")  # lists or numpy arrays
         qp = QuantParams(
-            q.get("scale") or [], q.get("zero_point") or [], q.get("quantized_dimension", 0),
+            [] if scale is None else scale, [] if zero_point is None else zero_point, q.get("quantized_dimension", 0),
             q.get("min"), q.get("max"),
             {"details_type": q.get("details_type"), "details": q.get("details")} if q.get("details") else None,
         )

@@ -6,6 +6,8 @@ the bad field with any FlatBuffers viewer.
 
 from __future__ import annotations
 
+from math import prod
+
 import numpy as np
 
 from eightbit.errors import ModelError
@@ -71,7 +73,7 @@ def _verify_subgraph(s, sg, n_codes, buffers):
     n = len(tensors)
     where = f"subgraphs[{s}]"
     for t_idx, t in enumerate(tensors):
-        _verify_tensor(f"{where}.tensors[{t_idx}]", t, buffers)
+        _verify_tensor(where, t_idx, t, buffers)
     for part in ("inputs", "outputs"):
         for j, ti in enumerate(sg.get(part) or []):
             if not 0 <= ti < n:
@@ -145,16 +147,28 @@ def _is_empty(t: dict) -> bool:
     return bool(shape) and 0 in shape
 
 
-def _verify_tensor(where, t, buffers):
+def _element_count(where, t, shape):
+    """Elements of `shape`, failing on a negative dimension or more than we allocate."""
+    bounded = 1  # product with zero dimensions taken as 1: a [0, 2**40, 2**40] tensor is empty
+    for d in shape:  # but still not a shape numpy takes
+        if d < 0:
+            _fail(f"{where} ({t.get('name')!r}) has a negative dimension in shape {shape}")
+        if d > 1:
+            bounded *= d
+    if bounded > MAX_TENSOR_ELEMENTS:
+        # The message gives the product as float64 arithmetic has it, as it always has.
+        count = int(np.prod(np.asarray(shape, dtype=np.float64)))
+        _fail(f"{where} ({t.get('name')!r}) shape {shape} has {count} elements, more than we allocate")
+    # Every partial product is at most `bounded` <= 2**31: exact in float64 and in int.
+    return prod(shape)
+
+
+def _verify_tensor(where, t_idx, t, buffers):
+    where = f"{where}.tensors[{t_idx}]"
     shape = t.get("shape") or []
     if len(shape) > MAX_RANK:
         _fail(f"{where} ({t.get('name')!r}) has {len(shape)} dimensions, more than {MAX_RANK}")
-    if any(d < 0 for d in shape):
-        _fail(f"{where} ({t.get('name')!r}) has a negative dimension in shape {shape}")
-    count = int(np.prod(np.asarray(shape, dtype=np.float64))) if shape else 1
-    # Zero dimensions aside: a [0, 2**40, 2**40] tensor is empty but still not a shape numpy takes.
-    if np.prod(np.maximum(np.asarray(shape, dtype=np.float64), 1)) > MAX_TENSOR_ELEMENTS:
-        _fail(f"{where} ({t.get('name')!r}) shape {shape} has {count} elements, more than we allocate")
+    count = _element_count(where, t, shape)
     b = t.get("buffer", 0)
     if not 0 <= b < max(len(buffers), 1):
         _fail(f"{where} ({t.get('name')!r}) refers to buffer {b}, out of range 0..{len(buffers) - 1}")
@@ -172,8 +186,10 @@ def _verify_tensor(where, t, buffers):
         _fail(f"{where} ({t.get('name')!r}) INT4{shape} needs {(count + 1) // 2} bytes but buffer {b} holds {len(data)}")
     q = t.get("quantization")
     if q:
-        scale, zp = q.get("scale") or [], q.get("zero_point") or []
-        if scale and zp and len(zp) not in (1, len(scale)):
+        # Lists, or numpy arrays when the reader was asked for them (eightbit.load).
+        scale, zp = q.get("scale"), q.get("zero_point")
+        scale, zp = (() if scale is None else scale), (() if zp is None else zp)
+        if len(scale) and len(zp) and len(zp) not in (1, len(scale)):
             _fail(f"{where} ({t.get('name')!r}) has {len(scale)} scales but {len(zp)} zero points")
         if len(scale) > 1:
             qd = q.get("quantized_dimension", 0)
