@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from eightbit.errors import ModelError
 from eightbit.ir.model import Buffer, Metadata, Model, Operator, QuantParams, Subgraph, Tensor
 from eightbit.ir.types import type_code, type_name
@@ -23,6 +25,9 @@ _OP_KNOWN = {"opcode_index", "inputs", "outputs", "builtin_options_type", "built
 
 # Vectors QuantParams keeps as numpy arrays: read straight into arrays, not via Python lists.
 _QUANT_ARRAYS = frozenset(("QuantizationParameters", f) for f in ("scale", "zero_point", "min", "max"))
+# What an absent scale or zero point becomes. Shared by every such tensor: QuantParams holds its
+# own view, and a view of nothing cannot be written through.
+_NO_SCALE, _NO_ZERO_POINT = np.zeros(0, np.float32), np.zeros(0, np.int64)
 
 
 def load(path_or_bytes) -> Model:
@@ -82,7 +87,8 @@ def _tensor_from_dict(t: dict, buffers) -> Tensor:
     if q is not None:
         scale, zero_point = q.get("scale"), q.get("zero_point")  # lists or numpy arrays
         qp = QuantParams(
-            [] if scale is None else scale, [] if zero_point is None else zero_point, q.get("quantized_dimension", 0),
+            _NO_SCALE if scale is None else scale, _NO_ZERO_POINT if zero_point is None else zero_point,
+            q.get("quantized_dimension", 0),
             q.get("min"), q.get("max"),
             {"details_type": q.get("details_type"), "details": q.get("details")} if q.get("details") else None,
         )

@@ -149,12 +149,6 @@ _VT_HEAD = struct.Struct("<HH").unpack_from
 _VT_SLOTS = {}  # number of slots -> unpack_from of that many uint16
 
 
-class _Plan:
-    """How to decode one table type laid out by one vtable: which fields are present, where."""
-
-    __slots__ = ("template", "end", "spend", "scalar_names", "scalar_unpack", "refs")
-
-
 def _slots_unpack(n):
     f = _VT_SLOTS.get(n)
     if f is None:
@@ -162,15 +156,35 @@ def _slots_unpack(n):
     return f
 
 
-def _make_plan(name, buf, size, vt, arrays):
+# Plans depend only on the table type, the vtable's bytes and `arrays`, and converters write the
+# same few vtables into every file: kept across decodes (up to a bound, for hostile inputs).
+_PLANS = {}
+_MAX_PLANS = 4096
+
+
+def _plan_for(name, buf, size, vt, arrays):
     if vt < 0 or vt + 4 > size:
         raise _Bad
-    vt_size, obj_size = _VT_HEAD(buf, vt)
+    vt_size = _VT_HEAD(buf, vt)[0]
     if vt_size < 4 or vt + vt_size > size:
         raise _Bad
+    key = (name, arrays, bytes(buf[vt:vt + vt_size]))
+    plan = _PLANS.get(key)
+    if plan is None:
+        if len(_PLANS) >= _MAX_PLANS:
+            _PLANS.clear()
+        plan = _PLANS[key] = _make_plan(name, key[2], arrays)
+    return plan
+
+
+def _make_plan(name, vtable, arrays):
+    """How to decode table `name` laid out by `vtable`, as a tuple: (bytes the table needs,
+    budget it spends, dict of defaults, present scalars' names, their reader, the other present
+    fields as (name, offset, read, arg))."""
+    vt_size, obj_size = _VT_HEAD(vtable, 0)
     fields = TABLES[name]
     n_slots = min((vt_size - 4) // 2, fields[-1][1] + 1) if fields else 0
-    offsets = _slots_unpack(n_slots)(buf, vt + 4) if n_slots else ()
+    offsets = _slots_unpack(n_slots)(vtable, 4) if n_slots else ()
     template, scalars, refs = {}, [], []
     for fname, slot, kind, typ, extra in fields:
         off = offsets[slot] if slot < n_slots else 0
@@ -184,11 +198,8 @@ def _make_plan(name, buf, size, vt, arrays):
             template[fname] = None
             if off:
                 refs.append((fname, off) + _field_reader(name, fname, kind, typ, (name, fname) in arrays))
-    plan = _Plan()
-    plan.template, plan.refs, plan.spend = template, tuple(refs), max(obj_size, 4)
-    plan.scalar_names, plan.scalar_unpack, scalar_end = _scalar_reader(scalars)
-    plan.end = max(obj_size, scalar_end)
-    return plan
+    names, unpack, scalar_end = _scalar_reader(scalars)
+    return max(obj_size, scalar_end), max(obj_size, 4), template, names, unpack, tuple(refs)
 
 
 def _scalar_reader(scalars):
@@ -249,22 +260,23 @@ def _read_buffer_data(r, _arg, target, out):
 
 
 _SMALL_VECTOR = 16  # up to this many elements struct beats numpy
-_VECTOR_STRUCTS = {}  # (struct code, n) -> unpack_from
+# type -> [unpack_from of n values for n in 0.._SMALL_VECTOR]
+_SMALL_UNPACK = {typ: [struct.Struct(f"<{n}{fmt[1]}").unpack_from for n in range(_SMALL_VECTOR + 1)]
+                 for typ, fmt in SCALAR_FMT.items()}
 
 
 def _read_numbers(r, arg, target, out):
-    size, code, dtype = arg
-    n = r.span(target, size)
+    size, small, dtype = arg
+    buf = r.buf
+    n = _U32(buf, target)[0]
+    r.take(target, 4 + n * size)
     if n > _SMALL_VECTOR:
-        return np.frombuffer(r.buf, dtype, n, target + 4).tolist()
-    unpack = _VECTOR_STRUCTS.get((code, n))
-    if unpack is None:
-        unpack = _VECTOR_STRUCTS[(code, n)] = struct.Struct(f"<{n}{code}").unpack_from
-    return list(unpack(r.buf, target + 4))
+        return np.frombuffer(buf, dtype, n, target + 4).tolist()
+    return list(small[n](buf, target + 4))
 
 
 def _read_array(r, arg, target, out):
-    size, _code, dtype = arg
+    size, _small, dtype = arg
     n = r.span(target, size)
     return np.frombuffer(r.buf, dtype, n, target + 4).copy()  # writable, not tied to the input
 
@@ -275,15 +287,8 @@ def _element_targets(r, target):
     if n > _SMALL_VECTOR:
         offsets = np.frombuffer(r.buf, "<u4", n, first).tolist()
     else:
-        offsets = _read_numbers_raw(r.buf, "I", n, first)
+        offsets = _SMALL_UNPACK["uint32"][n](r.buf, first)
     return [first + 4 * i + off for i, off in enumerate(offsets)]
-
-
-def _read_numbers_raw(buf, code, n, at):
-    unpack = _VECTOR_STRUCTS.get((code, n))
-    if unpack is None:
-        unpack = _VECTOR_STRUCTS[(code, n)] = struct.Struct(f"<{n}{code}").unpack_from
-    return unpack(buf, at)
 
 
 def _read_strings(r, _arg, target, out):
@@ -306,7 +311,7 @@ def _field_reader(table, fname, kind, typ, as_array):
     if typ == "uint8":
         return (_read_buffer_data if (table, fname) == ("Buffer", "data") else _read_bytes), None
     if typ in SCALAR_SIZE:
-        return (_read_array if as_array else _read_numbers), (SCALAR_SIZE[typ], SCALAR_FMT[typ][1], NP_DTYPE[typ])
+        return (_read_array if as_array else _read_numbers), (SCALAR_SIZE[typ], _SMALL_UNPACK[typ], NP_DTYPE[typ])
     return (_read_strings, None) if typ == "string" else (_read_tables, typ)
 
 
@@ -323,19 +328,20 @@ class _FastReader:
         # Positions are never negative here (offsets are unsigned, vtables checked), so a read
         # past the end raises struct.error rather than wrapping around.
         buf = self.buf
-        vt = pos - _I32(buf, pos)[0]
-        plan = self.plans.get((name, vt))
+        key = (name, pos - _I32(buf, pos)[0])
+        plan = self.plans.get(key)
         if plan is None:
-            plan = self.plans[(name, vt)] = _make_plan(name, buf, self.size, vt, self.arrays)
-        if pos + plan.end > self.size:
+            plan = self.plans[key] = _plan_for(name, buf, self.size, key[1], self.arrays)
+        end, spend, template, names, unpack, refs = plan
+        if pos + end > self.size:
             raise _Bad
-        self.budget -= plan.spend
+        self.budget -= spend
         if self.budget < 0:
             raise _Bad
-        out = plan.template.copy()
-        if plan.scalar_unpack is not None:
-            out.update(zip(plan.scalar_names, plan.scalar_unpack(buf, pos)))
-        for fname, off, read, arg in plan.refs:
+        out = template.copy()
+        if unpack is not None:
+            out.update(zip(names, unpack(buf, pos)))
+        for fname, off, read, arg in refs:
             fpos = pos + off
             out[fname] = read(self, arg, fpos + _U32(buf, fpos)[0], out)
         return out
@@ -343,13 +349,16 @@ class _FastReader:
     def span(self, start, elem_size):
         """Element count of the vector at `start`, checked against the buffer and the budget."""
         n = _U32(self.buf, start)[0]
-        spent = 4 + n * elem_size
-        if start + spent > self.size:
+        self.take(start, 4 + n * elem_size)
+        return n
+
+    def take(self, start, n_bytes):
+        """Checks that `n_bytes` from `start` are in the buffer and spends them from the budget."""
+        if start + n_bytes > self.size:
             raise _Bad
-        self.budget -= spent
+        self.budget -= n_bytes
         if self.budget < 0:
             raise _Bad
-        return n
 
 
 def _fast_decode(buf, root, arrays=frozenset()):
@@ -371,7 +380,7 @@ def decode(buf, root="Model", identifier=b"TFL3", arrays=frozenset()):
             f"not a .tflite model: file identifier at byte offset 4 is {bytes(buf[4:8])!r}, expected {identifier!r}"
         )
     try:
-        return _fast_decode(buf, root, arrays)
+        return _fast_decode(buf, root, frozenset(arrays))
     except Exception:  # noqa: BLE001 - anything odd: the checked reader decides, and names the fault
         reader = _Reader(buf)
         return reader.table(root, reader.deref(0, "root"), root)

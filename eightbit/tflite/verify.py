@@ -7,6 +7,7 @@ the bad field with any FlatBuffers viewer.
 from __future__ import annotations
 
 from math import prod
+from operator import gt
 
 import numpy as np
 
@@ -198,6 +199,15 @@ def _verify_tensor(where, t_idx, t, buffers):
                       f"of shape {shape}")
 
 
+def _min(values):
+    # Uint8Vector indices come as bytes: numpy's min is far faster than iterating them.
+    return int(np.frombuffer(values, np.uint8).min()) if isinstance(values, bytes) else min(values)
+
+
+def _max(values):
+    return int(np.frombuffer(values, np.uint8).max()) if isinstance(values, bytes) else max(values)
+
+
 def _verify_sparsity(where, sp, shape, data_len, elem_size):
     """TFLite's sparse format (schema.fbs SparsityParameters): every index and count consistent,
     so densifying it can neither read nor write out of bounds."""
@@ -238,9 +248,9 @@ def _verify_sparsity(where, sp, shape, data_len, elem_size):
             if len(seg) != count + 1 or seg[0] != 0 or seg[-1] != len(idx):
                 _fail(f"{where}: dim_metadata[{i}] array_segments must have {count + 1} entries from 0 to "
                       f"{len(idx)}, got {len(seg)} entries")
-            if any(a > b for a, b in zip(seg, seg[1:])):
+            if any(map(gt, seg, seg[1:])):
                 _fail(f"{where}: dim_metadata[{i}] array_segments decrease")
-            if len(idx) and not 0 <= min(idx) <= max(idx) < ext:
+            if len(idx) and not 0 <= _min(idx) <= _max(idx) < ext:
                 _fail(f"{where}: dim_metadata[{i}] array_indices outside 0..{ext - 1}")
             count = len(idx)
         else:

@@ -69,6 +69,9 @@ def _owner(a):
 def test_load_builds_the_same_ir_as_the_list_path(path):
     raw = path.read_bytes()
     fast, slow = eightbit.load(raw), model_from_dict(read_flatbuffer(raw))
+    assert (fast.version, fast.description, fast.signature_defs) == (slow.version, slow.description, slow.signature_defs)
+    assert [(md.name, bytes(md.buffer.data)) for md in fast.metadata] == [(md.name, bytes(md.buffer.data)) for md in slow.metadata]
+    assert [bytes(b.data) for b in fast.buffers] == [bytes(b.data) for b in slow.buffers]
     for sg_fast, sg_slow in zip(fast.subgraphs, slow.subgraphs, strict=True):
         for a, b in zip(sg_fast.tensors, sg_slow.tensors, strict=True):
             assert (a.name, a.shape, a.type, a.shape_signature, a.extra) == (b.name, b.shape, b.type, b.shape_signature, b.extra)
@@ -210,3 +213,24 @@ def test_shapes_over_the_limit_fail_with_the_float_count(shape, count):
 def test_negative_dimension_is_named_before_the_size():
     with pytest.raises(ModelError, match=r"has a negative dimension in shape \[1099511627776, 1099511627776, -1\]"):
         verify_structure(_tensor_model([1 << 40, 1 << 40, -1]))
+
+
+# ---- plans kept across decodes -------------------------------------------------------------
+def test_plan_cache_bound_does_not_change_results(monkeypatch):
+    monkeypatch.setattr(codec, "_PLANS", {})
+    monkeypatch.setattr(codec, "_MAX_PLANS", 3)  # cleared over and over while decoding
+    for name in ("cnn__int8", "opmix_act__float32"):
+        raw = model_bytes(case(name))
+        assert repr(plain(codec._fast_decode(raw, "Model"))) == repr(plain(checked_decode(raw)))
+        assert len(codec._PLANS) <= 3
+
+
+def test_arrays_as_a_plain_set_stays_on_the_fast_path(monkeypatch):
+    raw = model_bytes(case("cnn__int8"))
+
+    def no_fallback(buf):
+        raise AssertionError("decode fell back to the checked reader")
+
+    monkeypatch.setattr(codec, "_Reader", no_fallback)
+    m = decode(raw, arrays={("QuantizationParameters", "scale")})
+    assert any(isinstance((t["quantization"] or {}).get("scale"), np.ndarray) for t in m["subgraphs"][0]["tensors"])
