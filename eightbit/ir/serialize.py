@@ -7,7 +7,7 @@ import numpy as np
 from eightbit.errors import ModelError
 from eightbit.ir.model import Buffer, Metadata, Model, Operator, QuantParams, Subgraph, Tensor
 from eightbit.ir.types import type_code, type_name
-from eightbit.schema import ENUMS, OPERATOR_NAMES, BuiltinOperator
+from eightbit.schema import ENUMS, OPERATOR_NAMES, TENSOR_TYPE_NAMES, BuiltinOperator
 from eightbit.schema.codec import UNION_TABLES
 from eightbit.tflite import atomic_write, read_bytes, read_flatbuffer, write_flatbuffer
 
@@ -97,7 +97,7 @@ def _tensor_from_dict(t: dict, buffers) -> Tensor:
     return Tensor(
         name=t.get("name") or "",
         shape=tuple(t.get("shape") or ()),
-        type=type_name(t.get("type", 0)),
+        type=TENSOR_TYPE_NAMES.get(t.get("type", 0)) or type_name(t.get("type", 0)),
         buffer=buffers[b] if b else None,
         quantization=qp,
         shape_signature=tuple(sig) if sig is not None else None,

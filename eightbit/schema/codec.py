@@ -179,8 +179,9 @@ def _plan_for(name, buf, size, vt, arrays):
 
 def _make_plan(name, vtable, arrays):
     """How to decode table `name` laid out by `vtable`, as a tuple: (bytes the table needs,
-    budget it spends, dict of defaults, present scalars' names, their reader, the other present
-    fields as (name, offset, read, arg))."""
+    budget it spends, dict of defaults, names of the present fields read by one struct (scalars'
+    values, children's uint32 offsets), that struct's unpack_from, the present children as
+    (name, offset, read, arg))."""
     vt_size, obj_size = _VT_HEAD(vtable, 0)
     fields = TABLES[name]
     n_slots = min((vt_size - 4) // 2, fields[-1][1] + 1) if fields else 0
@@ -192,12 +193,14 @@ def _make_plan(name, vtable, arrays):
             raise _Bad
         if kind == "scalar":
             template[fname] = bool(extra) if typ == "bool" else extra
-            if off:
-                scalars.append((off, fname, typ))
         else:
             template[fname] = None
-            if off:
-                refs.append((fname, off) + _field_reader(name, fname, kind, typ, (name, fname) in arrays))
+        if not off:
+            continue
+        # Offsets to children are read with the scalars, as uint32, then replaced by the child.
+        scalars.append((off, fname, typ if kind == "scalar" else "uint32"))
+        if kind != "scalar":
+            refs.append((fname, off) + _field_reader(name, fname, kind, typ, (name, fname) in arrays))
     names, unpack, scalar_end = _scalar_reader(scalars)
     return max(obj_size, scalar_end), max(obj_size, 4), template, names, unpack, tuple(refs)
 
@@ -269,7 +272,12 @@ def _read_numbers(r, arg, target, out):
     size, small, dtype = arg
     buf = r.buf
     n = _U32(buf, target)[0]
-    r.take(target, 4 + n * size)
+    spent = 4 + n * size  # r.take, inlined: this is the most frequent field reader
+    if target + spent > r.size:
+        raise _Bad
+    r.budget -= spent
+    if r.budget < 0:
+        raise _Bad
     if n > _SMALL_VECTOR:
         return np.frombuffer(buf, dtype, n, target + 4).tolist()
     return list(small[n](buf, target + 4))
@@ -342,8 +350,7 @@ class _FastReader:
         if unpack is not None:
             out.update(zip(names, unpack(buf, pos)))
         for fname, off, read, arg in refs:
-            fpos = pos + off
-            out[fname] = read(self, arg, fpos + _U32(buf, fpos)[0], out)
+            out[fname] = read(self, arg, pos + off + out[fname], out)
         return out
 
     def span(self, start, elem_size):

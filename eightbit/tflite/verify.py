@@ -74,7 +74,7 @@ def _verify_subgraph(s, sg, n_codes, buffers):
     n = len(tensors)
     where = f"subgraphs[{s}]"
     for t_idx, t in enumerate(tensors):
-        _verify_tensor(where, t_idx, t, buffers)
+        _verify_tensor(f"{where}.tensors[{t_idx}]", t, buffers)
     for part in ("inputs", "outputs"):
         for j, ti in enumerate(sg.get(part) or []):
             if not 0 <= ti < n:
@@ -135,7 +135,7 @@ MAX_WINDOW = 1 << 16
 
 
 def _verify_options(where, options):
-    if not options:
+    if not options or options.keys().isdisjoint(_POSITIVE_OPTIONS):
         return
     for name in _POSITIVE_OPTIONS:
         v = options.get(name)
@@ -150,8 +150,10 @@ def _is_empty(t: dict) -> bool:
 
 def _element_count(where, t, shape):
     """Elements of `shape`, failing on a negative dimension or more than we allocate."""
-    bounded = 1  # product with zero dimensions taken as 1: a [0, 2**40, 2**40] tensor is empty
-    for d in shape:  # but still not a shape numpy takes
+    # Zero dimensions count as 1 here: a [0, 2**40, 2**40] tensor is empty but still not a shape
+    # numpy takes.
+    bounded = 1
+    for d in shape:
         if d < 0:
             _fail(f"{where} ({t.get('name')!r}) has a negative dimension in shape {shape}")
         if d > 1:
@@ -164,8 +166,7 @@ def _element_count(where, t, shape):
     return prod(shape)
 
 
-def _verify_tensor(where, t_idx, t, buffers):
-    where = f"{where}.tensors[{t_idx}]"
+def _verify_tensor(where, t, buffers):
     shape = t.get("shape") or []
     if len(shape) > MAX_RANK:
         _fail(f"{where} ({t.get('name')!r}) has {len(shape)} dimensions, more than {MAX_RANK}")
