@@ -145,6 +145,7 @@ class _Bad(Exception):
 
 _U32 = struct.Struct("<I").unpack_from
 _I32 = struct.Struct("<i").unpack_from
+_U16 = struct.Struct("<H").unpack_from
 _VT_HEAD = struct.Struct("<HH").unpack_from
 _VT_SLOTS = {}  # number of slots -> unpack_from of that many uint16
 
@@ -156,10 +157,12 @@ def _slots_unpack(n):
     return f
 
 
-# Plans depend only on the table type, the vtable's bytes and `arrays`, and converters write the
-# same few vtables into every file: kept across decodes (up to a bound, for hostile inputs).
+# Plans depend only on the table type, its layout (object size and the vtable slots the schema
+# knows) and `arrays`, and converters write the same few layouts into every file: kept across
+# decodes, up to a bound (a hostile file can hold many layouts; a layout is at most 36 bytes).
 _PLANS = {}
-_MAX_PLANS = 4096
+_MAX_PLANS = 1024
+_KNOWN_SLOTS = {name: fields[-1][1] + 1 if fields else 0 for name, fields in TABLES.items()}
 
 
 def _plan_for(name, buf, size, vt, arrays):
@@ -168,7 +171,8 @@ def _plan_for(name, buf, size, vt, arrays):
     vt_size = _VT_HEAD(buf, vt)[0]
     if vt_size < 4 or vt + vt_size > size:
         raise _Bad
-    key = (name, arrays, bytes(buf[vt:vt + vt_size]))
+    n_slots = min((vt_size - 4) // 2, _KNOWN_SLOTS[name])  # slots past the schema's: newer fields
+    key = (name, arrays, bytes(buf[vt + 2:vt + 4 + 2 * n_slots]))
     plan = _PLANS.get(key)
     if plan is None:
         if len(_PLANS) >= _MAX_PLANS:
@@ -177,17 +181,16 @@ def _plan_for(name, buf, size, vt, arrays):
     return plan
 
 
-def _make_plan(name, vtable, arrays):
-    """How to decode table `name` laid out by `vtable`, as a tuple: (bytes the table needs,
-    budget it spends, dict of defaults, names of the present fields read by one struct (scalars'
-    values, children's uint32 offsets), that struct's unpack_from, the present children as
-    (name, offset, read, arg))."""
-    vt_size, obj_size = _VT_HEAD(vtable, 0)
-    fields = TABLES[name]
-    n_slots = min((vt_size - 4) // 2, fields[-1][1] + 1) if fields else 0
-    offsets = _slots_unpack(n_slots)(vtable, 4) if n_slots else ()
+def _make_plan(name, layout, arrays):
+    """How to decode table `name` laid out as `layout` (its vtable from the object size on, up to
+    the last slot the schema knows), as a tuple: (bytes the table needs, budget it spends, dict
+    of defaults, names of the present fields read by one struct (scalars' values, children's
+    uint32 offsets), that struct's unpack_from, the present children as (name, offset, read, arg))."""
+    obj_size = _U16(layout, 0)[0]
+    n_slots = (len(layout) - 2) // 2
+    offsets = _slots_unpack(n_slots)(layout, 2) if n_slots else ()
     template, scalars, refs = {}, [], []
-    for fname, slot, kind, typ, extra in fields:
+    for fname, slot, kind, typ, extra in TABLES[name]:
         off = offsets[slot] if slot < n_slots else 0
         if off and off >= obj_size:
             raise _Bad

@@ -234,3 +234,13 @@ def test_arrays_as_a_plain_set_stays_on_the_fast_path(monkeypatch):
     monkeypatch.setattr(codec, "_Reader", no_fallback)
     m = decode(raw, arrays={("QuantizationParameters", "scale")})
     assert any(isinstance((t["quantization"] or {}).get("scale"), np.ndarray) for t in m["subgraphs"][0]["tensors"])
+
+
+def test_plan_keys_ignore_vtable_slots_the_schema_does_not_know(monkeypatch):
+    # A newer writer's long vtable and an ordinary one with the same known slots share a plan,
+    # and a hostile 64 KB vtable costs a small key.
+    monkeypatch.setattr(codec, "_PLANS", {})
+    short = _operator_code([4, 0, 4, 4], struct.pack("<i", 9))
+    long_ = _operator_code([4, 0, 4, 4] + [4] * 3000, struct.pack("<i", 9))
+    assert codec._fast_decode(short, "OperatorCode") == codec._fast_decode(long_, "OperatorCode") == checked_decode(long_, "OperatorCode")
+    assert len(codec._PLANS) == 1 and all(len(key[2]) <= 36 for key in codec._PLANS)
