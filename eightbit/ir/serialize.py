@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from eightbit.errors import ModelError
 from eightbit.ir.model import Buffer, Metadata, Model, Operator, QuantParams, Subgraph, Tensor
 from eightbit.ir.types import type_code, type_name
-from eightbit.schema import ENUMS, OPERATOR_NAMES, BuiltinOperator
+from eightbit.schema import ENUMS, OPERATOR_NAMES, TENSOR_TYPE_NAMES, BuiltinOperator
 from eightbit.schema.codec import UNION_TABLES
 from eightbit.tflite import atomic_write, read_bytes, read_flatbuffer, write_flatbuffer
 
@@ -21,9 +23,16 @@ _OP_KNOWN = {"opcode_index", "inputs", "outputs", "builtin_options_type", "built
              "large_custom_options_size", "builtin_options2_type", "builtin_options2"}
 
 
+# Vectors QuantParams keeps as numpy arrays: read straight into arrays, not via Python lists.
+_QUANT_ARRAYS = frozenset(("QuantizationParameters", f) for f in ("scale", "zero_point", "min", "max"))
+# What an absent scale or zero point becomes. Shared by every such tensor: QuantParams holds its
+# own view, and a view of nothing cannot be written through.
+_NO_SCALE, _NO_ZERO_POINT = np.zeros(0, np.float32), np.zeros(0, np.int64)
+
+
 def load(path_or_bytes) -> Model:
     """Read a .tflite file (path or bytes) into the IR; ModelError if it is malformed."""
-    return model_from_dict(read_flatbuffer(read_bytes(path_or_bytes)))
+    return model_from_dict(read_flatbuffer(read_bytes(path_or_bytes), arrays=_QUANT_ARRAYS))
 
 
 def model_from_dict(m: dict) -> Model:
@@ -76,8 +85,10 @@ def _tensor_from_dict(t: dict, buffers) -> Tensor:
     q = t.get("quantization")
     qp = None
     if q is not None:
+        scale, zero_point = q.get("scale"), q.get("zero_point")  # lists or numpy arrays
         qp = QuantParams(
-            q.get("scale") or [], q.get("zero_point") or [], q.get("quantized_dimension", 0),
+            _NO_SCALE if scale is None else scale, _NO_ZERO_POINT if zero_point is None else zero_point,
+            q.get("quantized_dimension", 0),
             q.get("min"), q.get("max"),
             {"details_type": q.get("details_type"), "details": q.get("details")} if q.get("details") else None,
         )
@@ -86,7 +97,7 @@ def _tensor_from_dict(t: dict, buffers) -> Tensor:
     return Tensor(
         name=t.get("name") or "",
         shape=tuple(t.get("shape") or ()),
-        type=type_name(t.get("type", 0)),
+        type=TENSOR_TYPE_NAMES.get(t.get("type", 0)) or type_name(t.get("type", 0)),
         buffer=buffers[b] if b else None,
         quantization=qp,
         shape_signature=tuple(sig) if sig is not None else None,

@@ -131,16 +131,269 @@ class _Reader:
         return [self.table(typ, self.deref(start + 4 * i, f"{where}[{i}]"), f"{where}[{i}]") for i in range(n)]
 
 
-def decode(buf, root="Model", identifier=b"TFL3"):
-    """Decode a FlatBuffer into nested dicts; raises ModelError on anything malformed."""
+# ---- the fast path -------------------------------------------------------------------------
+# `_Reader` above checks every read and builds each field's path as it goes, which is what a
+# good error message needs but costs more than the decoding itself. `_fast_decode` makes the
+# same checks without the paths, reads each vtable once per decode, and all of a table's scalar
+# fields with one struct call. On anything it does not like it raises, and `decode` hands the
+# buffer to `_Reader`, which then raises the exact message (or, should the fast path ever be
+# stricter than needed, returns the result). So errors are `_Reader`'s by construction; results
+# must be equal, which tests/unit/test_fast_decode.py checks on every model in tests/data.
+class _Bad(Exception):
+    """Raised by the fast path; `decode` then re-reads with `_Reader` for the message."""
+
+
+_U32 = struct.Struct("<I").unpack_from
+_I32 = struct.Struct("<i").unpack_from
+_U16 = struct.Struct("<H").unpack_from
+_VT_HEAD = struct.Struct("<HH").unpack_from
+_VT_SLOTS = {}  # number of slots -> unpack_from of that many uint16
+
+
+def _slots_unpack(n):
+    f = _VT_SLOTS.get(n)
+    if f is None:
+        f = _VT_SLOTS[n] = struct.Struct(f"<{n}H").unpack_from
+    return f
+
+
+# Plans depend only on the table type, its layout (object size and the vtable slots the schema
+# knows) and `arrays`, and converters write the same few layouts into every file: kept across
+# decodes, up to a bound (a hostile file can hold many layouts; a layout is at most 36 bytes).
+_PLANS = {}
+_MAX_PLANS = 1024
+_KNOWN_SLOTS = {name: fields[-1][1] + 1 if fields else 0 for name, fields in TABLES.items()}
+
+
+def _plan_for(name, buf, size, vt, arrays):
+    if vt < 0 or vt + 4 > size:
+        raise _Bad
+    vt_size = _VT_HEAD(buf, vt)[0]
+    if vt_size < 4 or vt + vt_size > size:
+        raise _Bad
+    n_slots = min((vt_size - 4) // 2, _KNOWN_SLOTS[name])  # slots past the schema's: newer fields
+    key = (name, arrays, bytes(buf[vt + 2:vt + 4 + 2 * n_slots]))
+    plan = _PLANS.get(key)
+    if plan is None:
+        if len(_PLANS) >= _MAX_PLANS:
+            _PLANS.clear()
+        plan = _PLANS[key] = _make_plan(name, key[2], arrays)
+    return plan
+
+
+def _make_plan(name, layout, arrays):
+    """How to decode table `name` laid out as `layout` (its vtable from the object size on, up to
+    the last slot the schema knows), as a tuple: (bytes the table needs, budget it spends, dict
+    of defaults, names of the present fields read by one struct (scalars' values, children's
+    uint32 offsets), that struct's unpack_from, the present children as (name, offset, read, arg))."""
+    obj_size = _U16(layout, 0)[0]
+    n_slots = (len(layout) - 2) // 2
+    offsets = _slots_unpack(n_slots)(layout, 2) if n_slots else ()
+    template, scalars, refs = {}, [], []
+    for fname, slot, kind, typ, extra in TABLES[name]:
+        off = offsets[slot] if slot < n_slots else 0
+        if off and off >= obj_size:
+            raise _Bad
+        if kind == "scalar":
+            template[fname] = bool(extra) if typ == "bool" else extra
+        else:
+            template[fname] = None
+        if not off:
+            continue
+        # Offsets to children are read with the scalars, as uint32, then replaced by the child.
+        scalars.append((off, fname, typ if kind == "scalar" else "uint32"))
+        if kind != "scalar":
+            refs.append((fname, off) + _field_reader(name, fname, kind, typ, (name, fname) in arrays))
+    names, unpack, scalar_end = _scalar_reader(scalars)
+    return max(obj_size, scalar_end), max(obj_size, 4), template, names, unpack, tuple(refs)
+
+
+def _scalar_reader(scalars):
+    """(names, unpack_from, end): one struct reading every present scalar field of a table,
+    padding over the bytes between them; fields that overlap (legal, if odd) get a slower reader."""
+    if not scalars:
+        return (), None, 0
+    scalars.sort()
+    fmt, at = "<", 0
+    for off, _name, typ in scalars:
+        if off < at:
+            return _overlapping_reader(scalars)
+        fmt += ("x" * (off - at)) + SCALAR_FMT[typ][1]
+        at = off + SCALAR_SIZE[typ]
+    return tuple(name for _, name, _ in scalars), struct.Struct(fmt).unpack_from, at
+
+
+def _overlapping_reader(scalars):
+    readers = [(struct.Struct(SCALAR_FMT[typ]).unpack_from, off) for off, _name, typ in scalars]
+
+    def unpack(buf, pos):
+        return tuple(read(buf, pos + off)[0] for read, off in readers)
+
+    end = max(off + SCALAR_SIZE[typ] for off, _name, typ in scalars)
+    return tuple(name for _, name, _ in scalars), unpack, end
+
+
+# Field readers: read(reader, arg, target, out) -> value, `target` being where the field's
+# offset points. Every one reads at least 4 bytes at `target` first, so a target at or past
+# the end raises struct.error there.
+def _read_table(r, typ, target, out):
+    return r.table(typ, target)
+
+
+def _read_union(r, arg, target, out):
+    members, type_field = arg
+    member = members.get(out[type_field])
+    if member is None:
+        raise _Bad
+    return r.table(member, target)
+
+
+def _read_string(r, _arg, target, out):
+    n = r.span(target, 1)
+    return str(r.buf[target + 4:target + 4 + n], "utf-8", "replace")
+
+
+def _read_bytes(r, _arg, target, out):
+    n = r.span(target, 1)
+    return bytes(r.buf[target + 4:target + 4 + n])
+
+
+def _read_buffer_data(r, _arg, target, out):
+    n = r.span(target, 1)
+    if r.views:  # a read-only view on the input, as _Reader gives
+        return memoryview(r.buf)[target + 4:target + 4 + n]
+    return bytes(r.buf[target + 4:target + 4 + n])
+
+
+_SMALL_VECTOR = 16  # up to this many elements struct beats numpy
+# type -> [unpack_from of n values for n in 0.._SMALL_VECTOR]
+_SMALL_UNPACK = {typ: [struct.Struct(f"<{n}{fmt[1]}").unpack_from for n in range(_SMALL_VECTOR + 1)]
+                 for typ, fmt in SCALAR_FMT.items()}
+
+
+def _read_numbers(r, arg, target, out):
+    size, small, dtype = arg
+    buf = r.buf
+    n = _U32(buf, target)[0]
+    spent = 4 + n * size  # r.take, inlined: this is the most frequent field reader
+    if target + spent > r.size:
+        raise _Bad
+    r.budget -= spent
+    if r.budget < 0:
+        raise _Bad
+    if n > _SMALL_VECTOR:
+        return np.frombuffer(buf, dtype, n, target + 4).tolist()
+    return list(small[n](buf, target + 4))
+
+
+def _read_array(r, arg, target, out):
+    size, _small, dtype = arg
+    n = r.span(target, size)
+    return np.frombuffer(r.buf, dtype, n, target + 4).copy()  # writable, not tied to the input
+
+
+def _element_targets(r, target):
+    n = r.span(target, 4)
+    first = target + 4
+    if n > _SMALL_VECTOR:
+        offsets = np.frombuffer(r.buf, "<u4", n, first).tolist()
+    else:
+        offsets = _SMALL_UNPACK["uint32"][n](r.buf, first)
+    return [first + 4 * i + off for i, off in enumerate(offsets)]
+
+
+def _read_strings(r, _arg, target, out):
+    return [_read_string(r, None, t, None) for t in _element_targets(r, target)]
+
+
+def _read_tables(r, typ, target, out):
+    table = r.table
+    return [table(typ, t) for t in _element_targets(r, target)]
+
+
+def _field_reader(table, fname, kind, typ, as_array):
+    """(read, arg) for a non-scalar field."""
+    if kind == "table":
+        return _read_table, typ
+    if kind == "string":
+        return _read_string, None
+    if kind == "union":
+        return _read_union, (UNION_TABLES[typ], fname + "_type")
+    if typ == "uint8":
+        return (_read_buffer_data if (table, fname) == ("Buffer", "data") else _read_bytes), None
+    if typ in SCALAR_SIZE:
+        return (_read_array if as_array else _read_numbers), (SCALAR_SIZE[typ], _SMALL_UNPACK[typ], NP_DTYPE[typ])
+    return (_read_strings, None) if typ == "string" else (_read_tables, typ)
+
+
+class _FastReader:
+    def __init__(self, buf, arrays):
+        self.buf = memoryview(buf).cast("B") if not isinstance(buf, bytes) else buf
+        self.size = len(self.buf)
+        self.views = isinstance(buf, bytes) or (isinstance(buf, memoryview) and buf.readonly)
+        self.budget = 2 * self.size + 4096  # the same budget, spent on the same bytes, as _Reader
+        self.arrays = arrays
+        self.plans = {}
+
+    def table(self, name, pos):
+        # Positions are never negative here (offsets are unsigned, vtables checked), so a read
+        # past the end raises struct.error rather than wrapping around.
+        buf = self.buf
+        key = (name, pos - _I32(buf, pos)[0])
+        plan = self.plans.get(key)
+        if plan is None:
+            plan = self.plans[key] = _plan_for(name, buf, self.size, key[1], self.arrays)
+        end, spend, template, names, unpack, refs = plan
+        if pos + end > self.size:
+            raise _Bad
+        self.budget -= spend
+        if self.budget < 0:
+            raise _Bad
+        out = template.copy()
+        if unpack is not None:
+            out.update(zip(names, unpack(buf, pos)))
+        for fname, off, read, arg in refs:
+            out[fname] = read(self, arg, pos + off + out[fname], out)
+        return out
+
+    def span(self, start, elem_size):
+        """Element count of the vector at `start`, checked against the buffer and the budget."""
+        n = _U32(self.buf, start)[0]
+        self.take(start, 4 + n * elem_size)
+        return n
+
+    def take(self, start, n_bytes):
+        """Checks that `n_bytes` from `start` are in the buffer and spends them from the budget."""
+        if start + n_bytes > self.size:
+            raise _Bad
+        self.budget -= n_bytes
+        if self.budget < 0:
+            raise _Bad
+
+
+def _fast_decode(buf, root, arrays=frozenset()):
+    reader = _FastReader(buf, arrays)
+    return reader.table(root, _U32(reader.buf, 0)[0])
+
+
+def decode(buf, root="Model", identifier=b"TFL3", arrays=frozenset()):
+    """Decode a FlatBuffer into nested dicts; raises ModelError on anything malformed.
+
+    `arrays`: (table, field) pairs of number vectors to return as numpy arrays rather than
+    lists, for a caller that wants arrays anyway (eightbit.load: quantization scales). Usually
+    honoured, but a caller must take lists too (they come when a file needs the checked reader).
+    """
     if len(buf) < 8:
         raise ModelError(f"not a .tflite model: only {len(buf)} bytes (a FlatBuffer needs at least 8)")
     if identifier is not None and bytes(buf[4:8]) != identifier:
         raise ModelError(
             f"not a .tflite model: file identifier at byte offset 4 is {bytes(buf[4:8])!r}, expected {identifier!r}"
         )
-    reader = _Reader(buf)
-    return reader.table(root, reader.deref(0, "root"), root)
+    try:
+        return _fast_decode(buf, root, frozenset(arrays))
+    except Exception:  # noqa: BLE001 - anything odd: the checked reader decides, and names the fault
+        reader = _Reader(buf)
+        return reader.table(root, reader.deref(0, "root"), root)
 
 
 # Big models: byte payloads of at least SPLICE_MIN bytes are not copied into the Builder; their

@@ -20,9 +20,10 @@ def read_bytes(path_or_bytes) -> bytes:
         raise ModelError(f"cannot read model file {path!r}: {e.strerror}") from None
 
 
-def read_flatbuffer(data: bytes) -> dict:
-    """Decode and verify; buffers stored outside the flatbuffer (offset/size) are read in."""
-    model = decode(data)
+def read_flatbuffer(data: bytes, arrays=frozenset()) -> dict:
+    """Decode and verify; buffers stored outside the flatbuffer (offset/size) are read in.
+    `arrays`: number vectors wanted as numpy arrays, or lists (see eightbit.schema.decode)."""
+    model = decode(data, arrays=arrays)
     _resolve_external_buffers(model, data)
     verify_structure(model)
     return model

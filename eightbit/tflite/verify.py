@@ -6,6 +6,9 @@ the bad field with any FlatBuffers viewer.
 
 from __future__ import annotations
 
+from math import prod
+from operator import gt
+
 import numpy as np
 
 from eightbit.errors import ModelError
@@ -132,7 +135,7 @@ MAX_WINDOW = 1 << 16
 
 
 def _verify_options(where, options):
-    if not options:
+    if not options or options.keys().isdisjoint(_POSITIVE_OPTIONS):
         return
     for name in _POSITIVE_OPTIONS:
         v = options.get(name)
@@ -145,16 +148,29 @@ def _is_empty(t: dict) -> bool:
     return bool(shape) and 0 in shape
 
 
+def _element_count(where, t, shape):
+    """Elements of `shape`, failing on a negative dimension or more than we allocate."""
+    # Zero dimensions count as 1 here: a [0, 2**40, 2**40] tensor is empty but still not a shape
+    # numpy takes.
+    bounded = 1
+    for d in shape:
+        if d < 0:
+            _fail(f"{where} ({t.get('name')!r}) has a negative dimension in shape {shape}")
+        if d > 1:
+            bounded *= d
+    if bounded > MAX_TENSOR_ELEMENTS:
+        # The message gives the product as float64 arithmetic has it, as it always has.
+        count = int(np.prod(np.asarray(shape, dtype=np.float64)))
+        _fail(f"{where} ({t.get('name')!r}) shape {shape} has {count} elements, more than we allocate")
+    # Every partial product is at most `bounded` <= 2**31: exact in float64 and in int.
+    return prod(shape)
+
+
 def _verify_tensor(where, t, buffers):
     shape = t.get("shape") or []
     if len(shape) > MAX_RANK:
         _fail(f"{where} ({t.get('name')!r}) has {len(shape)} dimensions, more than {MAX_RANK}")
-    if any(d < 0 for d in shape):
-        _fail(f"{where} ({t.get('name')!r}) has a negative dimension in shape {shape}")
-    count = int(np.prod(np.asarray(shape, dtype=np.float64))) if shape else 1
-    # Zero dimensions aside: a [0, 2**40, 2**40] tensor is empty but still not a shape numpy takes.
-    if np.prod(np.maximum(np.asarray(shape, dtype=np.float64), 1)) > MAX_TENSOR_ELEMENTS:
-        _fail(f"{where} ({t.get('name')!r}) shape {shape} has {count} elements, more than we allocate")
+    count = _element_count(where, t, shape)
     b = t.get("buffer", 0)
     if not 0 <= b < max(len(buffers), 1):
         _fail(f"{where} ({t.get('name')!r}) refers to buffer {b}, out of range 0..{len(buffers) - 1}")
@@ -172,14 +188,25 @@ def _verify_tensor(where, t, buffers):
         _fail(f"{where} ({t.get('name')!r}) INT4{shape} needs {(count + 1) // 2} bytes but buffer {b} holds {len(data)}")
     q = t.get("quantization")
     if q:
-        scale, zp = q.get("scale") or [], q.get("zero_point") or []
-        if scale and zp and len(zp) not in (1, len(scale)):
+        # Lists, or numpy arrays when the reader was asked for them (eightbit.load).
+        scale, zp = q.get("scale"), q.get("zero_point")
+        scale, zp = (() if scale is None else scale), (() if zp is None else zp)
+        if len(scale) and len(zp) and len(zp) not in (1, len(scale)):
             _fail(f"{where} ({t.get('name')!r}) has {len(scale)} scales but {len(zp)} zero points")
         if len(scale) > 1:
             qd = q.get("quantized_dimension", 0)
             if not 0 <= qd < len(shape) or shape[qd] != len(scale):
                 _fail(f"{where} ({t.get('name')!r}) has {len(scale)} per-channel scales on dimension {qd} "
                       f"of shape {shape}")
+
+
+def _min(values):
+    # Uint8Vector indices come as bytes: numpy's min is far faster than iterating them.
+    return int(np.frombuffer(values, np.uint8).min()) if isinstance(values, bytes) else min(values)
+
+
+def _max(values):
+    return int(np.frombuffer(values, np.uint8).max()) if isinstance(values, bytes) else max(values)
 
 
 def _verify_sparsity(where, sp, shape, data_len, elem_size):
@@ -222,9 +249,9 @@ def _verify_sparsity(where, sp, shape, data_len, elem_size):
             if len(seg) != count + 1 or seg[0] != 0 or seg[-1] != len(idx):
                 _fail(f"{where}: dim_metadata[{i}] array_segments must have {count + 1} entries from 0 to "
                       f"{len(idx)}, got {len(seg)} entries")
-            if any(a > b for a, b in zip(seg, seg[1:])):
+            if any(map(gt, seg, seg[1:])):
                 _fail(f"{where}: dim_metadata[{i}] array_segments decrease")
-            if len(idx) and not 0 <= min(idx) <= max(idx) < ext:
+            if len(idx) and not 0 <= _min(idx) <= _max(idx) < ext:
                 _fail(f"{where}: dim_metadata[{i}] array_indices outside 0..{ext - 1}")
             count = len(idx)
         else:
