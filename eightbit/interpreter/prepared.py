@@ -136,7 +136,7 @@ def load(key: bytes, count: int) -> list | None:
     path = _path(key)
     try:
         with open(path, "rb") as f:
-            mapped = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_COPY)
+            mapped = _map(f.fileno())
     except (OSError, ValueError):  # missing, or empty (mmap of 0 bytes)
         return None
     try:
@@ -148,6 +148,13 @@ def load(key: bytes, count: int) -> list | None:
         return None
     _touch(path)
     return params
+
+
+def _map(fileno: int) -> mmap.mmap:
+    """The file, copy-on-write, its pages mapped as the kernels first read them. (MAP_POPULATE on
+    a writable private mapping copies every page at once: 9 ms for a 22 MB entry, against ~2 ms
+    of faults spread over the first invoke.)"""
+    return mmap.mmap(fileno, 0, access=mmap.ACCESS_COPY)
 
 
 def _decode(view: memoryview, key: bytes):
