@@ -42,16 +42,9 @@ def _lifetimes(sg) -> dict:
     return {i: (a, max(a, b)) for i, (a, b) in life.items()}
 
 
-def plan_memory(sg, shapes=None) -> MemoryPlan:
-    """The arena plan of subgraph `sg` for `shapes` (default: the file's shapes)."""
-    sizes = {}
-    for i, (first, last) in _lifetimes(sg).items():
-        t = sg.tensors[i]
-        if t.is_constant or t.is_variable:
-            continue
-        shape = shapes[i] if shapes is not None else t.shape
-        nbytes = int(np.prod(shape, dtype=np.int64)) * np.dtype(t.dtype).itemsize
-        sizes[i] = (-(-nbytes // ALIGN) * ALIGN, first, last)
+def greedy_offsets(sizes: dict) -> dict:
+    """{item: byte offset} for items {item: (aligned size, first operator, last operator)}: the
+    biggest first, each at the lowest offset no item alive at the same time overlaps."""
     placed = []  # (offset, size, first, last)
     offsets = {}
     for i, (size, first, last) in sorted(sizes.items(), key=lambda kv: (-kv[1][0], kv[0])):
@@ -63,6 +56,21 @@ def plan_memory(sg, shapes=None) -> MemoryPlan:
             offset = max(offset, o + s)
         offsets[i] = offset
         placed.append((offset, size, first, last))
+    return offsets
+
+
+def plan_memory(sg, shapes=None) -> MemoryPlan:
+    """The arena plan of subgraph `sg` for `shapes` (default: the file's shapes)."""
+    sizes = {}
+    for i, (first, last) in _lifetimes(sg).items():
+        t = sg.tensors[i]
+        if t.is_constant or t.is_variable:
+            continue
+        shape = shapes[i] if shapes is not None else t.shape
+        nbytes = int(np.prod(shape, dtype=np.int64)) * np.dtype(t.dtype).itemsize
+        sizes[i] = (-(-nbytes // ALIGN) * ALIGN, first, last)
+    offsets = greedy_offsets(sizes)
+    placed = [(offsets[i], size, first, last) for i, (size, first, last) in sizes.items()]
     arena = max((o + s for o, s, _, _ in placed), default=0)
     return MemoryPlan(arena, sum(s for s, _, _ in sizes.values()), offsets,
                       {i: (f, la) for i, (_, f, la) in sizes.items()})

@@ -4,9 +4,10 @@ After allocate_tensors() nothing about an operator changes until the next resize
 prepare: its kernel, its params, which of its inputs are constants (bound into the argument
 template here), which tensors it reads from the run's values, and which tensors die after it
 (their last reader). `build_plan` records that per operator (a `Step`); `run_plan` is the loop
-invoke() runs, the fast kernels' outputs taken from the runner's pool of buffers that dead
-tensors give back (kernels/fast/workspace.py: a steady invoke allocates nothing big): no dictionary look-up of constants, no per-operator error-state context, no
-per-run `keep` set. Operators that only give their input a new shape (RESHAPE, SQUEEZE,
+invoke() runs, the fast kernels' big outputs made in the runner's arena, laid out by lifetime
+(kernels/fast/workspace.py: a steady invoke allocates nothing big). No dictionary look-up of
+constants, no per-operator error-state context, no per-run `keep` set. Operators that only give
+their input a new shape (RESHAPE, SQUEEZE,
 EXPAND_DIMS with constant shape arguments) become a bound reshape to the shape the first run
 produced: their output depends on nothing but the input's shape, fixed until the next allocation.
 
@@ -21,6 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from eightbit.interpreter.memory_plan import ALIGN, greedy_offsets
 from eightbit.kernels.fast import workspace
 
 
@@ -34,6 +36,7 @@ class Step:
     fills: tuple  # (argument position, tensor index) read from the run's values
     outs: tuple  # output tensor indices (-1: an omitted output)
     frees: tuple  # tensors whose last reader this operator is (dropped unless all are kept)
+    slot: int | None = None  # the output the kernel makes in the runner's arena, if any
 
 
 _SHAPE_ONLY = ("RESHAPE", "SQUEEZE", "EXPAND_DIMS")
@@ -58,12 +61,13 @@ def _eval_of(runner, op, kernel, seen_shapes: dict):
 
 def build_plan(runner, seen_shapes: dict) -> list:
     """One Step per operator of a prepared (non-lazy) runner; seen_shapes: {tensor: shape} of
-    the outputs of the checked run."""
+    the outputs of the checked run ({} before it: the shapes allocate worked out)."""
 
     sg = runner.sg
     constants = runner.constants
     keep = set(sg.outputs) | set(sg.inputs) | {i for i, t in enumerate(sg.tensors) if t.is_variable}
     last_use = runner._last_use
+    slots = runner.use_arena(*arena_slots(runner, {**dict(enumerate(runner.shapes)), **seen_shapes}, keep))
     steps = []
     for k, (op, kernel, params) in enumerate(zip(sg.operators, runner.kernels, runner.params)):
         args, fills = [], []
@@ -73,9 +77,39 @@ def build_plan(runner, seen_shapes: dict) -> list:
             args.append(None if i < 0 else constants.get(i))
         frees = tuple(dict.fromkeys(i for i in op.inputs if i >= 0 and last_use.get(i) == k
                                     and i not in keep and i not in constants))
+        slot = op.outputs[0] if op.outputs and op.outputs[0] in slots else None
         steps.append(Step(k, f"{op.name} v{op.version}", _eval_of(runner, op, kernel, seen_shapes), params, tuple(args), tuple(fills),
-                          tuple(op.outputs), frees))
+                          tuple(op.outputs), frees, slot))
     return steps
+
+
+def arena_slots(runner, shapes: dict, keep: set) -> tuple[dict, dict]:
+    """The arena of the intermediates of workspace.MIN_BYTES or more: ({tensor: (offset,
+    nbytes)}, {tensor: tensors sharing bytes with it}), laid out by lifetime (memory_plan). The
+    output of a shape-only operator lives in its input's bytes: their lifetimes are one."""
+    sg = runner.sg
+    owner, life, nbytes = {}, {}, {}
+    for k, op in enumerate(sg.operators):
+        for i in op.inputs:
+            root = owner.get(i, i)
+            if root in life:
+                life[root][1] = k
+        if op.op_type in _SHAPE_ONLY and op.inputs and op.inputs[0] >= 0 and op.outputs and op.outputs[0] >= 0:
+            owner[op.outputs[0]] = owner.get(op.inputs[0], op.inputs[0])
+            continue
+        out = op.outputs[0] if op.outputs else -1
+        if out < 0 or out in keep or out in runner.constants:
+            continue
+        size = int(np.prod(shapes[out], dtype=np.int64)) * sg.tensors[out].dtype.itemsize
+        if size >= workspace.MIN_BYTES:
+            life[out], nbytes[out] = [k, k], size
+    for alias, root in owner.items():
+        if alias in keep and root in life:  # a model output that is a view of it
+            life[root][1] = len(sg.operators)
+    offsets = greedy_offsets({t: (-(-nbytes[t] // ALIGN) * ALIGN, a, b) for t, (a, b) in life.items()})
+    spans = {t: (offsets[t], offsets[t] + nbytes[t]) for t in offsets}
+    overlaps = {t: tuple(u for u, (c, d) in spans.items() if c < b and a < d) for t, (a, b) in spans.items()}
+    return {t: (offsets[t], nbytes[t]) for t in offsets}, overlaps
 
 
 def run_plan(runner, steps: list, keep_all: bool, observe=None, check=None) -> None:
@@ -83,9 +117,9 @@ def run_plan(runner, steps: list, keep_all: bool, observe=None, check=None) -> N
     observe(i, value), when given, sees every tensor as it is produced; check(k, result), when
     given, returns operator k's result as a checked tuple (the runner's first run)."""
     values = runner.values
-    pool = runner.output_pool()
+    arena = runner.arena
     # Float overflow to inf and NaN are results, as in TFLite, not something to warn about.
-    with np.errstate(over="ignore", invalid="ignore"), workspace.active(pool):
+    with np.errstate(over="ignore", invalid="ignore"), workspace.active(arena):
         for step in steps:
             args = list(step.args)
             try:
@@ -95,6 +129,8 @@ def run_plan(runner, steps: list, keep_all: bool, observe=None, check=None) -> N
                 i = e.args[0]
                 raise RuntimeError(f"tensor {i} ({runner.sg.tensors[i].name!r}) has no value when "
                                    f"operator {step.k} needs it") from None
+            if arena is not None:
+                arena.next = step.slot
             try:
                 result = step.eval(step.params, *args)
             except Exception as e:
@@ -113,5 +149,4 @@ def run_plan(runner, steps: list, keep_all: bool, observe=None, check=None) -> N
                     observe(step.outs[0], result)
             if not keep_all:
                 for i in step.frees:
-                    pool.release(values.pop(i, None))  # its buffer is reused unless still reachable
-    pool.settle()
+                    values.pop(i, None)

@@ -94,7 +94,7 @@ class SubgraphRunner:
             if i not in self.constants and i not in produced and i not in self.sg.inputs and 0 in t.shape:
                 self.constants[i] = np.zeros(t.shape, t.dtype)
         self.values: dict = {}
-        self._pool = None  # output buffers the plan recycles (kernels/fast/workspace.py)
+        self.arena = None  # the plan's big outputs (kernels/fast/workspace.py), or None
         self.params = None
         self._plan = None  # (params it was built for, steps): see plan.py
         self._graph = None  # the whole-graph program of small models (graph_runner.py), or None
@@ -148,7 +148,7 @@ class SubgraphRunner:
                 return
             self.shapes_dirty = False
         self.deferred_shapes = False
-        self._pool = None  # buffers of the old shapes are not kept
+        self.arena = None  # laid out for the old shapes
         self.params = self._prepare_or_load()
         self._graph = graph_runner.build(self)
         for i, t in enumerate(self.sg.tensors):
@@ -315,7 +315,7 @@ class SubgraphRunner:
         self._propagate_shapes({i: self.values[i] for i in self.sg.inputs if i not in self.constants})
         self.shapes_dirty = False
         self.deferred_shapes = False
-        self._pool = None
+        self.arena = None
         self.params = self._prepare_all()
 
     def run(self, keep_all: bool | None = None, observe=None) -> None:
@@ -342,11 +342,14 @@ class SubgraphRunner:
         # The checks of that first run hold for these params: later runs follow the plan.
         self._plan = (self.params, build_plan(self, seen))
 
-    def output_pool(self):
-        """The pool the plan's kernels take their outputs from (kept across invokes)."""
-        if self._pool is None:
-            self._pool = workspace.Pool()
-        return self._pool
+    def use_arena(self, slots: dict, overlaps: dict) -> dict:
+        """The arena of the plan being built (plan.arena_slots): the current one when laid out the
+        same, else a new one (None when no output is big enough); its slots."""
+        if not slots:
+            self.arena = None
+        elif self.arena is None or self.arena.slots != slots:
+            self.arena = workspace.Arena(slots, overlaps)
+        return slots
 
     def graph_input(self, i: int):
         """The arena array of model input i while the whole-graph program is current, else None."""

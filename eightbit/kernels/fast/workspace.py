@@ -1,123 +1,105 @@
-"""Output arrays that the operator plan recycles from one invoke to the next.
+"""Big outputs of the operator plan in one arena reused from invoke to invoke.
 
-Without it every operator's output is a new array: above glibc's mmap threshold (32 MB: most
-activations at batch 32) that is new pages every invoke, and numpy advises huge pages for arrays of
-4 MB and more, which a fragmented machine compacts memory to make (seconds-long stalls seen here).
+Without it every big output is a new array: above glibc's mmap threshold (up to 32 MB: most
+activations at batch 32) new pages every invoke, and numpy advises huge pages for arrays of 4 MB
+and more, which a fragmented machine compacts memory to make (invokes stalling for seconds).
 
-The fast kernels take their output arrays from `empty(shape, dtype)`: np.empty, or, while a plan
-runs on this thread (`active(pool)`), a view of a buffer from the pool. The plan hands each
-intermediate back (`Pool.release`) when its last reader has run; the buffer goes back to the
-pool only when nothing else refers to it: no other view (a RESHAPE's output, a kernel returning
-its input), no other tensor holding the same array, no caller that kept it (a calibration
-observer). Buffers whose other views are gone by the end of the invoke come back then
-(`Pool.settle`); buffers still held elsewhere (a model output the user kept) are left to them.
-So a steady invoke allocates nothing big, and a value is never overwritten while reachable.
+The plan lays out its intermediates of MIN_BYTES or more (interpreter/plan.py: lifetimes as the
+memory plan's, a shape-only operator's output living in its input's bytes) in one arena, in
+ordinary pages, touched new once. Before each operator it names the tensor the kernel makes
+(`Arena.next`); the fast kernels take their outputs from `empty(shape, dtype)`, which gives that
+tensor's slot when the size is the planned one and no array still uses bytes it shares. Each slot
+is exported by its own ctypes array, held by every array numpy makes on it, so its reference count
+says whether any array (another view, a tensor holding the same array, an observer that kept it)
+still reaches those bytes; if one does, the kernel gets a new array instead. Everything else
+(smaller arrays, where malloc reuses freed memory still in cache; no plan running) is np.empty.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import sys
 import threading
-import weakref
 
 import numpy as np
 
+MIN_BYTES = 16 << 20
 ALIGN = 64
 _LOCAL = threading.local()
 
 
-# Smaller arrays come from malloc, which reuses freed memory of any size, the most recently freed
-# first (still in cache), without new pages once glibc's mmap threshold has adapted (up to 32 MB);
-# an exact-size pool there touched more memory at a first invoke (MobileNetV2 at batch 1: 2200
-# page faults against 400) and ran float32 invokes 25% slower (colder buffers).
-MIN_BYTES = 16 << 20
-
-
 def empty(shape, dtype) -> np.ndarray:
-    """An uninitialized array for a kernel's output: from the running plan's pool when one is
-    active on this thread and the array has MIN_BYTES or more, else np.empty."""
-    pool = getattr(_LOCAL, "pool", None)
-    if pool is None or int(np.prod(shape, dtype=np.int64)) * np.dtype(dtype).itemsize < MIN_BYTES:
-        return np.empty(shape, dtype)
-    return pool.take(shape, dtype)
+    """An uninitialized array for a kernel's output: its slot of the running plan's arena when
+    there is one for it, else np.empty."""
+    arena = getattr(_LOCAL, "arena", None)
+    if arena is not None and arena.next is not None:
+        out = arena.take(shape, dtype)
+        if out is not None:
+            return out
+    return np.empty(shape, dtype)
 
 
 @contextlib.contextmanager
-def active(pool):
-    """Kernels called on this thread inside take their outputs from `pool`."""
-    before = getattr(_LOCAL, "pool", None)
-    _LOCAL.pool = pool
+def active(arena):
+    """Kernels called on this thread inside take their outputs from `arena` (None: np.empty)."""
+    before = getattr(_LOCAL, "arena", None)
+    _LOCAL.arena = arena
     try:
-        yield pool
+        yield arena
     finally:
-        _LOCAL.pool = before
+        _LOCAL.arena = before
 
 
-def _probe_counts() -> tuple:
-    """The reference counts Pool.release sees for an array and its buffer that nothing else
-    holds (they differ between Python versions: measured, not assumed)."""
-    pool = Pool()
-    counts = []
-    pool._counts = counts
-    pool.release(pool.take((4,), np.uint8))
-    return counts[0]
+def new_buffer(size: int) -> np.ndarray:
+    """size bytes in ordinary pages: numpy advises huge pages from 4 MB, whose first touch stalls
+    while a fragmented machine compacts memory; an arena is touched new only once."""
+    multiarray = getattr(getattr(np, "_core", None), "multiarray", None)
+    setter = getattr(multiarray, "_set_madvise_hugepage", None)
+    if setter is None:
+        return np.empty(size, np.uint8)
+    before = setter(False)
+    try:
+        return np.empty(size, np.uint8)
+    finally:
+        setter(before)
 
 
-class Pool:
-    """Buffers by size (bytes rounded up to 64): free ones, and weak references to the ones
-    handed out (an escaped buffer is garbage collected as usual)."""
+class Arena:
+    """slots {tensor: (offset, nbytes)}; overlaps {tensor: tensors whose bytes it shares, itself
+    included}."""
 
-    _expected: tuple | None = None
+    def __init__(self, slots: dict, overlaps: dict):
+        self.slots = slots
+        self.nbytes = max((o + n for o, n in slots.values()), default=0)
+        self.buffer = new_buffer(self.nbytes + ALIGN)  # kept: the slots point into it
+        start = self.buffer.ctypes.data + (-self.buffer.ctypes.data % ALIGN)
+        # A ctypes array per slot exports its bytes: every array numpy makes on it holds a
+        # memoryview that holds it, so its reference count counts the arrays still using it.
+        self.views = {t: (ctypes.c_ubyte * n).from_address(start + o) for t, (o, n) in slots.items()}
+        self.overlaps = overlaps
+        self.next = None  # the tensor the running operator makes
+        self._unused = _unused_count()
 
-    def __init__(self):
-        self.free: dict = {}  # size -> [buffer, ...]
-        self.lent = weakref.WeakValueDictionary()  # id(buffer) -> buffer, handed out
-        self.pending: list = []  # released while another view still lived
-        self._counts = None
-
-    def take(self, shape, dtype) -> np.ndarray:
+    def take(self, shape, dtype) -> np.ndarray | None:
+        """The next tensor's slot as an array of shape and dtype, or None (another size, or an
+        array still uses bytes of it). Once per operator."""
+        t, self.next = self.next, None
+        views = self.views
+        if t not in views or any(sys.getrefcount(views[u]) != self._unused for u in self.overlaps[t]):
+            return None  # (checked before this frame holds a reference to the slot itself)
         dtype = np.dtype(dtype)
-        nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-        size = max(ALIGN, -(-nbytes // ALIGN) * ALIGN)
-        stack = self.free.get(size)
-        buf = stack.pop() if stack else np.empty(size, np.uint8)
-        self.lent[id(buf)] = buf
-        return buf[:nbytes].view(dtype).reshape(shape)
+        if int(np.prod(shape, dtype=np.int64)) * dtype.itemsize != ctypes.sizeof(views[t]):
+            return None
+        return np.frombuffer(views[t], dtype).reshape(shape)
 
-    def release(self, value) -> None:
-        """value's tensor is dead: its buffer is free unless something else still refers to it."""
-        root = getattr(value, "base", None)
-        if root is None or self.lent.get(id(root)) is not root:
-            return  # not an array from this pool
-        counts = (sys.getrefcount(value), sys.getrefcount(root))
-        if self._counts is not None:
-            self._counts.append(counts)
-            return
-        if counts == self.expected():
-            self._give_back(root)
-        else:
-            self.pending.append(root)
+    def in_use(self) -> list:
+        """The tensors whose slot an array still uses."""
+        return [t for t in self.views if sys.getrefcount(self.views[t]) != self._unused]
 
-    def settle(self) -> None:
-        """After an invoke: buffers released while another view lived come back if it died."""
-        pending, self.pending = self.pending, []
-        while pending:
-            root = pending.pop()
-            # held by: this local, getrefcount's argument, and nothing else
-            if sys.getrefcount(root) == 2:
-                self._give_back(root)
 
-    def _give_back(self, root) -> None:
-        del self.lent[id(root)]
-        self.free.setdefault(root.size, []).append(root)
-
-    def nbytes(self) -> int:
-        """Bytes of the free buffers (what the pool keeps between invokes)."""
-        return sum(b.size for stack in self.free.values() for b in stack)
-
-    @classmethod
-    def expected(cls) -> tuple:
-        if cls._expected is None:
-            cls._expected = _probe_counts()
-        return cls._expected
+def _unused_count() -> int:
+    """sys.getrefcount of a slot that only the arena holds, as Arena.take sees it (measured:
+    the count differs between Python versions)."""
+    views = {0: (ctypes.c_ubyte * 1)()}
+    return sys.getrefcount(views[0])
