@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+import time
 
 import numpy as np
 
@@ -77,6 +78,9 @@ def _digest_of(raw: bytes):
     memo: list = []
     worker = threading.Thread(target=lambda: memo.append(hashlib.sha256(raw).hexdigest()), daemon=True)
     worker.start()
+    # Hand the GIL over now: the worker takes it only to enter hashlib, which lets it go again.
+    # Otherwise it waits a switch interval (5 ms) while this thread decodes the model.
+    time.sleep(0)
 
     def digest() -> str:
         worker.join()

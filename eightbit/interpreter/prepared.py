@@ -10,8 +10,8 @@ An entry is keyed by everything a prepare reads:
   Python.
 Any change means a miss, and the model is prepared as usual.
 
-An entry is written after a prepare that took at least MIN_PREPARE_SECONDS, atomically (a
-temporary file renamed over). It is read through a copy-on-write mmap: arrays are views of the
+An entry is written after a prepare that took at least MIN_PREPARE_SECONDS, by a thread (the
+first invoke goes on meanwhile), atomically (a temporary file renamed over). It is read through a copy-on-write mmap: arrays are views of the
 page cache at 64-byte aligned offsets (pickle protocol 5, buffers out of band), writable in
 private. A file that does not load is removed. The directory is capped at
 EIGHTBIT_PREPARED_CACHE_MB (default 1024): the least recently used entries go first.
@@ -30,6 +30,7 @@ import pickle
 import struct
 import sys
 import tempfile
+import threading
 import time
 
 import numpy as np
@@ -133,6 +134,9 @@ def _path(key: bytes) -> str:
 
 def load(key: bytes, count: int) -> list | None:
     """The params list stored under key (count operators), or None."""
+    writer = _WRITERS.get(key)
+    if writer is not None:  # this process is writing it
+        writer.join()
     path = _path(key)
     try:
         with open(path, "rb") as f:
@@ -205,15 +209,35 @@ def store(key: bytes, params: list) -> bool:
     if len(body) + sum(r.nbytes for r in raws) > cap // 2:
         return False
     _STORES.append(key)
+    # Written by another thread (file writes let the GIL go): the first invoke goes on meanwhile.
+    # Not a daemon: a process that ends waits for it. The arrays are the params' own (never
+    # written after prepare); the pickle (memo dicts included) was taken here, before any eval.
+    writer = threading.Thread(target=_write_entry, args=(key, body, raws, cap), name="eightbit-prepared")
+    _WRITERS[key] = writer
+    writer.start()
+    return True
+
+
+_WRITERS: dict = {}  # key -> the thread writing its entry
+
+
+def wait() -> None:
+    """Wait until every entry this process is writing is on disk."""
+    for writer in list(_WRITERS.values()):
+        writer.join()
+
+
+def _write_entry(key: bytes, body: bytes, raws: list, cap: int) -> None:
     directory = cache_dir()
     try:
         os.makedirs(directory, mode=0o700, exist_ok=True)
         path = _path(key)
         _write(path, key, body, raws, directory)
+        _evict(directory, cap, keep=path)
     except OSError:
-        return False
-    _evict(directory, cap, keep=path)
-    return True
+        pass  # nowhere to write: the cache stays as it was
+    finally:
+        _WRITERS.pop(key, None)
 
 
 def _layout(key: bytes, body: bytes, raws: list) -> tuple[bytes, list]:
@@ -268,6 +292,7 @@ def _evict(directory: str, cap: int, keep: str) -> None:
 
 def clear() -> int:
     """Remove every entry; the number removed."""
+    wait()
     directory, removed = cache_dir(), 0
     try:
         with os.scandir(directory) as it:

@@ -41,6 +41,7 @@ def test_cached_params_compute_what_fresh_ones_do(op, kind, tmp_path, monkeypatc
         monkeypatch.setenv("EIGHTBIT_PREPARED_CACHE", "1")
         before = len(list(tmp_path.glob("*.prep")))
         stored = run_eightbit(case.model, case.inputs)
+        prepared.wait()  # entries are written by a thread
         stored_any = len(list(tmp_path.glob("*.prep"))) > before
         again = run_eightbit(case.model, case.inputs)
         assert _same(fresh, stored), case.describe()

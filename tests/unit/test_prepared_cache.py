@@ -32,6 +32,7 @@ def cache(tmp_path, monkeypatch):
 
 
 def _entries(directory: Path) -> list:
+    prepared.wait()  # entries are written by a thread
     return sorted(directory.glob("*.prep")) if directory.exists() else []
 
 
