@@ -6,16 +6,17 @@ import os
 
 import pytest
 
-from tests.converted import check_written
-
 # The fast kernels run on numba's JIT throughout the suite, and no test process records or builds
 # the ahead-of-time kernel library in the user's cache (tests/kernels/test_aot_library.py builds
 # its own in a temp dir). EIGHTBIT_AOT=1 with a built library runs the suite through it instead.
 os.environ.setdefault("EIGHTBIT_AOT", "0")
 os.environ.setdefault("EIGHTBIT_AOT_BUILD", "0")
-# Nor the prepared-params cache (tests/interpreter/test_prepared_cache.py turns it on in a temp
+# Nor the prepared-params cache (tests/unit/test_prepared_cache.py turns it on in a temp
 # dir): every test prepares its kernels.
 os.environ.setdefault("EIGHTBIT_PREPARED_CACHE", "0")
+
+# Imported after the variables above: importing eightbit loads the kernel library (fast.preload).
+from tests.converted import check_written  # noqa: E402
 
 
 @pytest.fixture(autouse=True)

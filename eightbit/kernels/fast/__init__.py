@@ -52,8 +52,13 @@ FAST_OPS = tuple(_FAST)
 
 def preload() -> None:
     """Import every fast kernel's module (about 11 ms, mostly their dataclasses; numba stays
-    unimported): the interpreter does it when imported, so that a model's first
-    allocate_tensors() does not pay for it."""
+    unimported) and load this machine's compiled-kernel library when there is one (aot.py: 2-3
+    ms): the interpreter does it when imported, as LiteRT loads its library, so that a model's
+    first allocate_tensors() and invoke() do not pay for it."""
+    if HAVE_NUMBA:
+        from eightbit.kernels.fast import aot
+
+        aot.library()
     from eightbit.kernels.fast import (  # noqa: F401
         add,
         batch_matmul,
