@@ -39,7 +39,7 @@ class Step:
     slot: int | None = None  # the output the kernel makes in the runner's arena, if any
 
 
-_SHAPE_ONLY = ("RESHAPE", "SQUEEZE", "EXPAND_DIMS")
+SHAPE_ONLY = ("RESHAPE", "SQUEEZE", "EXPAND_DIMS")
 
 
 def _reshape_to(shape):
@@ -53,7 +53,7 @@ def _eval_of(runner, op, kernel, seen_shapes: dict):
     """The kernel's eval, or a bound reshape for a shape-only operator whose result shape is known."""
     from eightbit.interpreter.runner import kernel_for  # runner imports this module
 
-    if op.op_type in _SHAPE_ONLY and len(op.outputs) == 1 and op.outputs[0] in seen_shapes \
+    if op.op_type in SHAPE_ONLY and len(op.outputs) == 1 and op.outputs[0] in seen_shapes \
             and kernel is kernel_for(op) and all(i < 0 or i in runner.constants for i in op.inputs[1:]):
         return _reshape_to(seen_shapes[op.outputs[0]])
     return kernel.eval
@@ -94,7 +94,7 @@ def arena_slots(runner, shapes: dict, keep: set) -> tuple[dict, dict]:
             root = owner.get(i, i)
             if root in life:
                 life[root][1] = k
-        if op.op_type in _SHAPE_ONLY and op.inputs and op.inputs[0] >= 0 and op.outputs and op.outputs[0] >= 0:
+        if op.op_type in SHAPE_ONLY and op.inputs and op.inputs[0] >= 0 and op.outputs and op.outputs[0] >= 0:
             owner[op.outputs[0]] = owner.get(op.inputs[0], op.inputs[0])
             continue
         out = op.outputs[0] if op.outputs else -1

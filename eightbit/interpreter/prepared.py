@@ -6,8 +6,8 @@ An entry is keyed by everything a prepare reads:
 - the model's bytes (sha256), the subgraph and every tensor's shape, the kernel mode;
 - the fast path's environment: the variables EIGHTBIT_* and NUMBA_*, whether numba and the
   VNNI GEMM are usable, the CPU;
-- this copy of eightbit (path, size and modification time of each of its .py files), numpy and
-  Python.
+- this copy of eightbit (path, size and modification time of each .py file of the layers a
+  prepare can use: schema/ to interpreter/), numpy and Python.
 Any change means a miss, and the model is prepared as usual.
 
 An entry is written after a prepare that took at least MIN_PREPARE_SECONDS, by a thread (the
@@ -68,12 +68,19 @@ def max_bytes() -> int:
 _SOURCES: list = []
 
 
+# The layers a kernel's prepare can use (each layer imports only the ones before it).
+_LAYERS = ("schema", "tflite", "ir", "ops", "kernels", "interpreter")
+
+
 def sources_fingerprint() -> str:
-    """This copy of eightbit: every .py file's path, size and modification time (once per
-    process, ~1 ms; content hashes would take ~10 ms)."""
+    """This copy of eightbit's layers up to the interpreter: every .py file's path, size and
+    modification time (once per process, under 1 ms; content hashes would take ~10 ms)."""
     if not _SOURCES:
         root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-        found, stack = [], [root]
+        found, stack = [], [os.path.join(root, layer) for layer in _LAYERS]
+        for name in ("__init__.py", "errors.py"):
+            st = os.stat(os.path.join(root, name))
+            found.append((name, st.st_size, st.st_mtime_ns))
         while stack:
             with os.scandir(stack.pop()) as entries:
                 for e in entries:

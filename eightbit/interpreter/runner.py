@@ -17,7 +17,7 @@ import numpy as np
 
 from eightbit.errors import ModelError, UnsupportedOpError
 from eightbit.interpreter import fastpath, graph_runner, prepared, shapes
-from eightbit.interpreter.plan import build_plan, run_plan
+from eightbit.interpreter.plan import SHAPE_ONLY, build_plan, run_plan
 from eightbit.interpreter.subgraphs import (
     Session,
     allocate_lazily,
@@ -338,9 +338,13 @@ class SubgraphRunner:
         plan = self._plan
         if plan is not None and plan[0] is self.params:
             return run_plan(self, plan[1], keep_all, observe)
-        seen = self._run_checked(keep_all, observe)
-        # The checks of that first run hold for these params: later runs follow the plan.
-        self._plan = (self.params, build_plan(self, seen))
+        steps = build_plan(self, {})  # no reshape bound to a shape yet
+        seen = self._run_checked(steps, keep_all, observe)
+        # The checks of that first run hold for these params: later runs follow the plan (the
+        # same steps unless a shape-only operator can now be bound to the shape it produced).
+        if any(op.op_type in SHAPE_ONLY for op in self.sg.operators):
+            steps = build_plan(self, seen)
+        self._plan = (self.params, steps)
 
     def use_arena(self, slots: dict, overlaps: dict) -> dict:
         """The arena of the plan being built (plan.arena_slots): the current one when laid out the
@@ -360,7 +364,7 @@ class SubgraphRunner:
         g = self._graph
         return g is not None and g.params is self.params and not self.shapes_dirty and not self.preserve_all
 
-    def _run_checked(self, keep_all: bool, observe=None) -> dict:
+    def _run_checked(self, steps: list, keep_all: bool, observe=None) -> dict:
         """The first run after an allocation: the plan's loop (no reshape bound to a shape yet)
         with each kernel's output count and dtypes checked; {tensor: shape} of the outputs."""
         seen = {}
@@ -374,7 +378,7 @@ class SubgraphRunner:
                     seen[i] = v.shape
             return result
 
-        run_plan(self, build_plan(self, {}), keep_all, observe, check)
+        run_plan(self, steps, keep_all, observe, check)
         return seen
 
     def _value(self, i: int, k: int):
