@@ -28,13 +28,18 @@ def run_litert(model_bytes: bytes, inputs, reference: bool = True) -> list:
 
 def run_eightbit(model_bytes: bytes, inputs, kernels: str = "fast", num_threads: int | None = None) -> list:
     """eightbit's outputs, the inputs resized into the model first where their shapes differ."""
-    it = eightbit.Interpreter(model_content=model_bytes, kernels=kernels, num_threads=num_threads)
+    return invoke_eightbit(model_bytes, inputs, kernels=kernels, num_threads=num_threads)[1]
+
+
+def invoke_eightbit(model_bytes: bytes, inputs, **interpreter_options) -> tuple:
+    """(the interpreter, its outputs) after one invoke on inputs (resized into the model first)."""
+    it = eightbit.Interpreter(model_content=model_bytes, **interpreter_options)
     _resize_like(it, inputs)
     it.allocate_tensors()
     for det, x in zip(it.get_input_details(), inputs):
         it.set_tensor(det["index"], np.asarray(x))
     it.invoke()
-    return [it.get_tensor(d["index"]) for d in it.get_output_details()]
+    return it, [it.get_tensor(d["index"]) for d in it.get_output_details()]
 
 
 def _resize_like(it, inputs):

@@ -16,6 +16,7 @@ import pytest
 import eightbit
 from eightbit.interpreter import prepared
 from tests.corpus import case, case_data, case_names, check_output, model_bytes
+from tests.oracle import invoke_eightbit
 
 REPO = Path(__file__).resolve().parents[2]
 INT8 = "dwsep__int8"  # CONV_2D, DEPTHWISE_CONV_2D, MEAN, FULLY_CONNECTED, SOFTMAX; runs at any batch
@@ -36,16 +37,7 @@ def _entries(directory: Path) -> list:
     return sorted(directory.glob("*.prep")) if directory.exists() else []
 
 
-def _run(raw: bytes, inputs, **kw):
-    it = eightbit.Interpreter(model_content=raw, **kw)
-    for det, x in zip(it.get_input_details(), inputs):
-        if tuple(det["shape"]) != x.shape:
-            it.resize_tensor_input(det["index"], list(x.shape))
-    it.allocate_tensors()
-    for det, x in zip(it.get_input_details(), inputs):
-        it.set_tensor(det["index"], x)
-    it.invoke()
-    return it, [it.get_tensor(d["index"]) for d in it.get_output_details()]
+_run = invoke_eightbit  # (interpreter, outputs)
 
 
 def _inputs(name: str) -> tuple:
