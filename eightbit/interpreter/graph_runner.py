@@ -19,6 +19,7 @@ keeps the operator-by-operator plan; so do calibration (observe) and preserve_al
 
 from __future__ import annotations
 
+import math
 import os
 
 import numpy as np
@@ -167,8 +168,7 @@ def _macs_at_least(runner) -> int:
         if dims is None or len(op.inputs) < 2 or op.inputs[0] in runner.constants or op.inputs[1] < 0 \
                 or not op.outputs or op.outputs[0] < 0:
             continue
-        taps = runner.shapes[op.inputs[1]][dims]
-        total += int(np.prod(runner.shapes[op.outputs[0]], dtype=np.int64)) * int(np.prod(taps, dtype=np.int64))
+        total += math.prod(runner.shapes[op.outputs[0]]) * math.prod(runner.shapes[op.inputs[1]][dims])
     return total
 
 
