@@ -271,3 +271,20 @@ def test_clear_removes_every_entry(cache):
     c, _, inputs = _inputs(INT8)
     _run(model_bytes(c), inputs)
     assert prepared.clear() == 1 and not _entries(cache)
+
+
+def test_the_model_digest_is_the_sha256_tree_hash_of_its_pieces(cache):
+    import hashlib
+
+    from eightbit.interpreter import interpreter as interp
+
+    step = interp.PIECE_BYTES
+    raw = bytes(range(256)) * (step * 3 // 256 + 7)  # three whole pieces and a partial one
+    want = hashlib.sha256(b"".join(hashlib.sha256(raw[k:k + step]).digest()
+                                   for k in range(0, len(raw), step))).hexdigest()
+    assert interp._digest_of(raw)() == want
+    for at in (0, step - 1, step, len(raw) - 1):  # one byte changed anywhere: another digest
+        changed = bytearray(raw)
+        changed[at] ^= 1
+        assert interp._digest_of(bytes(changed))() != want
+    assert interp._digest_of(b"")() == hashlib.sha256(hashlib.sha256(b"").digest()).hexdigest()
