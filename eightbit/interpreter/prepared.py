@@ -3,18 +3,21 @@ process loads what every operator's prepare made (packed weight panels, folded b
 multipliers, tables) instead of making it again: the idea of XNNPACK's weights cache.
 
 An entry is keyed by everything a prepare reads:
-- the model's bytes (sha256), the subgraph and every tensor's shape, the kernel mode;
-- the fast path's environment: the variables EIGHTBIT_* and NUMBA_*, whether numba and the
-  VNNI GEMM are usable, the CPU;
+- the model's bytes (a sha256 tree hash, interpreter._digest_of), the subgraph, every tensor's
+  shape, the kernel mode and the kernel classes (eightbit's own only);
+- the fast path's environment: the variables EIGHTBIT_* and NUMBA_* a prepare may read, whether
+  numba is there, aot.fingerprint() (Python, numpy, numba and llvmlite versions, the CPU and its
+  flags: what the VNNI self-test's outcome follows from);
 - this copy of eightbit (path, size and modification time of each .py file of the layers a
   prepare can use: schema/ to interpreter/), numpy and Python.
 Any change means a miss, and the model is prepared as usual.
 
 An entry is written after a prepare that took at least MIN_PREPARE_SECONDS, by a thread (the
-first invoke goes on meanwhile), atomically (a temporary file renamed over). It is read through a copy-on-write mmap: arrays are views of the
-page cache at 64-byte aligned offsets (pickle protocol 5, buffers out of band), writable in
-private. A file that does not load is removed. The directory is capped at
-EIGHTBIT_PREPARED_CACHE_MB (default 1024): the least recently used entries go first.
+first invoke goes on meanwhile), atomically (a temporary file renamed over); a process stores at
+most MAX_STORES_PER_PROCESS entries, none over half the cap. It is read through a copy-on-write
+mmap: arrays are views of the page cache at 64-byte aligned offsets (pickle protocol 5, buffers
+out of band), writable in private. A file that does not load is removed. The directory is
+capped at EIGHTBIT_PREPARED_CACHE_MB (default 1024): the least recently used entries go first.
 
 EIGHTBIT_PREPARED_CACHE=0 turns the cache off; EIGHTBIT_PREPARED_CACHE_DIR moves it (default:
 `prepared/` beside the kernel library, eightbit.kernels.fast.aot.cache_dir()). Only interpreters
