@@ -274,14 +274,11 @@ class SubgraphRunner:
 
     # ---- execution --------------------------------------------------------------------
     def _eval_one(self, k, op, kernel, params, args):
-        # Float overflow to inf and NaN are results, as in TFLite, not something to warn about.
-        with np.errstate(over="ignore", invalid="ignore"):
-            return self._eval_checked(k, op, kernel, params, args)
-
-    def _eval_checked(self, k, op, kernel, params, args):
         """One operator's outputs, checked (count, dtypes); errors name the operator."""
         try:
-            result = kernel.eval(params, *args)
+            # Float overflow to inf and NaN are results, as in TFLite, not something to warn about.
+            with np.errstate(over="ignore", invalid="ignore"):
+                result = kernel.eval(params, *args)
         except Exception as e:
             raise RuntimeError(f"operator {k} ({op.name} v{op.version}) failed: {type(e).__name__}: {e}") from e
         return self._checked_result(k, op, result)
