@@ -7,9 +7,9 @@ template here), which tensors it reads from the run's values, and which tensors 
 invoke() runs, the fast kernels' big outputs made in the runner's arena, laid out by lifetime
 (kernels/fast/workspace.py: a steady invoke allocates nothing big). No dictionary look-up of
 constants, no per-operator error-state context, no per-run `keep` set. Operators that only give
-their input a new shape (RESHAPE, SQUEEZE,
-EXPAND_DIMS with constant shape arguments) become a bound reshape to the shape the first run
-produced: their output depends on nothing but the input's shape, fixed until the next allocation.
+their input a new shape (RESHAPE, SQUEEZE, EXPAND_DIMS with constant shape arguments) become a
+bound reshape to the shape the first run produced: their output depends on nothing but the
+input's shape, fixed until the next allocation.
 
 The first invoke after each allocation runs the same loop with each kernel's output count and
 dtypes checked (run_plan's `check`, without reshapes bound to shapes not seen yet); those checks
@@ -18,6 +18,7 @@ cannot fail later for the same params and input types, so the plan's loop skips 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -100,7 +101,7 @@ def arena_slots(runner, shapes: dict, keep: set) -> tuple[dict, dict]:
         out = op.outputs[0] if op.outputs else -1
         if out < 0 or out in keep or out in runner.constants:
             continue
-        size = int(np.prod(shapes[out], dtype=np.int64)) * sg.tensors[out].dtype.itemsize
+        size = math.prod(shapes[out]) * sg.tensors[out].dtype.itemsize
         if size >= workspace.MIN_BYTES:
             life[out], nbytes[out] = [k, k], size
     for alias, root in owner.items():
